@@ -1,0 +1,218 @@
+"""Offline analysis of a landmark series: angles -> validity -> zero-phase filter -> reps -> summary.
+
+Pure: takes the per-frame :class:`FrameLandmarks` of a clip (from MediaPipe, or a synthetic
+stream) and returns numbers. No file, camera or model is touched here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from romcam import angles
+from romcam.errors import RomcamError
+from romcam.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
+from romcam.joints import SIDES, Joint
+from romcam.landmarks import POSE, FrameLandmarks
+from romcam.reps import Rep, RepThresholds, count_reps
+
+MIN_VISIBILITY = 0.5
+NEUTRAL_PERCENTILE = 10.0   # limbs: the low end of the range is the neutral (standing, arm down)
+TYPICAL_PERCENTILE = 95.0   # the typical excursion, used to scale the rep thresholds
+
+
+@dataclass
+class Channel:
+    """One measured angle series: a limb of a limb joint, or the single signed angle."""
+
+    name: str                  # "left", "right" or "signed"
+    raw: np.ndarray            # degrees, NaN where invalid
+    filtered: np.ndarray       # zero-phase filtered, NaN where invalid
+    valid: np.ndarray          # bool
+
+
+@dataclass
+class SideResult:
+    side: str
+    channel: str
+    sign: int
+    neutral_deg: float
+    thresholds: RepThresholds
+    reps: list[Rep]
+    incomplete: Rep | None
+    max_deg: float | None      # the largest filtered angle reached on this side
+
+
+@dataclass
+class Analysis:
+    joint: Joint
+    t: np.ndarray
+    frame: np.ndarray
+    channels: dict[str, Channel]
+    sides: dict[str, SideResult]
+    yaw: np.ndarray | None = None
+    side_note: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        if len(self.t) < 2:
+            return 0.0
+        return float(1.0 / np.median(np.diff(self.t)))
+
+    @property
+    def valid_frames(self) -> int:
+        return int(np.any([c.valid for c in self.channels.values()], axis=0).sum()) if self.channels else 0
+
+
+def frame_validity(joint: Joint, lm: FrameLandmarks, side: str | None,
+                   min_visibility: float = MIN_VISIBILITY) -> bool:
+    """A frame counts for this joint (and limb) only when everything it needs was seen well."""
+    if lm.pose is None:
+        return False
+    if joint.needs_face and lm.face_matrix is None:
+        return False
+    for name in joint.needed_landmarks(side):
+        if lm.pose[POSE[name], 3] < min_visibility:
+            return False
+    if joint.max_yaw_deg is not None and lm.face_matrix is not None:
+        if abs(float(angles.head_yaw_deg(lm.face_matrix))) > joint.max_yaw_deg:
+            return False
+    return True
+
+
+def measure_channel(joint: Joint, landmarks: list[FrameLandmarks], side: str | None,
+                    min_visibility: float = MIN_VISIBILITY) -> tuple[np.ndarray, np.ndarray]:
+    """Raw angle per frame (NaN where invalid) and the validity mask."""
+    valid = np.array([frame_validity(joint, lm, side, min_visibility) for lm in landmarks], dtype=bool)
+    raw = np.array([joint.angle(lm, side) if ok else np.nan for lm, ok in zip(landmarks, valid)])
+    valid &= np.isfinite(raw)
+    return raw, valid
+
+
+def limb_nearer_camera(landmarks: list[FrameLandmarks], joint: Joint) -> str:
+    """The limb the camera sees better: higher mean landmark visibility, then smaller depth (z)."""
+    scores = {}
+    for side in SIDES:
+        idx = [POSE[n] for n in joint.needed_landmarks(side)]
+        poses = np.array([lm.pose[idx] for lm in landmarks if lm.pose is not None])
+        if len(poses) == 0:
+            raise RomcamError("no person was found in the video")
+        scores[side] = (round(float(poses[:, :, 3].mean()), 2), -float(poses[:, :, 2].mean()))
+    return max(SIDES, key=lambda s: scores[s])
+
+
+def _sides_for(joint: Joint, side: str, landmarks) -> tuple[list[str], str]:
+    if side not in ("left", "right", "both", "auto"):
+        raise RomcamError(f"unknown side {side!r}; use left, right, both or auto")
+    if side == "auto":
+        if joint.kind == "limb" and joint.view == "side":
+            chosen = limb_nearer_camera(landmarks, joint)
+            return [chosen], f"{chosen} {joint.title.split()[0].lower()}: the limb nearer the camera"
+        return list(SIDES), ""
+    return (list(SIDES) if side == "both" else [side]), ""
+
+
+def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str = "auto", *,
+                      cutoff_hz: float = DEFAULT_CUTOFF_HZ,
+                      min_visibility: float = MIN_VISIBILITY) -> Analysis:
+    """Measure ``joint`` over a landmark series and count its reps per side."""
+    if not landmarks:
+        raise RomcamError("the video has no frames to analyse")
+    if not any(lm.pose is not None for lm in landmarks):
+        raise RomcamError("no person was found in the video; is the whole body in view and lit?")
+    sides, note = _sides_for(joint, side, landmarks)
+    t = np.array([lm.t_s for lm in landmarks], dtype=float)
+    frame = np.array([lm.index for lm in landmarks], dtype=int)
+
+    channels: dict[str, Channel] = {}
+    results: dict[str, SideResult] = {}
+    names = sides if joint.kind == "limb" else ["signed"]
+    for name in names:
+        raw, valid = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
+        raw = reject_glitches(t, raw)
+        valid &= np.isfinite(raw)
+        channels[name] = Channel(name, raw, zero_phase(t, raw, cutoff_hz), valid)
+
+    for side in sides:
+        channel = channels[side if joint.kind == "limb" else "signed"]
+        sign = -1 if (joint.kind == "signed" and side == "left") else 1
+        values = channel.filtered[channel.valid]
+        if values.size == 0:
+            neutral, typical = 0.0, 0.0
+        elif joint.kind == "signed":
+            neutral = float(np.median(values))
+            typical = float(np.percentile(sign * (values - neutral), TYPICAL_PERCENTILE))
+        else:
+            neutral = float(np.percentile(values, NEUTRAL_PERCENTILE))
+            typical = float(np.percentile(values - neutral, TYPICAL_PERCENTILE))
+        thresholds = joint.reps.scaled_to(typical)
+        reps, incomplete = count_reps(t, channel.filtered, side, thresholds, neutral, sign)
+        max_deg = float(np.max(sign * values)) if values.size else None
+        results[side] = SideResult(side, channel.name, sign, neutral, thresholds, reps, incomplete, max_deg)
+
+    yaw = None
+    if joint.needs_face:
+        yaw = np.array([float(angles.head_yaw_deg(lm.face_matrix)) if lm.face_matrix is not None else np.nan
+                        for lm in landmarks])
+    analysis = Analysis(joint, t, frame, channels, results, yaw, note)
+    analysis.warnings = _warnings(analysis)
+    return analysis
+
+
+def _warnings(a: Analysis) -> list[str]:
+    out = []
+    n = len(a.t)
+    share = a.valid_frames / n if n else 0.0
+    if share < 0.5:
+        out.append(f"only {share:.0%} of frames were usable (landmarks not visible enough)")
+    if a.yaw is not None and a.joint.max_yaw_deg is not None:
+        turned = np.nansum(np.abs(a.yaw) > a.joint.max_yaw_deg)
+        if turned > 0.2 * n:
+            out.append(f"{turned / n:.0%} of frames rejected because the head was turned more than "
+                       f"{a.joint.max_yaw_deg:.0f} deg")
+    for s in a.sides.values():
+        if s.incomplete is not None:
+            out.append(f"{s.side}: an excursion (peak {s.incomplete.peak_deg:.1f} deg) had not returned "
+                       "when the video ended; not counted")
+    return out
+
+
+def frames_table(a: Analysis) -> pd.DataFrame:
+    """One row per frame: t_s, frame, one column per measured angle in degrees, validity."""
+    cols: dict[str, np.ndarray] = {"t_s": a.t, "frame": a.frame}
+    for name, ch in a.channels.items():
+        prefix = f"{a.joint.name}" if name == "signed" else f"{name}_{a.joint.name}"
+        cols[f"{prefix}_deg"] = ch.filtered
+        cols[f"{prefix}_raw_deg"] = ch.raw
+        cols["valid" if name == "signed" else f"{name}_valid"] = ch.valid
+    if a.yaw is not None:
+        cols["head_yaw_deg"] = a.yaw
+    return pd.DataFrame(cols)
+
+
+def summary(a: Analysis) -> dict:
+    """The summary.json content (issue #2 keys, plus neutral, thresholds and warnings)."""
+    reps = sorted((r for s in a.sides.values() for r in s.reps), key=lambda r: r.start_s)
+    return {
+        "joint": a.joint.name,
+        "fps": round(a.fps, 3),
+        "frames": int(len(a.t)),
+        "valid_frames": a.valid_frames,
+        "sides": list(a.sides),
+        "side_note": a.side_note,
+        "rep_count": {s: len(r.reps) for s, r in a.sides.items()},
+        "reps": [{"side": r.side, "start_s": round(r.start_s, 3), "peak_s": round(r.peak_s, 3),
+                  "end_s": round(r.end_s, 3), "peak_deg": round(r.peak_deg, 2)} for r in reps],
+        "max_deg": {s: (None if r.max_deg is None else round(r.max_deg, 2)) for s, r in a.sides.items()},
+        "incomplete": [{"side": s.side, "start_s": round(s.incomplete.start_s, 3),
+                        "peak_s": round(s.incomplete.peak_s, 3), "peak_deg": round(s.incomplete.peak_deg, 2)}
+                       for s in a.sides.values() if s.incomplete is not None],
+        "neutral_deg": {s: round(r.neutral_deg, 2) for s, r in a.sides.items()},
+        "thresholds_deg": {s: {"enter": round(r.thresholds.enter_deg, 2), "exit": round(r.thresholds.exit_deg, 2),
+                               "min_amplitude": round(r.thresholds.min_amplitude_deg, 2)}
+                           for s, r in a.sides.items()},
+        "warnings": a.warnings,
+    }

@@ -1,0 +1,87 @@
+"""Pure geometry on image points: segment angles, joint angles, head roll and yaw.
+
+Conventions (see the README, "Angle conventions"):
+
+* points are image pixels, x to the right, y **down** (as OpenCV and MediaPipe give them);
+* a *direction* is measured with y turned **up**, counter-clockwise positive, in degrees,
+  so that angles read as on paper;
+* functions take arrays whose last axis holds (x, y) and broadcast over leading axes,
+  so the same code serves one frame or a whole clip.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def wrap_deg(angle):
+    """Wrap to (-180, 180]."""
+    a = np.mod(np.asarray(angle, dtype=float) + 180.0, 360.0) - 180.0
+    return np.where(a == -180.0, 180.0, a)
+
+
+def direction_deg(p_from, p_to):
+    """Direction of the segment p_from -> p_to, with y up, in (-180, 180]."""
+    d = np.asarray(p_to, dtype=float) - np.asarray(p_from, dtype=float)
+    return np.degrees(np.arctan2(-d[..., 1], d[..., 0]))
+
+
+def angle_between_deg(u, v):
+    """Unsigned angle between vectors u and v, in [0, 180]."""
+    u = np.asarray(u, dtype=float)
+    v = np.asarray(v, dtype=float)
+    cross = u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+    dot = (u * v).sum(axis=-1)
+    return np.degrees(np.abs(np.arctan2(cross, dot)))
+
+
+def vertex_angle_deg(a, b, c):
+    """Angle ABC at vertex b, in [0, 180] (180 = the three points in a straight line)."""
+    b = np.asarray(b, dtype=float)
+    return angle_between_deg(np.asarray(a, dtype=float) - b, np.asarray(c, dtype=float) - b)
+
+
+def flexion_deg(a, b, c):
+    """Flexion at b of the chain a-b-c: 0 when straight, growing as the joint bends."""
+    return 180.0 - vertex_angle_deg(a, b, c)
+
+
+def ankle_dorsiflexion_deg(knee, ankle, heel, toe):
+    """90 - angle(shank, foot): 0 with the shank perpendicular to the foot, positive as the knee
+    travels over the toes (DESIGN.md). Shank = ankle -> knee, foot = heel -> toe."""
+    shank = np.asarray(knee, dtype=float) - np.asarray(ankle, dtype=float)
+    foot = np.asarray(toe, dtype=float) - np.asarray(heel, dtype=float)
+    return 90.0 - angle_between_deg(shank, foot)
+
+
+def head_axes(matrix):
+    """Columns of the rotation part of MediaPipe's facial transformation matrix.
+
+    In MediaPipe's metric camera space (x right, y up, z towards the viewer) column 0 is the
+    face's own x axis, pointing from the person's right to their left.
+    """
+    m = np.asarray(matrix, dtype=float)
+    return m[..., :3, 0], m[..., :3, 1], m[..., :3, 2]
+
+
+def head_roll_deg(matrix):
+    """Image-plane direction of the face's right-to-left axis (y up).
+
+    For an unmirrored front view this is 0 for a level head and positive when the head tilts
+    towards the person's right shoulder. It is the 3-D fit of the whole face mesh, which mixes
+    far less with head turning than the line through the eye corners does (measured on
+    neck_rotation_front.mp4: at 55-60 deg of yaw, eye line 10-22 deg, matrix under 9 deg).
+    """
+    x_axis, _, _ = head_axes(matrix)
+    return np.degrees(np.arctan2(x_axis[..., 1], x_axis[..., 0]))
+
+
+def head_yaw_deg(matrix):
+    """Head rotation about the vertical: 0 facing the camera, positive towards the person's right."""
+    x_axis, _, _ = head_axes(matrix)
+    return np.degrees(np.arctan2(x_axis[..., 2], x_axis[..., 0]))
+
+
+def lateral_flexion_deg(head_roll, trunk_roll):
+    """Head roll relative to the trunk (shoulder line); positive towards the person's right."""
+    return wrap_deg(np.asarray(head_roll) - np.asarray(trunk_roll))

@@ -1,0 +1,86 @@
+"""`romcam bench`: romcam's pipeline against a straightforward baseline, in one run.
+
+Baseline: every frame at source resolution, VIDEO mode, pose then face in one thread
+(``landmarks_from_source`` over one :class:`LandmarkDetector`). romcam: the chunked
+two-worker pipeline of ``romcam.pipeline``. Both results go through the same analysis,
+and the largest angle difference between them is reported with the speeds.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from romcam.analysis import analyze_landmarks
+from romcam.joints import Joint
+from romcam.pipeline import ModelChoice, extract_landmarks, landmarks_from_source
+from romcam.sources import open_source
+
+
+def _baseline(spec, models: ModelChoice, mirrored: bool):
+    with open_source(spec, mirrored=mirrored) as source, models.detector(parallel=False) as det:
+        return [lm for _, lm in landmarks_from_source(source, det)]
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def compare(joint: Joint, base, ours, side: str) -> dict:
+    a = analyze_landmarks(joint, base, side)
+    b = analyze_landmarks(joint, ours, side)
+    diffs, peak_diffs = [], []
+    for name, ch in a.channels.items():
+        other = b.channels[name]
+        both = ch.valid & other.valid
+        if both.any():
+            diffs.append(float(np.max(np.abs(ch.filtered[both] - other.filtered[both]))))
+    for side_name, res in a.sides.items():
+        for ra, rb in zip(res.reps, b.sides[side_name].reps):
+            peak_diffs.append(abs(ra.peak_deg - rb.peak_deg))
+    return {
+        "max_angle_diff_deg": round(max(diffs, default=0.0), 3),
+        "max_rep_peak_diff_deg": round(max(peak_diffs, default=0.0), 3),
+        "rep_count_baseline": {s: len(r.reps) for s, r in a.sides.items()},
+        "rep_count_romcam": {s: len(r.reps) for s, r in b.sides.items()},
+        "valid_frames_baseline": a.valid_frames,
+        "valid_frames_romcam": b.valid_frames,
+    }
+
+
+def run_bench(spec, joint: Joint, models: ModelChoice, *, side: str = "auto", mirrored: bool = False,
+              workers: int = 2, repeat: int = 1) -> dict:
+    """Time the baseline and romcam (best of ``repeat`` runs each, alternating) on one video."""
+    base_times, our_times = [], []
+    base = ours = None
+    info = None
+    for _ in range(repeat):
+        base, dt = _timed(lambda: _baseline(spec, models, mirrored))
+        base_times.append(dt)
+        (ours, info), dt = _timed(lambda: extract_landmarks(spec, models, mirrored=mirrored,
+                                                            workers=workers, progress=False))
+        our_times.append(dt)
+    n = len(base)
+    base_fps = n / min(base_times)
+    our_fps = len(ours) / min(our_times)
+    result = {
+        "video": str(spec),
+        "resolution": f"{info.width}x{info.height}",
+        "source_fps": round(info.fps, 2),
+        "frames": n,
+        "joint": joint.name,
+        "pose_model": models.pose_variant,
+        "face_model": models.face is not None,
+        "cpu_count": os.cpu_count(),
+        "workers": workers,
+        "baseline_fps": round(base_fps, 1),
+        "romcam_fps": round(our_fps, 1),
+        "speedup": round(our_fps / base_fps, 2),
+        "realtime_factor": round(our_fps / info.fps, 2) if info.fps else None,
+    }
+    result.update(compare(joint, base, ours, side))
+    return result

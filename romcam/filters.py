@@ -1,0 +1,116 @@
+"""Angle filters: One-Euro for live use (causal), zero-phase Butterworth for offline analysis.
+
+Invalid frames are NaN and are never filled in: each run of valid frames is filtered on
+its own, so a gap cannot leak a made-up value into a peak.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.signal import butter, medfilt, sosfiltfilt
+
+DEFAULT_CUTOFF_HZ = 4.0  # rhythmic mobilization reps are well below 2 Hz; landmark jitter is above
+
+
+class OneEuro:
+    """The One-Euro filter (Casiez, Roussel & Vogel, CHI 2012): a low-pass whose cutoff rises
+    with speed, so it is smooth when still and lags little when moving. Causal: usable live.
+
+    ``min_cutoff`` (Hz) sets the smoothing when still, ``beta`` (per deg/s) how fast the
+    cutoff opens with speed. A gap longer than ``reset_after_s`` restarts the filter.
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.02, d_cutoff: float = 1.0,
+                 reset_after_s: float = 0.5):
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self.reset_after_s = reset_after_s
+        self.reset()
+
+    def reset(self) -> None:
+        self._t = None
+        self._x = None
+        self._dx = 0.0
+
+    @staticmethod
+    def _alpha(cutoff: float, dt: float) -> float:
+        tau = 1.0 / (2.0 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, t: float, x: float) -> float:
+        """Filter the sample ``x`` taken at time ``t`` (seconds). NaN passes through and resets."""
+        if x is None or not math.isfinite(x):
+            return math.nan
+        if self._t is None or t - self._t > self.reset_after_s or t <= self._t:
+            self._t, self._x, self._dx = t, x, 0.0
+            return x
+        dt = t - self._t
+        dx = (x - self._x) / dt
+        self._dx += self._alpha(self.d_cutoff, dt) * (dx - self._dx)
+        cutoff = self.min_cutoff + self.beta * abs(self._dx)
+        self._x += self._alpha(cutoff, dt) * (x - self._x)
+        self._t = t
+        return self._x
+
+
+def one_euro_series(t, x, **params) -> np.ndarray:
+    """Run a fresh :class:`OneEuro` over a whole series (NaN stays NaN)."""
+    f = OneEuro(**params)
+    return np.array([f(float(ti), float(xi)) for ti, xi in zip(t, x)])
+
+
+def valid_runs(x) -> list[slice]:
+    """Slices of the consecutive finite samples in ``x``."""
+    finite = np.isfinite(np.asarray(x, dtype=float))
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.astype(np.int8), [0]))))
+    return [slice(a, b) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def zero_phase(t, x, cutoff_hz: float = DEFAULT_CUTOFF_HZ, order: int = 2) -> np.ndarray:
+    """Zero-phase low-pass for offline analysis: a 3-sample median against single-frame glitches,
+    then a Butterworth run forwards and backwards (no lag, so peaks stay where they are).
+
+    Each valid run is filtered separately; runs too short to filter keep the median values.
+    The cutoff is kept below 0.8 x Nyquist of the run's own frame rate.
+    """
+    t = np.asarray(t, dtype=float)
+    x = np.asarray(x, dtype=float)
+    out = np.full_like(x, np.nan)
+    for run in valid_runs(x):
+        seg = x[run]
+        if len(seg) >= 3:
+            seg = medfilt(seg, 3)
+            seg[0], seg[-1] = x[run][0], x[run][-1]
+        out[run] = seg
+        if len(seg) < 4 * (order + 1):
+            continue
+        fs = 1.0 / float(np.median(np.diff(t[run])))
+        wn = min(cutoff_hz, 0.8 * fs / 2.0) / (fs / 2.0)
+        sos = butter(order, wn, output="sos")
+        padlen = min(len(seg) - 1, 3 * (2 * len(sos) + 1))
+        out[run] = sosfiltfilt(sos, seg, padlen=padlen)
+    return out
+
+
+def reject_glitches(t, x, window_s: float = 0.35, min_jump_deg: float = 8.0, k: float = 4.0) -> np.ndarray:
+    """Offline: samples that stand out from the running median of their neighbours by more than
+    ``max(min_jump_deg, k * local MAD)`` become NaN (a landmark glitch, e.g. a leg swap lasting a
+    few frames). A smooth peak stays close to its running median, so it is never touched."""
+    t = np.asarray(t, dtype=float)
+    x = np.asarray(x, dtype=float).copy()
+    half = window_s / 2.0
+    finite = np.isfinite(x)
+    lo = np.searchsorted(t, t - half, side="left")
+    hi = np.searchsorted(t, t + half, side="right")
+    out = x.copy()
+    for i in np.flatnonzero(finite):
+        win = x[lo[i]:hi[i]]
+        win = win[np.isfinite(win)]
+        if len(win) < 3:
+            continue
+        med = np.median(win)
+        mad = 1.4826 * np.median(np.abs(win - med))
+        if abs(x[i] - med) > max(min_jump_deg, k * mad):
+            out[i] = np.nan
+    return out

@@ -1,0 +1,166 @@
+"""The table of joints romcam measures: one entry per joint.
+
+Each joint says which camera view it needs, which landmarks must be visible, how its angle
+is computed from one frame's landmarks (a pure function), its typical range and its
+rep-counting floors. Adding a joint = one entry here plus its tests.
+
+Two kinds of joint:
+
+* ``limb`` joints have one angle per limb (left knee, right knee); the side is the limb;
+* ``signed`` joints have one angle whose sign is the side (neck side-bend: positive towards
+  the person's right); each side is reported as a positive magnitude.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from romcam import angles
+from romcam.errors import RomcamError
+from romcam.landmarks import FrameLandmarks
+from romcam.reps import RepThresholds
+
+SIDES = ("left", "right")
+
+Formula = Callable[[FrameLandmarks, str], float]
+
+
+@dataclass(frozen=True)
+class Joint:
+    name: str
+    title: str
+    view: str                      # "front" or "side": where the camera should be
+    kind: str                      # "limb" or "signed"
+    landmarks: tuple[str, ...]     # pose landmarks that must be visible ("{side}_knee" for limbs)
+    formula: Formula
+    reps: RepThresholds            # floors; analysis scales them to the movement seen
+    normal_deg: tuple[float, float]
+    needs_face: bool = False
+    max_yaw_deg: float | None = None   # frames with the head turned further are invalid
+    aliases: tuple[str, ...] = field(default=())
+    description: str = ""
+
+    def needed_landmarks(self, side: str | None) -> list[str]:
+        return [name.format(side=side) for name in self.landmarks]
+
+    def angle(self, lm: FrameLandmarks, side: str | None = None) -> float:
+        """The joint angle in degrees for one frame (NaN if the landmarks are missing)."""
+        if lm.pose is None or (self.needs_face and lm.face_matrix is None):
+            return float("nan")
+        return float(self.formula(lm, side))
+
+
+def _p(lm: FrameLandmarks, side: str, name: str) -> np.ndarray:
+    return lm.point(f"{side}_{name}")
+
+
+def _trunk_roll(lm: FrameLandmarks) -> float:
+    return float(angles.direction_deg(lm.point("right_shoulder"), lm.point("left_shoulder")))
+
+
+def _neck_lateral_flexion(lm: FrameLandmarks, side: str | None) -> float:
+    return float(angles.lateral_flexion_deg(angles.head_roll_deg(lm.face_matrix), _trunk_roll(lm)))
+
+
+def _neck_rotation(lm: FrameLandmarks, side: str | None) -> float:
+    return float(angles.head_yaw_deg(lm.face_matrix))
+
+
+def _ankle_dorsiflexion(lm, side):
+    return angles.ankle_dorsiflexion_deg(_p(lm, side, "knee"), _p(lm, side, "ankle"),
+                                         _p(lm, side, "heel"), _p(lm, side, "foot_index"))
+
+
+def _knee_flexion(lm, side):
+    return angles.flexion_deg(_p(lm, side, "hip"), _p(lm, side, "knee"), _p(lm, side, "ankle"))
+
+
+def _hip_flexion(lm, side):
+    return angles.flexion_deg(_p(lm, side, "shoulder"), _p(lm, side, "hip"), _p(lm, side, "knee"))
+
+
+def _elbow_flexion(lm, side):
+    return angles.flexion_deg(_p(lm, side, "shoulder"), _p(lm, side, "elbow"), _p(lm, side, "wrist"))
+
+
+def _arm_elevation(lm, side):
+    """Angle between the trunk line (shoulder -> hip) and the upper arm (shoulder -> elbow)."""
+    return angles.vertex_angle_deg(_p(lm, side, "hip"), _p(lm, side, "shoulder"), _p(lm, side, "elbow"))
+
+
+JOINTS: dict[str, Joint] = {j.name: j for j in (
+    Joint(
+        "neck_lateral_flexion", "Neck side-bend (lateral flexion)", "front", "signed",
+        ("left_shoulder", "right_shoulder"), _neck_lateral_flexion,
+        RepThresholds(enter_deg=6.0, exit_deg=3.0, min_amplitude_deg=8.0), (0.0, 45.0),
+        needs_face=True, max_yaw_deg=25.0,
+        aliases=("neck-side-bend", "neck-lateral-flexion", "side-bend", "neck_side_bend"),
+        description="head roll (face mesh) relative to the shoulder line; + = towards the right shoulder",
+    ),
+    Joint(
+        "neck_rotation", "Neck rotation (head turn)", "front", "signed",
+        ("left_shoulder", "right_shoulder"), _neck_rotation,
+        RepThresholds(enter_deg=12.0, exit_deg=6.0, min_amplitude_deg=15.0), (0.0, 80.0),
+        needs_face=True, aliases=("neck-rotation", "head-turn", "neck_turn"),
+        description="head yaw from the face mesh; + = turned towards the person's right",
+    ),
+    Joint(
+        "ankle_dorsiflexion", "Ankle dorsiflexion", "side", "limb",
+        ("{side}_knee", "{side}_ankle", "{side}_heel", "{side}_foot_index"), _ankle_dorsiflexion,
+        RepThresholds(enter_deg=6.0, exit_deg=3.0, min_amplitude_deg=8.0), (0.0, 45.0),
+        aliases=("ankle", "ankle-dorsiflexion", "dorsiflexion", "knee-to-wall"),
+        description="90 - angle(shank, foot); 0 = shank perpendicular to the foot",
+    ),
+    Joint(
+        "knee_flexion", "Knee flexion", "side", "limb",
+        ("{side}_hip", "{side}_knee", "{side}_ankle"), _knee_flexion,
+        RepThresholds(enter_deg=15.0, exit_deg=8.0, min_amplitude_deg=20.0), (0.0, 140.0),
+        aliases=("knee", "knee-flexion"),
+        description="180 - angle(hip, knee, ankle); 0 = straight leg",
+    ),
+    Joint(
+        "hip_flexion", "Hip flexion", "side", "limb",
+        ("{side}_shoulder", "{side}_hip", "{side}_knee"), _hip_flexion,
+        RepThresholds(enter_deg=15.0, exit_deg=8.0, min_amplitude_deg=20.0), (0.0, 120.0),
+        aliases=("hip", "hip-flexion"),
+        description="180 - angle(shoulder, hip, knee); 0 = trunk and thigh in line",
+    ),
+    Joint(
+        "elbow_flexion", "Elbow flexion", "side", "limb",
+        ("{side}_shoulder", "{side}_elbow", "{side}_wrist"), _elbow_flexion,
+        RepThresholds(enter_deg=15.0, exit_deg=8.0, min_amplitude_deg=20.0), (0.0, 150.0),
+        aliases=("elbow", "elbow-flexion"),
+        description="180 - angle(shoulder, elbow, wrist); 0 = straight arm",
+    ),
+    Joint(
+        "shoulder_flexion", "Shoulder flexion", "side", "limb",
+        ("{side}_hip", "{side}_shoulder", "{side}_elbow"), _arm_elevation,
+        RepThresholds(enter_deg=15.0, exit_deg=8.0, min_amplitude_deg=20.0), (0.0, 180.0),
+        aliases=("shoulder-flexion",),
+        description="angle(hip, shoulder, elbow) seen from the side; 0 = arm along the trunk",
+    ),
+    Joint(
+        "shoulder_abduction", "Shoulder abduction", "front", "limb",
+        ("{side}_hip", "{side}_shoulder", "{side}_elbow"), _arm_elevation,
+        RepThresholds(enter_deg=15.0, exit_deg=8.0, min_amplitude_deg=20.0), (0.0, 180.0),
+        aliases=("shoulder-abduction",),
+        description="angle(hip, shoulder, elbow) seen from the front; 0 = arm along the trunk",
+    ),
+)}
+
+_ALIASES = {a: j.name for j in JOINTS.values() for a in (j.name, *j.aliases)}
+
+
+def get_joint(name: str) -> Joint:
+    """Look a joint up by name or alias (case, '-' and '_' do not matter)."""
+    key = name.strip().lower()
+    for candidate in (key, key.replace("-", "_"), key.replace("_", "-")):
+        if candidate in _ALIASES:
+            return JOINTS[_ALIASES[candidate]]
+    raise RomcamError(
+        f"unknown joint {name!r}; known joints: {', '.join(JOINTS)} "
+        f"(aliases such as neck-side-bend, ankle, knee work too)"
+    )

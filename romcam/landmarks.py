@@ -1,0 +1,171 @@
+"""MediaPipe PoseLandmarker (+ FaceLandmarker for head joints) -> one record per frame.
+
+Both landmarkers run in VIDEO mode (they track from frame to frame) and are closed
+deterministically: use :class:`LandmarkDetector` as a context manager.
+
+Coordinates are stored in **pixels** of the (unmirrored) frame, so that angles are not
+distorted by a non-square aspect ratio: x to the right, y downwards, as in the image.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from romcam.errors import RomcamError
+
+# Pose landmark indices (MediaPipe BlazePose topology). Names are the *person's* sides.
+POSE = {
+    "nose": 0, "left_eye": 2, "right_eye": 5, "left_ear": 7, "right_ear": 8,
+    "left_shoulder": 11, "right_shoulder": 12, "left_elbow": 13, "right_elbow": 14,
+    "left_wrist": 15, "right_wrist": 16, "left_hip": 23, "right_hip": 24,
+    "left_knee": 25, "right_knee": 26, "left_ankle": 27, "right_ankle": 28,
+    "left_heel": 29, "right_heel": 30, "left_foot_index": 31, "right_foot_index": 32,
+}
+# Face mesh pairs (person's right, person's left) across the face, used for head roll.
+FACE_ROLL_PAIRS = ((33, 263), (133, 362), (234, 454), (127, 356), (93, 323))
+FACE_NOSE_TIP = 1
+
+POSE_COLS = ("x_px", "y_px", "z", "visibility", "presence")
+
+
+@dataclass(frozen=True)
+class FrameLandmarks:
+    index: int
+    t_s: float
+    width: int
+    height: int
+    pose: np.ndarray | None = None         # (33, 5): x_px, y_px, z, visibility, presence
+    face: np.ndarray | None = None         # (478, 3): x_px, y_px, z
+    face_matrix: np.ndarray | None = None  # (4, 4) facial transformation matrix
+
+    def point(self, name: str) -> np.ndarray:
+        """(x_px, y_px) of a named pose landmark."""
+        return self.pose[POSE[name], :2]
+
+    def visibility(self, name: str) -> float:
+        return float(self.pose[POSE[name], 3]) if self.pose is not None else 0.0
+
+
+def _pose_array(landmarks, width: int, height: int) -> np.ndarray:
+    return np.array(
+        [(lm.x * width, lm.y * height, lm.z * width, lm.visibility or 0.0, lm.presence or 0.0)
+         for lm in landmarks],
+        dtype=np.float64,
+    )
+
+
+def _face_array(landmarks, width: int, height: int) -> np.ndarray:
+    return np.array([(lm.x * width, lm.y * height, lm.z * width) for lm in landmarks], dtype=np.float64)
+
+
+def most_prominent(poses: list[np.ndarray]) -> np.ndarray | None:
+    """The pose whose confidently seen landmarks span the largest box (the person nearest the camera)."""
+    best, best_area = None, -1.0
+    for pose in poses:
+        seen = pose[pose[:, 3] > 0.5, :2]
+        if len(seen) < 2:
+            continue
+        span = seen.max(axis=0) - seen.min(axis=0)
+        area = float(span[0] * span[1])
+        if area > best_area:
+            best, best_area = pose, area
+    return best if best is not None else (poses[0] if poses else None)
+
+
+def face_belongs_to_pose(face: np.ndarray, pose: np.ndarray) -> bool:
+    """True when the face mesh sits on this person's head (guards against a bystander's face)."""
+    nose = pose[POSE["nose"], :2]
+    shoulders = np.linalg.norm(pose[POSE["left_shoulder"], :2] - pose[POSE["right_shoulder"], :2])
+    face_width = np.linalg.norm(face[454, :2] - face[234, :2])
+    tolerance = max(shoulders, 2.0 * face_width)
+    return float(np.linalg.norm(face[FACE_NOSE_TIP, :2] - nose)) < tolerance
+
+
+class LandmarkDetector:
+    """Pose (and optionally face) landmarks for a stream of frames, in VIDEO mode.
+
+    ``parallel=True`` runs the face model on a second thread while the pose model runs
+    (MediaPipe releases the GIL), which shortens per-frame latency for head joints.
+    """
+
+    def __init__(self, pose_model: Path, face_model: Path | None = None, *, num_poses: int = 1,
+                 parallel: bool = False, min_pose_confidence: float = 0.5):
+        from mediapipe.tasks.python import BaseOptions, vision  # heavy import, only when needed
+
+        self._vision = vision
+        running = vision.RunningMode.VIDEO
+        self._pose = self._face = None
+        self._executor = None
+        try:
+            self._pose = vision.PoseLandmarker.create_from_options(vision.PoseLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=str(pose_model)),
+                running_mode=running, num_poses=num_poses,
+                min_pose_detection_confidence=min_pose_confidence,
+                min_pose_presence_confidence=min_pose_confidence,
+                min_tracking_confidence=min_pose_confidence,
+            ))
+            if face_model is not None:
+                self._face = vision.FaceLandmarker.create_from_options(vision.FaceLandmarkerOptions(
+                    base_options=BaseOptions(model_asset_path=str(face_model)),
+                    running_mode=running, num_faces=1,
+                    output_facial_transformation_matrixes=True,
+                ))
+        except (RuntimeError, ValueError) as exc:
+            self.close()
+            raise RomcamError(f"MediaPipe could not load a model ({exc}); check --model-dir") from None
+        if parallel and self._face is not None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="romcam-face")
+        self._last_ms = -1
+        self._lock = threading.Lock()
+
+    def detect(self, index: int, t_s: float, image_bgr: np.ndarray) -> FrameLandmarks:
+        import mediapipe as mp
+
+        height, width = image_bgr.shape[:2]
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        with self._lock:  # VIDEO mode needs strictly increasing timestamps
+            ts_ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
+            self._last_ms = ts_ms
+        face_future = None
+        if self._executor is not None:
+            face_future = self._executor.submit(self._face.detect_for_video, image, ts_ms)
+        pose_result = self._pose.detect_for_video(image, ts_ms)
+        face_result = None
+        if face_future is not None:
+            face_result = face_future.result()
+        elif self._face is not None:
+            face_result = self._face.detect_for_video(image, ts_ms)
+
+        poses = [_pose_array(p, width, height) for p in pose_result.pose_landmarks]
+        pose = most_prominent(poses)
+        face = matrix = None
+        if face_result is not None and face_result.face_landmarks:
+            face = _face_array(face_result.face_landmarks[0], width, height)
+            if face_result.facial_transformation_matrixes:
+                matrix = np.asarray(face_result.facial_transformation_matrixes[0], dtype=np.float64)
+            if pose is not None and not face_belongs_to_pose(face, pose):
+                face = matrix = None
+        return FrameLandmarks(index, t_s, width, height, pose, face, matrix)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        for attr in ("_face", "_pose"):
+            task = getattr(self, attr, None)
+            if task is not None:
+                task.close()
+                setattr(self, attr, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
