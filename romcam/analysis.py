@@ -13,7 +13,7 @@ import pandas as pd
 
 from romcam import angles
 from romcam.errors import RomcamError
-from romcam.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
+from romcam.filters import DEFAULT_CUTOFF_HZ, reject_glitches, running_median, zero_phase
 from romcam.joints import SIDES, Joint
 from romcam.landmarks import POSE, FrameLandmarks
 from romcam.reps import Rep, RepThresholds, count_reps
@@ -85,11 +85,21 @@ def frame_validity(joint: Joint, lm: FrameLandmarks, side: str | None,
 
 def measure_channel(joint: Joint, landmarks: list[FrameLandmarks], side: str | None,
                     min_visibility: float = MIN_VISIBILITY) -> tuple[np.ndarray, np.ndarray]:
-    """Raw angle per frame (NaN where invalid) and the validity mask."""
+    """Raw angle per frame (NaN where invalid) and the validity mask.
+
+    For a joint measured against a reference (neck side-bend: head roll against the shoulder
+    line) the reference is a running median over ``joint.reference_window_s``: the pose model's
+    shoulders follow a tilting head by 2-2.5 deg (full model; 6 deg lite) even when the shoulders
+    do not move at all (measured on the known-warp clip), while a real trunk lean lasts longer.
+    """
     valid = np.array([frame_validity(joint, lm, side, min_visibility) for lm in landmarks], dtype=bool)
-    raw = np.array([joint.angle(lm, side) if ok else np.nan for lm, ok in zip(landmarks, valid)])
-    valid &= np.isfinite(raw)
-    return raw, valid
+    segment = np.array([joint.segment_angle(lm, side) if ok else np.nan for lm, ok in zip(landmarks, valid)])
+    if joint.reference is not None:
+        t = np.array([lm.t_s for lm in landmarks], dtype=float)
+        ref = np.array([joint.reference_angle(lm) if ok else np.nan for lm, ok in zip(landmarks, valid)])
+        segment = angles.wrap_deg(segment - running_median(t, ref, joint.reference_window_s))
+    valid &= np.isfinite(segment)
+    return segment, valid
 
 
 def limb_nearer_camera(landmarks: list[FrameLandmarks], joint: Joint) -> str:

@@ -81,7 +81,3 @@ def head_yaw_deg(matrix):
     x_axis, _, _ = head_axes(matrix)
     return np.degrees(np.arctan2(x_axis[..., 2], x_axis[..., 0]))
 
-
-def lateral_flexion_deg(head_roll, trunk_roll):
-    """Head roll relative to the trunk (shoulder line); positive towards the person's right."""
-    return wrap_deg(np.asarray(head_roll) - np.asarray(trunk_roll))

@@ -93,18 +93,33 @@ def zero_phase(t, x, cutoff_hz: float = DEFAULT_CUTOFF_HZ, order: int = 2) -> np
     return out
 
 
+def _window_bounds(t: np.ndarray, before_s: float, after_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each sample, the index range [lo, hi) of the samples within [t - before_s, t + after_s]."""
+    return (np.searchsorted(t, t - before_s, side="left"), np.searchsorted(t, t + after_s, side="right"))
+
+
+def running_median(t, x, window_s: float, causal: bool = False) -> np.ndarray:
+    """Median of the finite samples within a time window around (or, causal, before) each sample.
+    NaN where the sample itself is NaN."""
+    t = np.asarray(t, dtype=float)
+    x = np.asarray(x, dtype=float)
+    lo, hi = _window_bounds(t, window_s if causal else window_s / 2.0, 0.0 if causal else window_s / 2.0)
+    out = np.full_like(x, np.nan)
+    for i in np.flatnonzero(np.isfinite(x)):
+        win = x[lo[i]:hi[i]]
+        out[i] = np.median(win[np.isfinite(win)])
+    return out
+
+
 def reject_glitches(t, x, window_s: float = 0.35, min_jump_deg: float = 8.0, k: float = 4.0) -> np.ndarray:
     """Offline: samples that stand out from the running median of their neighbours by more than
     ``max(min_jump_deg, k * local MAD)`` become NaN (a landmark glitch, e.g. a leg swap lasting a
     few frames). A smooth peak stays close to its running median, so it is never touched."""
     t = np.asarray(t, dtype=float)
-    x = np.asarray(x, dtype=float).copy()
-    half = window_s / 2.0
-    finite = np.isfinite(x)
-    lo = np.searchsorted(t, t - half, side="left")
-    hi = np.searchsorted(t, t + half, side="right")
+    x = np.asarray(x, dtype=float)
+    lo, hi = _window_bounds(t, window_s / 2.0, window_s / 2.0)
     out = x.copy()
-    for i in np.flatnonzero(finite):
+    for i in np.flatnonzero(np.isfinite(x)):
         win = x[lo[i]:hi[i]]
         win = win[np.isfinite(win)]
         if len(win) < 3:

@@ -40,17 +40,31 @@ class Joint:
     normal_deg: tuple[float, float]
     needs_face: bool = False
     max_yaw_deg: float | None = None   # frames with the head turned further are invalid
+    reference: Callable[[FrameLandmarks], float] | None = None  # angle is measured against this
+    reference_window_s: float = 2.0    # the reference is a running median over this window
     aliases: tuple[str, ...] = field(default=())
     description: str = ""
 
     def needed_landmarks(self, side: str | None) -> list[str]:
         return [name.format(side=side) for name in self.landmarks]
 
+    def _seen(self, lm: FrameLandmarks) -> bool:
+        return lm.pose is not None and not (self.needs_face and lm.face_matrix is None)
+
+    def segment_angle(self, lm: FrameLandmarks, side: str | None = None) -> float:
+        """The moving segment's angle for one frame, before the reference is taken off."""
+        return float(self.formula(lm, side)) if self._seen(lm) else float("nan")
+
+    def reference_angle(self, lm: FrameLandmarks) -> float:
+        """The reference segment's angle for one frame (0 for joints without a reference)."""
+        if self.reference is None:
+            return 0.0
+        return float(self.reference(lm)) if self._seen(lm) else float("nan")
+
     def angle(self, lm: FrameLandmarks, side: str | None = None) -> float:
-        """The joint angle in degrees for one frame (NaN if the landmarks are missing)."""
-        if lm.pose is None or (self.needs_face and lm.face_matrix is None):
-            return float("nan")
-        return float(self.formula(lm, side))
+        """The joint angle in degrees for one frame alone (NaN if the landmarks are missing).
+        Over a series, :func:`romcam.analysis.measure_channel` smooths the reference first."""
+        return float(angles.wrap_deg(self.segment_angle(lm, side) - self.reference_angle(lm)))
 
 
 def _p(lm: FrameLandmarks, side: str, name: str) -> np.ndarray:
@@ -61,8 +75,8 @@ def _trunk_roll(lm: FrameLandmarks) -> float:
     return float(angles.direction_deg(lm.point("right_shoulder"), lm.point("left_shoulder")))
 
 
-def _neck_lateral_flexion(lm: FrameLandmarks, side: str | None) -> float:
-    return float(angles.lateral_flexion_deg(angles.head_roll_deg(lm.face_matrix), _trunk_roll(lm)))
+def _head_roll(lm: FrameLandmarks, side: str | None) -> float:
+    return float(angles.head_roll_deg(lm.face_matrix))
 
 
 def _neck_rotation(lm: FrameLandmarks, side: str | None) -> float:
@@ -94,9 +108,9 @@ def _arm_elevation(lm, side):
 JOINTS: dict[str, Joint] = {j.name: j for j in (
     Joint(
         "neck_lateral_flexion", "Neck side-bend (lateral flexion)", "front", "signed",
-        ("left_shoulder", "right_shoulder"), _neck_lateral_flexion,
+        ("left_shoulder", "right_shoulder"), _head_roll,
         RepThresholds(enter_deg=6.0, exit_deg=3.0, min_amplitude_deg=8.0), (0.0, 45.0),
-        needs_face=True, max_yaw_deg=25.0,
+        needs_face=True, max_yaw_deg=25.0, reference=_trunk_roll,
         aliases=("neck-side-bend", "neck-lateral-flexion", "side-bend", "neck_side_bend"),
         description="head roll (face mesh) relative to the shoulder line; + = towards the right shoulder",
     ),

@@ -1,0 +1,61 @@
+"""Shared test fixtures: where the shared models and media are, and cached real-landmark runs.
+
+Models and media are read from ../shared (or $ROMCAM_MODEL_DIR / $ROMCAM_MEDIA_DIR). A missing
+model or clip is a test *failure*, never a skip: CI must not pass without real inference.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+MODEL_DIR = Path(os.environ.get("ROMCAM_MODEL_DIR") or SHARED / "models").resolve()
+MEDIA_DIR = Path(os.environ.get("ROMCAM_MEDIA_DIR") or SHARED / "media").resolve()
+OUTPUT_DIR = REPO / "test-output"
+
+# The CLI and every romcam call in the tests find the models here.
+os.environ["ROMCAM_MODEL_DIR"] = str(MODEL_DIR)
+
+
+def media(name: str) -> Path:
+    path = MEDIA_DIR / name
+    if not path.is_file():
+        pytest.fail(f"test media {path} is missing (expected ../shared/media beside the repo)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    for name in ("pose_landmarker_full.task", "pose_landmarker_lite.task", "face_landmarker.task"):
+        if not (MODEL_DIR / name).is_file():
+            pytest.fail(f"model {MODEL_DIR / name} is missing: set ROMCAM_MODEL_DIR to ../shared/models")
+    return MODEL_DIR
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    """Where tests leave pictures for a human to look at (gitignored)."""
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    return OUTPUT_DIR
+
+
+@pytest.fixture(scope="session")
+def landmarks_of(model_dir):
+    """landmarks_of(path, face=False, model="full", mirrored=False) -> list[FrameLandmarks],
+    computed once per test process with romcam's real pipeline."""
+    from romcam.pipeline import ModelChoice, extract_landmarks
+
+    cache: dict = {}
+
+    def get(path, face: bool = False, model: str = "full", mirrored: bool = False):
+        key = (str(path), face, model, mirrored)
+        if key not in cache:
+            models = ModelChoice.resolve(model, face, model_dir)
+            cache[key], _ = extract_landmarks(path, models, mirrored=mirrored, progress=False)
+        return cache[key]
+
+    return get

@@ -1,0 +1,98 @@
+"""Test helpers that build known-truth videos from real frames (DESIGN.md, "Testing with known truth")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def read_frames(path, start: int = 0, stop: int | None = None, step: int = 1, scale: float = 1.0):
+    """Decoded BGR frames [start, stop) every `step`, optionally resized by `scale`, and the fps."""
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames, index = [], 0
+    while stop is None or index < stop:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if index >= start and (index - start) % step == 0:
+            if scale != 1.0:
+                frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            frames.append(frame)
+        index += 1
+    cap.release()
+    return frames, fps
+
+
+def write_video(path: Path, frames, fps: float) -> Path:
+    """Encode frames as an MPEG-4 file (real decoding in the test, as for a user's file)."""
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    assert writer.isOpened(), "OpenCV cannot write mp4v here"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def rotate_whole(frame: np.ndarray, angle_deg: float) -> np.ndarray:
+    """The frame rotated about its centre by angle_deg (counter-clockwise as seen), on a canvas
+    large enough that nothing is cut off: what a camera rolled by -angle_deg would see."""
+    h, w = frame.shape[:2]
+    side = int(np.ceil(np.hypot(h, w)))
+    side += side % 2
+    canvas = np.zeros((side, side, 3), dtype=frame.dtype)
+    y0, x0 = (side - h) // 2, (side - w) // 2
+    canvas[y0:y0 + h, x0:x0 + w] = frame
+    m = cv2.getRotationMatrix2D((side / 2.0, side / 2.0), angle_deg, 1.0)
+    return cv2.warpAffine(canvas, m, (side, side), flags=cv2.INTER_LINEAR)
+
+
+class HeadTilter:
+    """Rotates only the head of a frontal frame about the base of the neck (a synthetic side-bend).
+
+    The head region (an ellipse around the face plus the neck) is cut out with a soft edge,
+    the place it leaves is filled by inpainting, and the head is pasted back rotated by a
+    known angle about the neck base (positive = counter-clockwise as seen = towards the
+    person's right shoulder in an unmirrored front view).
+    """
+
+    def __init__(self, frame: np.ndarray, nose_xy, left_shoulder_xy, right_shoulder_xy):
+        self.frame = frame
+        nose = np.asarray(nose_xy, dtype=float)
+        ls, rs = np.asarray(left_shoulder_xy, float), np.asarray(right_shoulder_xy, float)
+        mid = (ls + rs) / 2.0
+        shoulder_w = float(np.linalg.norm(ls - rs))
+        self.pivot = tuple(mid + 0.25 * (nose - mid))  # base of the neck, a little above the shoulder line
+        h, w = frame.shape[:2]
+        mask = np.zeros((h, w), np.uint8)
+        head_c = nose + np.array([0.0, -0.20 * shoulder_w])
+        cv2.ellipse(mask, (int(head_c[0]), int(head_c[1])), (int(0.33 * shoulder_w), int(0.50 * shoulder_w)),
+                    0, 0, 360, 255, -1)
+        neck_half = 0.13 * shoulder_w
+        neck = np.array([[nose[0] - neck_half, nose[1]], [nose[0] + neck_half, nose[1]],
+                         [self.pivot[0] + neck_half, self.pivot[1]], [self.pivot[0] - neck_half, self.pivot[1]]])
+        cv2.fillConvexPoly(mask, neck.astype(np.int32), 255)
+        self.mask = cv2.GaussianBlur(mask, (0, 0), 0.02 * shoulder_w).astype(np.float32) / 255.0
+        hole = cv2.dilate(mask, np.ones((15, 15), np.uint8))
+        self.background = cv2.inpaint(frame, hole, 9, cv2.INPAINT_TELEA)
+
+    def tilt(self, angle_deg: float) -> np.ndarray:
+        h, w = self.frame.shape[:2]
+        m = cv2.getRotationMatrix2D(self.pivot, angle_deg, 1.0)
+        head = cv2.warpAffine(self.frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        alpha = cv2.warpAffine(self.mask, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+        return (alpha * head + (1.0 - alpha) * self.background).astype(np.uint8)
+
+
+def rep_schedule(peaks_deg, fps: float, rise_s: float = 0.6, hold_s: float = 0.2, rest_s: float = 0.6,
+                 lead_s: float = 1.0):
+    """Angle per frame for reps 0 -> peak -> 0 (raised-cosine ramps), with rests between them."""
+    out = [0.0] * int(round(lead_s * fps))
+    ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, int(round(rise_s * fps)), endpoint=False))
+    for peak in peaks_deg:
+        out += list(peak * ramp) + [peak] * int(round(hold_s * fps)) + list(peak * ramp[::-1])
+        out += [0.0] * int(round(rest_s * fps))
+    return np.array(out)
