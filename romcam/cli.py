@@ -129,6 +129,11 @@ def models(model_dir, variants):
         click.echo(f"{spec.filename}: {resolve_model(spec, model_dir)}")
 
 
+from romcam.store_cli import export, history  # noqa: E402
+cli.add_command(history)
+cli.add_command(export)
+
+
 def main(argv: list[str] | None = None) -> int:
     _quiet_native_logs()
     try:

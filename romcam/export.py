@@ -1,0 +1,236 @@
+"""CSV for clinicians and the history table for the terminal.
+
+The sessions file has one row per session x side (columns in :data:`SESSION_COLUMNS`, units in
+the names); ``frames=True`` adds ``<stem>_frames.csv`` beside it with the per-frame angle series
+in long format (:data:`FRAME_COLUMNS`).
+
+Format: comma separated, a header row, no index column, ``.`` as the decimal point, one session
+value per cell, empty cells for missing values. Encoding is **UTF-8 with a byte-order mark**
+(``utf-8-sig``): Excel opens a double-clicked CSV as UTF-8 only when the BOM is there (without it
+a subject code such as "Zoë" comes out as "ZoÃ«"), while LibreOffice, Numbers, Google Sheets,
+pandas and R's readr read either form. Python's csv module needs ``encoding="utf-8-sig"``.
+Angles are rounded to 0.1 deg (the precision the summary and the verdicts print); in the frames
+file times to 0.001 s (frames are 33 ms apart at 30 fps) and angles to 0.01 deg.
+Files are written atomically: a crash leaves the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from romcam.errors import RomcamError
+from romcam.outcome import SideOutcome
+from romcam.store import SessionRow, Store
+
+ENCODING = "utf-8-sig"
+DEG_DECIMALS = 1
+FRAME_T_DECIMALS = 3
+FRAME_DEG_DECIMALS = 2
+
+# (column, unit, meaning): the single source of the README's column table.
+SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("subject", "-", "Subject code (a pseudonym; romcam stores no names)."),
+    ("session_id", "-", "Session number in the database; links rows to the frames file."),
+    ("date", "-", "Local date the session started, YYYY-MM-DD (sortable, spreadsheets read it as a date)."),
+    ("started_at", "-", "Session start, ISO 8601 local time with UTC offset, e.g. 2026-05-09T14:03:12+02:00."),
+    ("joint", "-", "Joint and movement measured (see `romcam joints`)."),
+    ("side", "-", "The person's anatomical side (left/right), never the image side."),
+    ("status", "-", "complete; incomplete (<reason>) when stopped early; incomplete (interrupted) "
+                    "when the program ended without finishing the session (crash, killed, power cut)."),
+    ("before_deg", "deg", "Before the set: median of the peak angles of the before trials."),
+    ("after_deg", "deg", "After the set: median of the peak angles of the after trials."),
+    ("delta_deg", "deg", "after_deg - before_deg (positive = more range); computed before rounding, "
+                         "so it can differ by 0.1 from the difference of the rounded columns."),
+    ("sem_deg", "deg", "Standard error of measurement: pooled SD of the trial peaks within the "
+                       "before and after measurements (empty with fewer than 2 trials)."),
+    ("mdc95_deg", "deg", "Minimal detectable change, 95 %: 1.96 x sqrt(2) x sem_deg."),
+    ("verdict", "-", "Plain-language result: improved/decreased by X deg when |delta| > MDC95, "
+                     "within measurement noise otherwise, or why there is no before/after pair."),
+    ("trials_before", "count", "Before trials used (discarded trials are not counted)."),
+    ("trials_after", "count", "After trials used."),
+    ("reps_done", "count", "Mobilisation reps counted on this side during the set."),
+    ("target_reps", "count", "Reps the set asked for (empty if none was set)."),
+    ("first_rep_at_after_level", "rep number", "First set rep whose peak reached after_deg (empty if none)."),
+    ("synthetic", "0/1", "1 for demo or synthetic data (not a measurement of a person), else 0."),
+)
+
+FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("subject", "-", "Subject code."),
+    ("session_id", "-", "Session number (matches session_id in the sessions file)."),
+    ("phase", "-", "Part of the session: e.g. neutral, before, set, after."),
+    ("side", "-", "left/right for a two-limb session, empty when the series is the session's one angle."),
+    ("t_s", "s", "Time since the session's stream started."),
+    ("angle_deg", "deg", "Joint angle of that frame (filtered, neutral subtracted); empty when not measurable."),
+    ("valid", "0/1", "1 if the frame passed the quality gates (landmarks visible, head not turned too far), else 0."),
+)
+
+_INT_COLUMNS = ("session_id", "trials_before", "trials_after", "reps_done", "target_reps",
+                "first_rep_at_after_level", "synthetic")
+
+
+def _round(value: float | None, decimals: int) -> float | None:
+    """Python's correctly rounded round() (matches the verdicts' f"{x:.1f}"); None stays None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return round(float(value), decimals)
+
+
+def _session_record(row: SessionRow, o: SideOutcome) -> dict:
+    started = row.started
+    return {
+        "subject": row.subject, "session_id": row.id, "date": started.date().isoformat(),
+        "started_at": started.isoformat(timespec="seconds"), "joint": row.joint, "side": o.side,
+        "status": row.status_label,
+        "before_deg": _round(o.before_deg, DEG_DECIMALS),
+        "after_deg": _round(o.after_deg, DEG_DECIMALS),
+        "delta_deg": _round(o.delta_deg, DEG_DECIMALS),
+        "sem_deg": _round(o.sem_deg, DEG_DECIMALS),
+        "mdc95_deg": _round(o.mdc95_deg, DEG_DECIMALS),
+        "verdict": o.verdict, "trials_before": o.trials_before, "trials_after": o.trials_after,
+        "reps_done": o.reps_done, "target_reps": row.target_reps,
+        "first_rep_at_after_level": o.first_rep_at_after_level, "synthetic": int(row.synthetic),
+    }
+
+
+def sessions_table(rows: Iterable[SessionRow]) -> pd.DataFrame:
+    """One row per session x side, the columns of :data:`SESSION_COLUMNS` (pure)."""
+    records = [_session_record(row, o) for row in rows for o in row.outcomes]
+    df = pd.DataFrame.from_records(records, columns=[c for c, _, _ in SESSION_COLUMNS])
+    for column in _INT_COLUMNS:
+        df[column] = df[column].astype("Int64")   # whole numbers, empty cell when missing
+    return df
+
+
+def frames_table(store: Store, rows: Iterable[SessionRow]) -> pd.DataFrame:
+    """The per-frame angle series of ``rows``' sessions, long format (:data:`FRAME_COLUMNS`)."""
+    parts = []
+    for row in rows:
+        f = store.frames(row.id)
+        if len(f):
+            f.insert(0, "session_id", row.id)
+            f.insert(0, "subject", row.subject)
+            parts.append(f)
+    columns = [c for c, _, _ in FRAME_COLUMNS]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    df = pd.concat(parts, ignore_index=True)[columns]
+    df["t_s"] = df["t_s"].round(FRAME_T_DECIMALS)
+    df["angle_deg"] = df["angle_deg"].round(FRAME_DEG_DECIMALS)
+    df["valid"] = df["valid"].astype(int)
+    df["session_id"] = df["session_id"].astype("Int64")
+    return df
+
+
+def frames_path(path: Path) -> Path:
+    """Where --frames writes the per-frame series: ``<stem>_frames.csv`` beside ``path``."""
+    return path.with_name(f"{path.stem}_frames.csv")
+
+
+def export_tables(store: Store, subject: str | None = None, since: str | date | datetime | None = None,
+                  frames: bool = False, joint: str | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The sessions table and (with ``frames``) the frames table for the chosen sessions."""
+    rows = store.sessions(subject=subject, joint=joint, since=since)
+    return sessions_table(rows), (frames_table(store, rows) if frames else None)
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> Path:
+    """Write ``df`` as a clinician's CSV (see the module notes) atomically; returns ``path``."""
+    text = df.to_csv(index=False, lineterminator="\n")
+    path = Path(path)
+    if path.is_dir():
+        raise RomcamError(f"{path} is a folder; give a file name for the CSV, e.g. {path / 'romcam.csv'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding=ENCODING, newline="") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        raise RomcamError(f"cannot write {path} ({exc.strerror}); choose another file or folder "
+                          f"for --csv") from None
+    return path
+
+
+def write_export(tables: tuple[pd.DataFrame, pd.DataFrame | None], path: Path,
+                 db_path: Path | None = None) -> list[Path]:
+    """Write the sessions CSV at ``path`` and, if there is a frames table, ``<stem>_frames.csv``."""
+    path = Path(path)
+    sessions, frames = tables
+    targets = [path] + ([frames_path(path)] if frames is not None else [])
+    if db_path is not None:
+        db = Path(db_path).resolve()
+        for target in targets:
+            if target.resolve() == db:
+                raise RomcamError(f"{target} is the session database itself; give another file "
+                                  f"name for --csv")
+    written = [write_csv(sessions, path)]
+    if frames is not None:
+        written.append(write_csv(frames, targets[1]))
+    return written
+
+
+def export_csv(store: Store, path: str | os.PathLike, subject: str | None = None,
+               since: str | date | datetime | None = None, frames: bool = False,
+               joint: str | None = None) -> list[Path]:
+    """Export the sessions (of ``subject``, since ``since``) as CSV; returns the written paths:
+    ``[path]`` or, with ``frames``, ``[path, <stem>_frames.csv]``."""
+    tables = export_tables(store, subject=subject, since=since, frames=frames, joint=joint)
+    return write_export(tables, Path(path), store.path)
+
+
+# --------------------------------------------------------------------------- terminal table
+
+HISTORY_HEADER = ("id", "started", "subject", "joint", "side", "before", "after", "delta",
+                  "MDC95", "reps", "status")
+_RIGHT_ALIGNED = {"id", "before", "after", "delta", "MDC95", "reps"}
+
+
+def _deg(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.1f}" if signed else f"{value:.1f}"
+
+
+def _history_lines(row: SessionRow) -> list[tuple[str, ...]]:
+    """One line per side; the session's own columns only on its first line."""
+    head = (f"{row.id}{'*' if row.synthetic else ''}",
+            row.started.strftime("%Y-%m-%d %H:%M"), row.subject, row.joint)
+    lines = []
+    for k, o in enumerate(row.outcomes or (None,)):
+        session_cells = head if k == 0 else ("",) * len(head)
+        if o is None:
+            side_cells = ("-",) * 6
+        else:
+            side_cells = (o.side, _deg(o.before_deg), _deg(o.after_deg),
+                          _deg(o.delta_deg, signed=True), _deg(o.mdc95_deg), str(o.reps_done))
+        lines.append(session_cells + side_cells + (row.status_label if k == 0 else "",))
+    return lines
+
+
+def history_table(rows: Iterable[SessionRow]) -> str:
+    """Sessions as a plain-text table: one line per session x side, angles in degrees."""
+    rows = list(rows)
+    lines = [HISTORY_HEADER] + [line for row in rows for line in _history_lines(row)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HISTORY_HEADER))]
+    text = [
+        "  ".join(cell.rjust(w) if name in _RIGHT_ALIGNED else cell.ljust(w)
+                  for cell, w, name in zip(line, widths, HISTORY_HEADER)).rstrip()
+        for line in lines
+    ]
+    text.append("angles in degrees; delta = after - before; MDC95 = smallest change larger than "
+                "measurement noise")
+    if any(row.synthetic for row in rows):
+        text.append("* synthetic (demo) data, not a measurement of a person")
+    return "\n".join(text)

@@ -1,0 +1,829 @@
+"""The session database: subjects, sessions, trials, reps, per-frame angles and results.
+
+SQLite (stdlib ``sqlite3``) in the per-user data folder by default; ``--db PATH`` or the
+``ROMCAM_DB`` environment variable choose another file (:func:`resolve_db_path`).
+
+Durability: WAL journal, ``synchronous=FULL`` and **one commit per write call**, so every trial
+and rep is on disk when :meth:`Store.add_trial` / :meth:`Store.add_rep` return. A process killed
+mid-set (even with SIGKILL) loses nothing it had counted; its session stays ``in_progress`` and
+is shown as "incomplete (interrupted)" with the before/after values computed from the trials
+that were stored.
+
+Schema versions live in ``PRAGMA user_version``; :data:`MIGRATIONS` is the ordered list of
+migration functions (``MIGRATIONS[0]`` takes an empty file to v1). Each upgrade runs in one
+transaction, so a failed migration leaves the file as it was. The SQL is kept plain (TEXT ISO-8601
+timestamps, INTEGER/DOUBLE PRECISION/TEXT columns, CHECK and FOREIGN KEY constraints) so that a
+PostgreSQL backend can reuse it later.
+
+Files romcam must not touch are refused with a one-sentence :class:`RomcamError` before anything
+is written: a file that is not SQLite, an SQLite file of another program, a database from a newer
+romcam, a read-only file, or one locked by another program.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from romcam import __version__
+from romcam.dirs import data_dir
+from romcam.errors import RomcamError
+from romcam.outcome import SideOutcome, side_outcome
+
+DB_FILENAME = "romcam.sqlite3"
+DB_ENV = "ROMCAM_DB"
+APPLICATION_ID = 0x524F4D43          # "ROMC": PRAGMA application_id marks the file as romcam's
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 5.0                 # how long a write waits for another writer before giving up
+
+SIDES = ("left", "right")
+SESSION_SIDES = ("left", "right", "both")
+TRIAL_PHASES = ("before", "after")
+FINAL_STATUSES = ("complete", "incomplete")
+INTERRUPTED_LABEL = "incomplete (interrupted)"
+FORMULA_PREFIXES = ("=", "+", "-", "@")  # a spreadsheet would run a cell starting with these
+MAX_SUBJECT_CODE = 64
+
+# Session fields start_session() stores in their own columns; other keyword arguments are kept
+# in stats_json under "meta", so a new field in the session code never breaks a live session.
+SESSION_META = ("source", "camera", "pose_model", "target_reps", "trials_per_phase",
+                "neutral_deg", "synthetic", "app_version", "started_at")
+
+
+# --------------------------------------------------------------------------- schema + migrations
+
+V1_SCHEMA = (
+    """CREATE TABLE subjects (
+        id          INTEGER PRIMARY KEY,
+        code        TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL
+    )""",
+    """CREATE TABLE sessions (
+        id                INTEGER PRIMARY KEY,
+        subject_id        INTEGER NOT NULL REFERENCES subjects(id),
+        joint             TEXT NOT NULL,
+        side              TEXT NOT NULL CHECK (side IN ('left', 'right', 'both')),
+        started_at        TEXT NOT NULL,
+        ended_at          TEXT,
+        status            TEXT NOT NULL DEFAULT 'in_progress'
+                          CHECK (status IN ('in_progress', 'complete', 'incomplete')),
+        end_reason        TEXT,
+        source            TEXT,
+        camera            TEXT,
+        pose_model        TEXT,
+        target_reps       INTEGER,
+        trials_per_phase  INTEGER,
+        neutral_deg       DOUBLE PRECISION,
+        synthetic         INTEGER NOT NULL DEFAULT 0,
+        app_version       TEXT,
+        stats_json        TEXT
+    )""",
+    "CREATE INDEX sessions_by_subject ON sessions (subject_id, started_at)",
+    """CREATE TABLE trials (
+        id          INTEGER PRIMARY KEY,
+        session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        phase       TEXT NOT NULL CHECK (phase IN ('before', 'after')),
+        side        TEXT NOT NULL CHECK (side IN ('left', 'right')),
+        trial_no    INTEGER NOT NULL,
+        start_s     DOUBLE PRECISION,
+        peak_s      DOUBLE PRECISION,
+        end_s       DOUBLE PRECISION,
+        peak_deg    DOUBLE PRECISION NOT NULL,
+        discarded   INTEGER NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL
+    )""",
+    "CREATE INDEX trials_by_session ON trials (session_id)",
+    """CREATE TABLE reps (
+        id          INTEGER PRIMARY KEY,
+        session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        side        TEXT NOT NULL CHECK (side IN ('left', 'right')),
+        rep_no      INTEGER NOT NULL,
+        start_s     DOUBLE PRECISION,
+        peak_s      DOUBLE PRECISION,
+        end_s       DOUBLE PRECISION,
+        peak_deg    DOUBLE PRECISION NOT NULL,
+        created_at  TEXT NOT NULL
+    )""",
+    "CREATE INDEX reps_by_session ON reps (session_id)",
+    """CREATE TABLE frames (
+        id          INTEGER PRIMARY KEY,
+        session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        phase       TEXT NOT NULL,
+        side        TEXT,
+        t_s         DOUBLE PRECISION NOT NULL,
+        angle_deg   DOUBLE PRECISION,
+        valid       INTEGER NOT NULL
+    )""",
+    "CREATE INDEX frames_by_session ON frames (session_id, id)",
+    """CREATE TABLE results (
+        session_id                INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        side                      TEXT NOT NULL,
+        before_deg                DOUBLE PRECISION,
+        after_deg                 DOUBLE PRECISION,
+        delta_deg                 DOUBLE PRECISION,
+        sem_deg                   DOUBLE PRECISION,
+        mdc95_deg                 DOUBLE PRECISION,
+        verdict                   TEXT NOT NULL,
+        trials_before             INTEGER NOT NULL,
+        trials_after              INTEGER NOT NULL,
+        reps_done                 INTEGER NOT NULL,
+        first_rep_at_after_level  INTEGER,
+        PRIMARY KEY (session_id, side)
+    )""",
+)
+
+
+def _migrate_v1(conn: sqlite3.Connection) -> None:
+    """v1: the initial schema."""
+    for statement in V1_SCHEMA:
+        conn.execute(statement)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+# Ordered: MIGRATIONS[k] takes a database from version k to version k + 1. Append, never edit.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1]
+
+
+def latest_version() -> int:
+    """The schema version this romcam writes."""
+    return len(MIGRATIONS)
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session as history and export show it, with one outcome per side."""
+
+    id: int
+    subject: str
+    joint: str
+    side: str
+    started_at: str
+    ended_at: str | None
+    status: str                        # in_progress | complete | incomplete
+    end_reason: str | None
+    synthetic: bool
+    target_reps: int | None
+    outcomes: tuple[SideOutcome, ...]
+    results_stored: bool               # False: outcomes computed from the stored trials
+
+    @property
+    def status_label(self) -> str:
+        """'complete', 'incomplete (<reason>)', or 'incomplete (interrupted)' for a session that
+        never finished (its process stopped or was killed)."""
+        if self.status == "in_progress":
+            return INTERRUPTED_LABEL
+        if self.status == "incomplete" and self.end_reason:
+            return f"incomplete ({self.end_reason})"
+        return self.status
+
+    @property
+    def started(self) -> datetime:
+        """Start time as an aware datetime."""
+        return parse_timestamp(self.started_at)
+
+    @property
+    def reps_done(self) -> int:
+        return sum(o.reps_done for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    id: int
+    phase: str
+    side: str
+    trial_no: int
+    peak_deg: float
+    start_s: float | None
+    peak_s: float | None
+    end_s: float | None
+    discarded: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class RepRecord:
+    id: int
+    side: str
+    rep_no: int
+    peak_deg: float
+    start_s: float | None
+    peak_s: float | None
+    end_s: float | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    """Everything stored about one session (for the report)."""
+
+    row: SessionRow
+    source: str | None
+    camera: str | None
+    pose_model: str | None
+    trials_per_phase: int | None
+    neutral_deg: float | None
+    app_version: str | None
+    stats: dict = field(default_factory=dict)
+    trials: tuple[TrialRecord, ...] = ()
+    reps: tuple[RepRecord, ...] = ()
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+    @property
+    def outcomes(self) -> tuple[SideOutcome, ...]:
+        return self.row.outcomes
+
+
+# --------------------------------------------------------------------------- paths and times
+
+
+def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
+    """``path`` if given, else ``$ROMCAM_DB``, else ``<data dir>/romcam.sqlite3``."""
+    chosen = os.fspath(path) if path is not None else os.environ.get(DB_ENV) or ""
+    if chosen.startswith(("postgres://", "postgresql://")):
+        raise RomcamError("PostgreSQL databases are not supported yet; give the path of an SQLite "
+                          "file with --db or ROMCAM_DB")
+    if not chosen:
+        return data_dir() / DB_FILENAME
+    return Path(chosen).expanduser()
+
+
+def now_iso() -> str:
+    """Local time with its UTC offset, e.g. 2026-05-09T14:03:12+02:00."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An ISO-8601 timestamp as an aware datetime (a stamp without offset is taken as local)."""
+    stamp = datetime.fromisoformat(text)
+    return stamp if stamp.tzinfo else stamp.astimezone()
+
+
+def parse_since(value: str | date | datetime) -> datetime:
+    """--since: a date (local midnight) or a date-time, as an aware datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.astimezone()
+    if isinstance(value, date):
+        return datetime.combine(value, time()).astimezone()
+    text = str(value).strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time()).astimezone()
+        return parse_timestamp(text)
+    except ValueError:
+        raise RomcamError(f"--since expects a date such as 2026-05-01 or a date-time such as "
+                          f"2026-05-01T14:00, not {text!r}") from None
+
+
+# --------------------------------------------------------------------------- checks before opening
+
+
+def _may_write(path: Path) -> bool:
+    """Writable for us *and* not marked read-only: a file without any write permission bit is
+    refused even for root (who could write it anyway), since read-only is the owner's intent."""
+    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
+
+
+def _check_sqlite_file(db: Path) -> None:
+    """Refuse a folder or a file that is not SQLite, by reading its header (nothing is written)."""
+    if db.is_dir():
+        raise RomcamError(f"{db} is a folder, not a database file; give the path of a file with "
+                          f"--db or ROMCAM_DB")
+    if not db.exists():
+        return
+    try:
+        with open(db, "rb") as fh:
+            head = fh.read(100)
+    except OSError as exc:
+        raise RomcamError(f"cannot read the database {db} ({exc.strerror}); check its "
+                          f"permissions or choose another file with --db") from None
+    if head and (len(head) < 100 or not head.startswith(SQLITE_MAGIC)):
+        raise RomcamError(f"{db} is not an SQLite database, so romcam leaves it alone; give the "
+                          f"right file with --db or ROMCAM_DB, or move this one away to start a "
+                          f"new database")
+
+
+def _check_writable(db: Path) -> None:
+    """Refuse a read-only database file, or a folder where SQLite cannot create its journal."""
+    if db.exists() and not _may_write(db):
+        raise RomcamError(f"the database {db} is read-only; make it writable (chmod u+w) or "
+                          f"choose another file with --db or ROMCAM_DB")
+    folder = db.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not _may_write(folder):
+        raise RomcamError(f"the folder {folder} is read-only, and SQLite needs to write its "
+                          f"journal beside the database; make it writable or choose another "
+                          f"file with --db or ROMCAM_DB")
+
+
+def _db_error(exc: sqlite3.Error, db: Path) -> RomcamError:
+    """One clear sentence for an SQLite error: what is wrong, what to do."""
+    text = str(exc)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return RomcamError(f"the database {db} is locked by another program (another romcam "
+                           f"session?); wait for it to finish or close it, then try again")
+    if "readonly" in low or "read-only" in low:
+        return RomcamError(f"the database {db} is read-only; make it writable or choose another "
+                           f"file with --db or ROMCAM_DB")
+    if "not a database" in low or "malformed" in low or "encrypted" in low:
+        return RomcamError(f"{db} is not a usable SQLite database ({text}); give the right file "
+                           f"with --db or ROMCAM_DB, or move this one away to start a new one")
+    if "disk is full" in low or "database or disk is full" in low:
+        return RomcamError(f"the disk holding {db} is full; free some space and try again")
+    if "unable to open" in low:
+        return RomcamError(f"cannot open the database {db} ({text}); check that it exists and "
+                           f"that its folder is readable and writable, or choose another file "
+                           f"with --db")
+    return RomcamError(f"database error in {db} ({text}); check the file or choose another "
+                       f"one with --db")
+
+
+def _pragma_int(conn: sqlite3.Connection, name: str) -> int:
+    return int(conn.execute(f"PRAGMA {name}").fetchone()[0])
+
+
+def _check_version(conn: sqlite3.Connection, db: Path) -> int:
+    """The file's schema version; refuses other programs' databases and newer romcams'."""
+    version = _pragma_int(conn, "user_version")
+    app_id = _pragma_int(conn, "application_id")
+    if app_id not in (0, APPLICATION_ID) or (
+            version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]):
+        raise RomcamError(f"{db} is an SQLite database of another program, not a romcam "
+                          f"database; give the right file with --db or ROMCAM_DB")
+    if version > latest_version():
+        raise RomcamError(f"{db} was written by a newer romcam (database schema v{version}; "
+                          f"romcam {__version__} knows up to v{latest_version()}); upgrade "
+                          f"romcam, or choose another file with --db")
+    return version
+
+
+# --------------------------------------------------------------------------- value helpers
+
+
+def _clean_subject_code(code: str) -> str:
+    """A subject code as stored: trimmed, 1-64 printable characters, no spreadsheet formula."""
+    text = str(code).strip()
+    if not text or len(text) > MAX_SUBJECT_CODE or not text.isprintable():
+        raise RomcamError(f"subject code {code!r} must be 1 to {MAX_SUBJECT_CODE} printable "
+                          f"characters, e.g. P001")
+    if text.startswith(FORMULA_PREFIXES):
+        raise RomcamError(f"subject code {text!r} must not start with {' '.join(FORMULA_PREFIXES)} "
+                          f"(a spreadsheet would run it as a formula); use e.g. P001")
+    return text
+
+
+def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _opt_float(value: Any) -> float | None:
+    """A float for SQLite, or None for missing/NaN (numpy scalars included)."""
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _peak(value: Any) -> float:
+    number = _opt_float(value)
+    if number is None or math.isinf(number):
+        raise ValueError(f"peak_deg must be a finite number, not {value!r}")
+    return number
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _json_default(value: Any) -> Any:
+    """numpy scalars/arrays and other objects in stats: plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def _sides_of(session_side: str, seen: Iterable[str]) -> list[str]:
+    """The sides a session reports: those it was set up for, plus any it stored data for."""
+    wanted = list(SIDES) if session_side == "both" else [session_side]
+    return [s for s in SIDES if s in wanted or s in set(seen)]
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class Store:
+    """The session database. Use as a context manager: ``with Store.open() as store: ...``.
+
+    Every write method is one transaction, committed before it returns. A Store may be shared
+    between threads (calls are serialised by a lock).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool = False):
+        self._conn = conn
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self.path = path
+        self.readonly = readonly
+
+    # ----- opening and closing
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None, *, readonly: bool = False,
+             timeout: float = BUSY_TIMEOUT_S) -> Store:
+        """Open (creating or upgrading if needed) the database at ``path`` / $ROMCAM_DB / default.
+
+        ``readonly=True`` (history, export) never writes: the file must exist, and it may be
+        read-only. ``timeout`` is how long to wait for another program's write lock.
+        """
+        db = resolve_db_path(path)
+        if readonly:
+            return cls._open_readonly(db, timeout)
+        return cls._open_writable(db, timeout)
+
+    @classmethod
+    def _open_writable(cls, db: Path, timeout: float) -> Store:
+        _check_sqlite_file(db)
+        _check_writable(db)
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RomcamError(f"cannot create the folder {db.parent} ({exc.strerror}); choose "
+                              f"another database file with --db or ROMCAM_DB") from None
+        conn = cls._connect(str(db), timeout, db)
+        try:
+            _check_version(conn, db)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _db_error(exc, db) from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, db)
+
+    @classmethod
+    def _open_readonly(cls, db: Path, timeout: float) -> Store:
+        if not db.exists():
+            raise RomcamError(f"there is no session database at {db} yet; record a session "
+                              f"first, or point --db or ROMCAM_DB at an existing database")
+        _check_sqlite_file(db)
+        conn = cls._connect(db.resolve().as_uri() + "?mode=ro", timeout, db, uri=True)
+        try:
+            version = _check_version(conn, db)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _db_error(exc, db) from None
+        except BaseException:
+            conn.close()
+            raise
+        if version == latest_version():
+            return cls(conn, db, readonly=True)
+        conn.close()                      # an older or empty file: bring it up to date first
+        cls._open_writable(db, timeout).close()
+        return cls._open_readonly(db, timeout)
+
+    @staticmethod
+    def _connect(target: str, timeout: float, db: Path, uri: bool = False) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(target, timeout=timeout, isolation_level=None,
+                                   check_same_thread=False, uri=uri)
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            return conn
+        except sqlite3.Error as exc:
+            raise _db_error(exc, db) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self._read_one("PRAGMA user_version")[0]
+
+    # ----- transactions
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed (durably) on leaving the block."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+                raise
+            except sqlite3.DatabaseError as exc:
+                raise _db_error(exc, self.path) from None
+
+    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+                raise
+            except sqlite3.DatabaseError as exc:
+                raise _db_error(exc, self.path) from None
+
+    def _read_one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        rows = self._read(sql, params)
+        return rows[0] if rows else None
+
+    # ----- subjects
+
+    def subject_id(self, code: str, create: bool = True) -> int:
+        """The id of subject ``code``, created if needed (else RomcamError if unknown)."""
+        if not create:
+            return self._existing_subject_id(code)
+        with self._transaction() as conn:
+            return self._ensure_subject(conn, _clean_subject_code(code))
+
+    @staticmethod
+    def _ensure_subject(conn: sqlite3.Connection, code: str) -> int:
+        conn.execute("INSERT INTO subjects (code, created_at) VALUES (?, ?) "
+                     "ON CONFLICT (code) DO NOTHING", (code, now_iso()))
+        return int(conn.execute("SELECT id FROM subjects WHERE code = ?", (code,)).fetchone()[0])
+
+    def _existing_subject_id(self, code: str) -> int:
+        text = str(code).strip()
+        row = self._read_one("SELECT id FROM subjects WHERE code = ?", (text,))
+        if row is not None:
+            return int(row[0])
+        known = self.subjects()
+        if not known:
+            raise RomcamError(f"unknown subject {text!r}: the database {self.path} has no "
+                              f"subjects yet; record a session first or check --db")
+        close = [k for k in known if k.lower() == text.lower()]
+        hint = f"did you mean {close[0]}?" if close else (
+            "known subjects: " + ", ".join(known[:12]) + (" ..." if len(known) > 12 else ""))
+        raise RomcamError(f"unknown subject {text!r} in {self.path}; {hint}")
+
+    def subjects(self) -> list[str]:
+        """All subject codes, sorted."""
+        return [r[0] for r in self._read("SELECT code FROM subjects ORDER BY code")]
+
+    # ----- writing a session as it happens
+
+    def start_session(self, subject_code: str, joint: str, side: str, **meta: Any) -> int:
+        """Create a session (status in_progress) for ``subject_code`` (created if new).
+
+        Known ``meta``: source, camera, pose_model, target_reps, trials_per_phase, neutral_deg,
+        synthetic, app_version, started_at; anything else is kept in stats["meta"].
+        """
+        _check_choice(side, SESSION_SIDES, "side")
+        code = _clean_subject_code(subject_code)
+        extra = {k: meta.pop(k) for k in list(meta) if k not in SESSION_META}
+        values = (
+            str(joint), side, meta.get("started_at") or now_iso(), meta.get("source"),
+            meta.get("camera"), meta.get("pose_model"), _opt_int(meta.get("target_reps")),
+            _opt_int(meta.get("trials_per_phase")), _opt_float(meta.get("neutral_deg")),
+            int(bool(meta.get("synthetic", False))), meta.get("app_version") or __version__,
+            json.dumps({"meta": extra}, default=_json_default) if extra else None,
+        )
+        with self._transaction() as conn:
+            subject = self._ensure_subject(conn, code)
+            cur = conn.execute(
+                "INSERT INTO sessions (subject_id, joint, side, started_at, source, camera, "
+                "pose_model, target_reps, trials_per_phase, neutral_deg, synthetic, app_version, "
+                "stats_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (subject, *values))
+            return int(cur.lastrowid)
+
+    def add_trial(self, session_id: int, phase: str, side: str, trial_no: int, peak_deg: float,
+                  start_s: float | None = None, peak_s: float | None = None,
+                  end_s: float | None = None) -> int:
+        """Store one maximal trial (committed on return); returns its id."""
+        _check_choice(phase, TRIAL_PHASES, "phase")
+        _check_choice(side, SIDES, "side")
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO trials (session_id, phase, side, trial_no, start_s, peak_s, end_s, "
+                "peak_deg, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (int(session_id), phase, side, int(trial_no), _opt_float(start_s),
+                 _opt_float(peak_s), _opt_float(end_s), _peak(peak_deg), now_iso()))
+            return int(cur.lastrowid)
+
+    def discard_trial(self, trial_id: int) -> None:
+        """Mark a trial as discarded: kept in the database, left out of the outcome."""
+        with self._transaction() as conn:
+            cur = conn.execute("UPDATE trials SET discarded = 1 WHERE id = ?", (int(trial_id),))
+            if cur.rowcount == 0:
+                raise ValueError(f"no trial with id {trial_id}")
+
+    def add_rep(self, session_id: int, side: str, rep_no: int, peak_deg: float,
+                start_s: float | None = None, peak_s: float | None = None,
+                end_s: float | None = None) -> int:
+        """Store one counted rep of the set (committed on return); returns its id."""
+        _check_choice(side, SIDES, "side")
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO reps (session_id, side, rep_no, start_s, peak_s, end_s, peak_deg, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (int(session_id), side, int(rep_no), _opt_float(start_s), _opt_float(peak_s),
+                 _opt_float(end_s), _peak(peak_deg), now_iso()))
+            return int(cur.lastrowid)
+
+    def add_frames(self, session_id: int, rows: Iterable, side: str | None = None) -> int:
+        """Store a batch of per-frame angles: rows of (t_s, phase, angle_deg, valid), or a
+        DataFrame with those columns. ``side`` labels the batch (for two-limb sessions).
+        Returns the number of rows stored."""
+        if hasattr(rows, "itertuples"):
+            rows = rows[["t_s", "phase", "angle_deg", "valid"]].itertuples(index=False, name=None)
+        if side is not None:
+            _check_choice(side, SIDES, "side")
+        sid = int(session_id)
+        batch = [(sid, str(phase), side, float(t), _opt_float(angle), int(bool(valid)))
+                 for t, phase, angle, valid in rows]
+        with self._transaction() as conn:
+            conn.executemany("INSERT INTO frames (session_id, phase, side, t_s, angle_deg, valid) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", batch)
+        return len(batch)
+
+    def set_neutral(self, session_id: int, neutral_deg: float | None) -> None:
+        """The measured neutral angle of the session."""
+        self._update_session(session_id, "UPDATE sessions SET neutral_deg = ? WHERE id = ?",
+                             (_opt_float(neutral_deg), int(session_id)))
+
+    def finish_session(self, session_id: int, status: str, end_reason: str | None = None,
+                       results: Iterable[SideOutcome] = (), stats: dict | None = None) -> None:
+        """End a session: status complete/incomplete, why, per-side results, run statistics
+        (merged into any stats stored before). Results replace earlier ones."""
+        _check_choice(status, FINAL_STATUSES, "status")
+        sid = int(session_id)
+        results = list(results)
+        with self._transaction() as conn:
+            row = conn.execute("SELECT stats_json FROM sessions WHERE id = ?", (sid,)).fetchone()
+            if row is None:
+                raise ValueError(f"no session with id {session_id}")
+            merged = json.loads(row[0]) if row[0] else {}
+            merged.update(stats or {})
+            conn.execute("UPDATE sessions SET status = ?, end_reason = ?, ended_at = ?, "
+                         "stats_json = ? WHERE id = ?",
+                         (status, end_reason, now_iso(),
+                          json.dumps(merged, default=_json_default) if merged else None, sid))
+            conn.execute("DELETE FROM results WHERE session_id = ?", (sid,))
+            conn.executemany(
+                "INSERT INTO results (session_id, side, before_deg, after_deg, delta_deg, sem_deg, "
+                "mdc95_deg, verdict, trials_before, trials_after, reps_done, "
+                "first_rep_at_after_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_result_values(sid, o) for o in results])
+
+    def _update_session(self, session_id: int, sql: str, params: tuple) -> None:
+        with self._transaction() as conn:
+            if conn.execute(sql, params).rowcount == 0:
+                raise ValueError(f"no session with id {session_id}")
+
+    # ----- reading
+
+    def sessions(self, subject: str | None = None, joint: str | None = None,
+                 since: str | date | datetime | None = None) -> list[SessionRow]:
+        """Sessions in start order, optionally of one subject (RomcamError if unknown), one joint
+        (its canonical name), started at or after ``since``."""
+        where, params = [], []
+        if subject is not None:
+            where.append("s.subject_id = ?")
+            params.append(self._existing_subject_id(subject))
+        if joint is not None:
+            where.append("s.joint = ?")
+            params.append(joint)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        rows = self._read("SELECT s.*, sub.code AS subject FROM sessions s "
+                          "JOIN subjects sub ON sub.id = s.subject_id" + clause, tuple(params))
+        if since is not None:
+            start = parse_since(since)
+            rows = [r for r in rows if parse_timestamp(r["started_at"]) >= start]
+        stored = self._stored_results(clause, tuple(params))
+        out = [self._session_row(r, stored.get(r["id"])) for r in rows]
+        return sorted(out, key=lambda s: (s.started, s.id))
+
+    def session(self, session_id: int) -> SessionDetail:
+        """One session with its trials, reps and results (RomcamError if there is none)."""
+        row = self._read_one("SELECT s.*, sub.code AS subject FROM sessions s JOIN subjects sub "
+                             "ON sub.id = s.subject_id WHERE s.id = ?", (int(session_id),))
+        if row is None:
+            raise RomcamError(f"there is no session {session_id} in {self.path}; "
+                              f"`romcam history` lists the sessions")
+        stored = self._stored_results(" WHERE s.id = ?", (int(session_id),))
+        trials = [TrialRecord(r["id"], r["phase"], r["side"], r["trial_no"], r["peak_deg"],
+                              r["start_s"], r["peak_s"], r["end_s"], bool(r["discarded"]),
+                              r["created_at"])
+                  for r in self._read("SELECT * FROM trials WHERE session_id = ? ORDER BY id",
+                                      (row["id"],))]
+        reps = [RepRecord(r["id"], r["side"], r["rep_no"], r["peak_deg"], r["start_s"],
+                          r["peak_s"], r["end_s"], r["created_at"])
+                for r in self._read("SELECT * FROM reps WHERE session_id = ? "
+                                    "ORDER BY rep_no, id", (row["id"],))]
+        return SessionDetail(
+            row=self._session_row(row, stored.get(row["id"])), source=row["source"],
+            camera=row["camera"], pose_model=row["pose_model"],
+            trials_per_phase=row["trials_per_phase"], neutral_deg=row["neutral_deg"],
+            app_version=row["app_version"],
+            stats=json.loads(row["stats_json"]) if row["stats_json"] else {},
+            trials=tuple(trials), reps=tuple(reps))
+
+    def frames(self, session_id: int):
+        """The per-frame angle series of a session: a DataFrame with columns
+        t_s, phase, side, angle_deg (NaN when not measured), valid (bool), in recording order."""
+        import pandas as pd
+
+        rows = self._read("SELECT t_s, phase, side, angle_deg, valid FROM frames "
+                          "WHERE session_id = ? ORDER BY id", (int(session_id),))
+        df = pd.DataFrame([tuple(r) for r in rows],
+                          columns=["t_s", "phase", "side", "angle_deg", "valid"])
+        df["t_s"] = df["t_s"].astype(float)
+        df["angle_deg"] = pd.to_numeric(df["angle_deg"], errors="coerce").astype(float)
+        df["valid"] = df["valid"].astype(bool)
+        return df
+
+    def _stored_results(self, clause: str, params: tuple) -> dict[int, list[SideOutcome]]:
+        """Results rows of the sessions selected by ``clause``, by session id."""
+        rows = self._read("SELECT r.* FROM results r WHERE r.session_id IN (SELECT s.id FROM "
+                          "sessions s" + clause + ") ORDER BY r.session_id, r.side", params)
+        out: dict[int, list[SideOutcome]] = {}
+        for r in rows:
+            out.setdefault(r["session_id"], []).append(SideOutcome(
+                side=r["side"], before_deg=r["before_deg"], after_deg=r["after_deg"],
+                delta_deg=r["delta_deg"], sem_deg=r["sem_deg"], mdc95_deg=r["mdc95_deg"],
+                verdict=r["verdict"], trials_before=r["trials_before"],
+                trials_after=r["trials_after"], reps_done=r["reps_done"],
+                first_rep_at_after_level=r["first_rep_at_after_level"]))
+        return out
+
+    def _session_row(self, r: sqlite3.Row, stored: list[SideOutcome] | None) -> SessionRow:
+        outcomes = stored or self._computed_outcomes(r["id"], r["side"])
+        return SessionRow(
+            id=r["id"], subject=r["subject"], joint=r["joint"], side=r["side"],
+            started_at=r["started_at"], ended_at=r["ended_at"], status=r["status"],
+            end_reason=r["end_reason"], synthetic=bool(r["synthetic"]),
+            target_reps=r["target_reps"], outcomes=tuple(outcomes), results_stored=bool(stored))
+
+    def _computed_outcomes(self, session_id: int, session_side: str) -> list[SideOutcome]:
+        """Outcomes from the stored, non-discarded trials and reps (a session with no results
+        row, e.g. one killed mid-set)."""
+        trials = self._read("SELECT phase, side, peak_deg FROM trials WHERE session_id = ? "
+                            "AND discarded = 0 ORDER BY id", (session_id,))
+        reps = self._read("SELECT side, peak_deg FROM reps WHERE session_id = ? "
+                          "ORDER BY rep_no, id", (session_id,))
+        seen = {r["side"] for r in trials} | {r["side"] for r in reps}
+        out = []
+        for side in _sides_of(session_side, seen):
+            peaks = {phase: [t["peak_deg"] for t in trials
+                             if t["side"] == side and t["phase"] == phase]
+                     for phase in TRIAL_PHASES}
+            rep_peaks = [r["peak_deg"] for r in reps if r["side"] == side]
+            out.append(side_outcome(side, peaks["before"], peaks["after"], rep_peaks))
+        return out
+
+
+def _result_values(session_id: int, o: SideOutcome) -> tuple:
+    return (session_id, _check_choice(o.side, SIDES, "result side"), _opt_float(o.before_deg),
+            _opt_float(o.after_deg), _opt_float(o.delta_deg), _opt_float(o.sem_deg),
+            _opt_float(o.mdc95_deg), o.verdict, int(o.trials_before), int(o.trials_after),
+            int(o.reps_done), _opt_int(o.first_rep_at_after_level))
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema up to :func:`latest_version`, all steps in one write transaction.
+
+    Always takes the write lock, so opening for writing fails early (and clearly) when another
+    program holds it, and two processes never migrate at once."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _pragma_int(conn, "user_version")          # re-read under the lock
+        for number in range(version + 1, latest_version() + 1):
+            MIGRATIONS[number - 1](conn)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

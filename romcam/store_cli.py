@@ -1,0 +1,74 @@
+"""`romcam history` and `romcam export`: thin commands over :mod:`romcam.store` and
+:mod:`romcam.export` (imported when a command runs, so `romcam --help` stays fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+DB_HELP = ("Session database (SQLite file) [default: $ROMCAM_DB, else romcam.sqlite3 in the "
+           "per-user data folder].")
+
+
+def _db_option(fn):
+    return click.option("--db", "db", type=click.Path(path_type=Path), default=None,
+                        help=DB_HELP)(fn)
+
+
+def _joint_name(joint: str | None) -> str | None:
+    """The canonical name of a joint given by name or alias (RomcamError if unknown)."""
+    if joint is None:
+        return None
+    from romcam.joints import get_joint
+
+    return get_joint(joint).name
+
+
+@click.command()
+@click.option("--subject", default=None, help="Only this subject's sessions (subject code).")
+@click.option("--joint", "-j", default=None, help="Only this joint (name or alias, e.g. ankle).")
+@click.option("--since", default=None, help="Only sessions started on or after this date "
+                                            "(YYYY-MM-DD, or YYYY-MM-DDTHH:MM).")
+@_db_option
+def history(subject, joint, since, db):
+    """Table of the recorded sessions: before/after/delta per side, status, date."""
+    from romcam.export import history_table
+    from romcam.store import Store
+
+    with Store.open(db, readonly=True) as store:
+        rows = store.sessions(subject=subject, joint=_joint_name(joint), since=since)
+        where = store.path
+    if not rows:
+        click.echo(f"no sessions{' match' if subject or joint or since else ''} in {where}")
+        return
+    click.echo(history_table(rows))
+    click.echo(f"{len(rows)} session{'s' if len(rows) != 1 else ''} in {where}")
+
+
+@click.command()
+@click.option("--csv", "csv_path", required=True, type=click.Path(path_type=Path),
+              help="CSV file to write: one row per session and side.")
+@click.option("--subject", default=None, help="Only this subject's sessions (subject code).")
+@click.option("--since", default=None, help="Only sessions started on or after this date "
+                                            "(YYYY-MM-DD, or YYYY-MM-DDTHH:MM).")
+@click.option("--joint", "-j", default=None, help="Only this joint (name or alias).")
+@click.option("--frames", is_flag=True, help="Also write the per-frame angle series to "
+                                             "<stem>_frames.csv beside the CSV.")
+@_db_option
+def export(csv_path, subject, since, joint, frames, db):
+    """Write the sessions as CSV for a spreadsheet (UTF-8, comma separated, units in the
+    column names)."""
+    from romcam.export import export_tables, write_export
+    from romcam.store import Store
+
+    with Store.open(db, readonly=True) as store:
+        tables = export_tables(store, subject=subject, since=since, frames=frames,
+                               joint=_joint_name(joint))
+        paths = write_export(tables, csv_path, store.path)
+    sessions, frame_rows = tables
+    n_sessions = sessions["session_id"].nunique()
+    click.echo(f"wrote {paths[0]}: {len(sessions)} rows ({n_sessions} session"
+               f"{'s' if n_sessions != 1 else ''} x side)")
+    if frame_rows is not None:
+        click.echo(f"wrote {paths[1]}: {len(frame_rows)} frames (per-frame angle series)")
