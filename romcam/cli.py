@@ -133,6 +133,9 @@ from romcam.store_cli import export, history  # noqa: E402
 cli.add_command(history)
 cli.add_command(export)
 
+from romcam.calibration_cli import calibrate  # noqa: E402
+cli.add_command(calibrate)
+
 
 def main(argv: list[str] | None = None) -> int:
     _quiet_native_logs()
