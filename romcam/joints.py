@@ -88,6 +88,17 @@ def _ankle_dorsiflexion(lm, side):
                                          _p(lm, side, "heel"), _p(lm, side, "foot_index"))
 
 
+def _tibial_inclination(lm, side):
+    """Shank (ankle -> knee) from the image vertical: 0 = vertical, + = knee ahead of the ankle
+    in the direction the foot points (heel -> toe). NaN when the foot points more than 60 deg
+    from the horizontal, since it then no longer shows which way the person faces."""
+    shank = _p(lm, side, "knee") - _p(lm, side, "ankle")
+    foot = _p(lm, side, "foot_index") - _p(lm, side, "heel")
+    if not abs(foot[0]) > 0.5 * np.hypot(foot[0], foot[1]):
+        return float("nan")
+    return float(np.degrees(np.arctan2(np.sign(foot[0]) * shank[0], -shank[1])))
+
+
 def _knee_flexion(lm, side):
     return angles.flexion_deg(_p(lm, side, "hip"), _p(lm, side, "knee"), _p(lm, side, "ankle"))
 
@@ -127,6 +138,14 @@ JOINTS: dict[str, Joint] = {j.name: j for j in (
         RepThresholds(enter_deg=6.0, exit_deg=3.0, min_amplitude_deg=8.0), (0.0, 45.0),
         aliases=("ankle", "ankle-dorsiflexion", "dorsiflexion", "knee-to-wall"),
         description="90 - angle(shank, foot); 0 = shank perpendicular to the foot",
+    ),
+    Joint(
+        "tibial_inclination", "Tibial inclination (shin from vertical)", "side", "limb",
+        ("{side}_knee", "{side}_ankle", "{side}_heel", "{side}_foot_index"), _tibial_inclination,
+        RepThresholds(enter_deg=6.0, exit_deg=3.0, min_amplitude_deg=8.0), (0.0, 45.0),
+        aliases=("tibial-inclination", "tibia", "shin-angle"),
+        description="shank (ankle -> knee) from the image vertical; + = knee ahead of the ankle "
+                    "(levelled by a camera profile's roll)",
     ),
     Joint(
         "knee_flexion", "Knee flexion", "side", "limb",
