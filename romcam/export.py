@@ -36,10 +36,12 @@ FRAME_DEG_DECIMALS = 2
 
 # (column, unit, meaning): the single source of the README's column table.
 SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("subject", "-", "Subject code (a pseudonym; romcam stores no names)."),
+    ("subject", "-", "Subject code as entered at the session (use a pseudonym, not a name)."),
     ("session_id", "-", "Session number in the database; links rows to the frames file."),
-    ("date", "-", "Local date the session started, YYYY-MM-DD (sortable, spreadsheets read it as a date)."),
-    ("started_at", "-", "Session start, ISO 8601 local time with UTC offset, e.g. 2026-05-09T14:03:12+02:00."),
+    ("date", "-", "Date the session started (local time of the recording computer), "
+                  "YYYY-MM-DD; spreadsheets read it as a date."),
+    ("started_at", "-", "Session start, ISO 8601 local time with its UTC offset, "
+                        "e.g. 2026-05-09T14:03:12+02:00."),
     ("joint", "-", "Joint and movement measured (see `romcam joints`)."),
     ("side", "-", "The person's anatomical side (left/right), never the image side."),
     ("status", "-", "complete; incomplete (<reason>) when stopped early; incomplete (interrupted) "
@@ -51,8 +53,10 @@ SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("sem_deg", "deg", "Standard error of measurement: pooled SD of the trial peaks within the "
                        "before and after measurements (empty with fewer than 2 trials)."),
     ("mdc95_deg", "deg", "Minimal detectable change, 95 %: 1.96 x sqrt(2) x sem_deg."),
-    ("verdict", "-", "Plain-language result: improved/decreased by X deg when |delta| > MDC95, "
-                     "within measurement noise otherwise, or why there is no before/after pair."),
+    ("verdict", "-", "Plain-language result: improved/decreased by X deg when the size of "
+                     "delta_deg exceeds mdc95_deg, within measurement noise when it does not, "
+                     "uncertainty unknown with fewer than 2 trials, or incomplete when there "
+                     "is no before/after pair."),
     ("trials_before", "count", "Before trials used (discarded trials are not counted)."),
     ("trials_after", "count", "After trials used."),
     ("reps_done", "count", "Mobilisation reps counted on this side during the set."),
@@ -64,11 +68,14 @@ SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
 FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("subject", "-", "Subject code."),
     ("session_id", "-", "Session number (matches session_id in the sessions file)."),
-    ("phase", "-", "Part of the session: e.g. neutral, before, set, after."),
-    ("side", "-", "left/right for a two-limb session, empty when the series is the session's one angle."),
-    ("t_s", "s", "Time since the session's stream started."),
-    ("angle_deg", "deg", "Joint angle of that frame (filtered, neutral subtracted); empty when not measurable."),
-    ("valid", "0/1", "1 if the frame passed the quality gates (landmarks visible, head not turned too far), else 0."),
+    ("phase", "-", "Part of the session the frame belongs to (e.g. before, set, after)."),
+    ("side", "-", "left/right when the session recorded one series per limb; empty when it "
+                  "recorded a single series."),
+    ("t_s", "s", "Time of the frame on the session's clock (the clock of the trial and rep times)."),
+    ("angle_deg", "deg", "Joint angle in that frame as the session measured it; empty when it "
+                         "could not be measured."),
+    ("valid", "0/1", "1 if the frame passed the quality checks (landmarks visible, head not "
+                     "turned too far), else 0."),
 )
 
 _INT_COLUMNS = ("session_id", "trials_before", "trials_after", "reps_done", "target_reps",
