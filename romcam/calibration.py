@@ -104,10 +104,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """Give a finished temporary file ordinary permissions (mkstemp makes it 0600) and move it in place."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -304,7 +312,7 @@ def write_page_pdf(layout: PageLayout, path: str | Path, title: str = "") -> Pat
         with matplotlib.rc_context({"pdf.fonttype": 42}):
             fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "Title": title or None,
                                                      "Creator": "romcam"})
-        os.replace(tmp, path)
+        _publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -927,24 +935,31 @@ def _looks_like_path(text: str) -> bool:
     return text.lower().endswith(".json") or "/" in text or os.sep in text
 
 
-def load_profile(name_or_path: str | Path) -> CameraProfile:
-    """A profile by path (``x.json``, ``dir/x.json``) or by NAME (see :func:`profile_dirs`)."""
+def find_profile_path(name_or_path: str | Path) -> Path:
+    """The file a profile argument means: a path (``x.json``, ``dir/x.json``) or a NAME looked up
+    in :func:`profile_dirs`. RomcamError when there is none."""
     text = str(name_or_path)
     if _looks_like_path(text):
         path = Path(text)
         if not path.is_file():
             raise RomcamError(f"camera profile file {path} does not exist; give a profile name or the path "
                               "of a JSON file made by `romcam calibrate camera`")
-        return CameraProfile.from_dict(_read_json(path, "camera profile"), source=path)
+        return path
     for folder in profile_dirs():
         path = folder / f"{text}.json"
         if path.is_file():
-            return CameraProfile.from_dict(_read_json(path, "camera profile"), source=path)
+            return path
     known = sorted({p.stem for folder in profile_dirs() if folder.is_dir() for p in folder.glob("*.json")})
     raise RomcamError(
         f"no camera profile named {text!r} in {' or '.join(str(d) for d in profile_dirs())}"
         + (f" (known: {', '.join(known)})" if known else "")
-        + "; make one with `romcam calibrate camera --name " + text + "`")
+        + f"; make one with `romcam calibrate camera --name {text}`")
+
+
+def load_profile(name_or_path: str | Path) -> CameraProfile:
+    """A profile by path (``x.json``, ``dir/x.json``) or by NAME (see :func:`profile_dirs`)."""
+    path = find_profile_path(name_or_path)
+    return CameraProfile.from_dict(_read_json(path, "camera profile"), source=path)
 
 
 def save_profile(profile: CameraProfile, folder: str | Path | None = None, overwrite: bool = False) -> Path:
