@@ -26,10 +26,12 @@ def read_frames(path, start: int = 0, stop: int | None = None, step: int = 1, sc
     return frames, fps
 
 
-def write_video(path: Path, frames, fps: float) -> Path:
-    """Encode frames as an MPEG-4 file (real decoding in the test, as for a user's file)."""
+def write_video(path: Path, frames, fps: float, lossless: bool = False) -> Path:
+    """Encode frames as an MPEG-4 file (real decoding in the test, as for a user's file), or
+    losslessly (FFV1 in Matroska; give a .mkv path) when the test needs the exact pixels back."""
     h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    fourcc = cv2.VideoWriter_fourcc(*("FFV1" if lossless else "mp4v"))
+    writer = cv2.VideoWriter(str(path), fourcc, fps, (w, h))
     assert writer.isOpened(), "OpenCV cannot write mp4v here"
     for frame in frames:
         writer.write(frame)
