@@ -165,8 +165,8 @@ def write_csv(df: pd.DataFrame, path: Path) -> Path:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     except OSError as exc:
-        raise RomcamError(f"cannot write {path} ({exc.strerror}); choose another file or folder "
-                          f"for --csv") from None
+        raise RomcamError(f"cannot write {path} ({exc.strerror}); close it if a spreadsheet has "
+                          f"it open, or choose another file or folder for --csv") from None
     return path
 
 
