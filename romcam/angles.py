@@ -23,7 +23,7 @@ def wrap_deg(angle):
 def direction_deg(p_from, p_to):
     """Direction of the segment p_from -> p_to, with y up, in (-180, 180]."""
     d = np.asarray(p_to, dtype=float) - np.asarray(p_from, dtype=float)
-    return np.degrees(np.arctan2(-d[..., 1], d[..., 0]))
+    return wrap_deg(np.degrees(np.arctan2(-d[..., 1], d[..., 0])))
 
 
 def angle_between_deg(u, v):

@@ -16,6 +16,7 @@ the rebuilt test bundles whose bytes differ from the official ones.
 
 from __future__ import annotations
 
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -116,7 +117,7 @@ def _download(url: str, dest: Path, spec: ModelSpec, progress: bool) -> None:
                 raise RomcamError(
                     f"download of {url} was cut short ({tmp.stat().st_size} of {total} bytes); run again"
                 )
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
             raise RomcamError(
                 f"could not download {spec.filename} from {url} ({reason}); "
