@@ -118,6 +118,13 @@ def _publish(tmp: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def json_text(data: dict) -> str:
+    """Indented JSON with each list of plain numbers kept on one line (matrix rows read as rows)."""
+    text = json.dumps(data, indent=2)
+    return re.sub(r"\[\s*([-+0-9.eE,\s]+?)\s*\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]",
+                  text) + "\n"
+
+
 def _read_json(path: Path, what: str) -> dict:
     """A JSON object from ``path``, or a RomcamError naming the file and what it should be."""
     try:
@@ -475,7 +482,7 @@ def write_board(spec: BoardSpec, out_pdf: str | Path, overwrite: bool = False) -
             raise RomcamError(f"{out_json} already describes a different board (maybe printed already); "
                               "choose another --out or pass --overwrite")
     write_page_pdf(board_layout(spec), out_pdf, title="romcam ChArUco calibration board")
-    atomic_write_bytes(out_json, (json.dumps(spec.to_dict(), indent=2) + "\n").encode())
+    atomic_write_bytes(out_json, json_text(spec.to_dict()).encode())
     return out_pdf, out_json
 
 
@@ -721,9 +728,16 @@ def draw_collection_overlay(image: np.ndarray, collector: ViewCollector, message
             cv2.circle(out, (int(round(x)), int(round(y))), 4, colour, 1, cv2.LINE_AA)
     for i, text in enumerate([collector.guidance(), message]):
         if text:
-            cv2.putText(out, text, (12, 28 + 28 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
-            cv2.putText(out, text, (12, 28 + 28 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA)
+            _label(out, text, (12, 30 + 32 * i))
     return out
+
+
+def _label(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 0.7) -> None:
+    """White text on a dark box, readable over any background."""
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    x, y = origin
+    cv2.rectangle(image, (x - 6, y - h - 8), (x + w + 6, y + base + 4), (0, 0, 0), -1)
+    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
 # --------------------------------------------------------------------------------------------
@@ -864,7 +878,7 @@ class CameraProfile:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        return json_text(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict, source="camera profile") -> "CameraProfile":
@@ -960,6 +974,15 @@ def load_profile(name_or_path: str | Path) -> CameraProfile:
     """A profile by path (``x.json``, ``dir/x.json``) or by NAME (see :func:`profile_dirs`)."""
     path = find_profile_path(name_or_path)
     return CameraProfile.from_dict(_read_json(path, "camera profile"), source=path)
+
+
+def store_roll(name_or_path: str | Path, roll_deg: float) -> Path:
+    """Record a measured camera roll in an existing profile file (same file, atomically)."""
+    path = find_profile_path(name_or_path)
+    profile = CameraProfile.from_dict(_read_json(path, "camera profile"), source=path)
+    profile.roll_deg, profile.roll_measured = float(roll_deg), now_iso()
+    atomic_write_bytes(path, profile.to_json().encode("utf-8"))
+    return path
 
 
 def save_profile(profile: CameraProfile, folder: str | Path | None = None, overwrite: bool = False) -> Path:
@@ -1111,12 +1134,14 @@ def undistort_series(landmarks: list[FrameLandmarks], profile: CameraProfile, wi
 
 def tilt_warning(profile_or_roll_deg: CameraProfile | float | None, limit_deg: float = TILT_LIMIT_DEG) -> str | None:
     """A short warning for the live view when the camera's roll exceeds ``limit_deg``, else None."""
-    roll = profile_or_roll_deg.roll_deg if isinstance(profile_or_roll_deg, CameraProfile) else profile_or_roll_deg
+    from_profile = isinstance(profile_or_roll_deg, CameraProfile)
+    roll = profile_or_roll_deg.roll_deg if from_profile else profile_or_roll_deg
     if roll is None or not math.isfinite(roll) or abs(roll) <= limit_deg:
         return None
     lean = "counter-clockwise" if roll > 0 else "clockwise"
-    return (f"camera tilted {abs(roll):.1f} deg (verticals lean {lean}; limit {limit_deg:g}): "
-            "level the camera, or angles against the vertical are off by that much")
+    consequence = ("corrected with the roll measured for this profile, as long as the camera has not moved"
+                   if from_profile else "angles against the vertical are off by that much unless corrected")
+    return f"camera tilted {abs(roll):.1f} deg (verticals lean {lean}; limit {limit_deg:g}): level it; {consequence}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -1284,7 +1309,7 @@ def write_angle_sheet(sheet: AngleSheet, out_pdf: str | Path) -> tuple[Path, Pat
         raise RomcamError(f"--out must end in .pdf, got {out_pdf}")
     write_page_pdf(sheet_layout(sheet), out_pdf, title="romcam angle check sheet")
     out_json = out_pdf.with_suffix(".json")
-    atomic_write_bytes(out_json, (json.dumps(sheet.to_dict(), indent=2) + "\n").encode())
+    atomic_write_bytes(out_json, json_text(sheet.to_dict()).encode())
     return out_pdf, out_json
 
 
@@ -1293,9 +1318,15 @@ def load_angle_sheet(path: str | Path) -> AngleSheet:
 
 
 def detect_markers(image: np.ndarray, dictionary: str) -> dict[int, np.ndarray]:
-    """ArUco markers in ``image``: id -> (4, 2) corner pixels (sub-pixel refined)."""
+    """ArUco markers in ``image``: id -> (4, 2) corner pixels.
+
+    Corners are refined by fitting the marker's edges (AprilTag method). Measured on the angle
+    sheet rendered in six poses (tests): largest angle error 0.04 deg, against 0.10 with contour
+    refinement, 0.31 with cornerSubPix (it is made for chessboard saddles and pulls a marker's
+    L-shaped corners inwards) and 0.86 without refinement.
+    """
     params = cv2.aruco.DetectorParameters()
-    params.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
+    params.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_APRILTAG
     detector = cv2.aruco.ArucoDetector(aruco_dictionary(dictionary), params)
     corners, ids, _ = detector.detectMarkers(to_gray(image))
     if ids is None:

@@ -180,7 +180,8 @@ def sheet(out, angles, paper):
               help="Views to collect from a live camera or video.")
 @click.option("--min-views", type=click.IntRange(3, 60), default=6, show_default=True)
 @click.option("--free-k3", is_flag=True, help="Also fit k3 (very wide lenses, with views in every corner).")
-def camera(source, images, name, board_path, out_dir, overwrite, target_views, min_views, free_k3):
+@click.option("--note", default="", help="Free text kept in the profile (which camera, which room...).")
+def camera(source, images, name, board_path, out_dir, overwrite, target_views, min_views, free_k3, note):
     """Measure the camera's lens (intrinsics, distortion) and save a named camera profile."""
     from romcam.calibration import ViewCollector, calibrate_views, check_profile_name, profile_from_calibration, save_profile
 
@@ -203,7 +204,8 @@ def camera(source, images, name, board_path, out_dir, overwrite, target_views, m
     result = calibrate_views(collector.views, spec, min_views=min_views, fix_k3=not free_k3,
                              rejected=collector.rejected)
     _print_calibration(result)
-    profile = profile_from_calibration(result, name, spec, notes=f"{len(result.views)} views from {origin}")
+    notes = f"{note.strip()}; " if note.strip() else ""
+    profile = profile_from_calibration(result, name, spec, notes=f"{notes}{len(result.views)} views from {origin}")
     path = save_profile(profile, out_dir, overwrite=overwrite)
     click.echo(f"saved camera profile {name!r} to {path}")
     click.echo(f"use it with: romcam analyze VIDEO --joint ... --camera-profile {name}")
@@ -276,10 +278,7 @@ def _print_calibration(result) -> None:
               help="Tilt (deg) above which to warn.")
 def level(image, source, profile_name, board_path, vertical, save, frames, limit):
     """Measure the camera's roll from the board hung square to a spirit level (or a vertical line)."""
-    from romcam.calibration import (
-        find_profile_path, load_profile, now_iso, roll_from_board, roll_from_vertical_line, save_profile,
-        tilt_warning,
-    )
+    from romcam.calibration import load_profile, roll_from_vertical_line, store_roll, tilt_warning
 
     _one_source(source, image)
     profile = load_profile(profile_name) if profile_name else None
@@ -301,9 +300,7 @@ def level(image, source, profile_name, board_path, vertical, save, frames, limit
     if warning:
         click.echo(f"warning: {warning}")
     if profile is not None and save:
-        profile.roll_deg, profile.roll_measured = roll, now_iso()
-        path = find_profile_path(profile_name)
-        save_profile(profile, path.parent, overwrite=True)
+        path = store_roll(profile_name, roll)
         click.echo(f"stored roll {_signed(roll)} deg in {path}: angles against the vertical will be "
                    "corrected when this profile is used; measure again whenever the camera is moved")
 
