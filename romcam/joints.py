@@ -140,7 +140,7 @@ JOINTS: dict[str, Joint] = {j.name: j for j in (
         description="90 - angle(shank, foot); 0 = shank perpendicular to the foot",
     ),
     Joint(
-        "tibial_inclination", "Tibial inclination (shin from vertical)", "side", "limb",
+        "tibial_inclination", "Shin angle from vertical (tibial inclination)", "side", "limb",
         ("{side}_knee", "{side}_ankle", "{side}_heel", "{side}_foot_index"), _tibial_inclination,
         RepThresholds(enter_deg=6.0, exit_deg=3.0, min_amplitude_deg=8.0), (0.0, 45.0),
         aliases=("tibial-inclination", "tibia", "shin-angle"),
