@@ -649,8 +649,8 @@ class ViewCollector:
     rejected: list[BoardView] = field(default_factory=list)
     image_size: tuple[int, int] | None = None
     last_seen: BoardView | None = None
-    _previous: BoardView | None = None
-    _descriptors: list[np.ndarray] = field(default_factory=list)
+    _previous: BoardView | None = field(default=None, init=False, repr=False)
+    _descriptors: list[np.ndarray] = field(default_factory=list, init=False, repr=False)
 
     def offer(self, image: np.ndarray, name: str) -> tuple[bool, str]:
         """Look at one image; keep it if usable (and, live, still and new). Returns (kept, why)."""
@@ -965,7 +965,7 @@ def find_profile_path(name_or_path: str | Path) -> Path:
             return path
     known = sorted({p.stem for folder in profile_dirs() if folder.is_dir() for p in folder.glob("*.json")})
     raise RomcamError(
-        f"no camera profile named {text!r} in {' or '.join(str(d) for d in profile_dirs())}"
+        f"no camera profile named {text!r} in {' or '.join(str(d.absolute()) for d in profile_dirs())}"
         + (f" (known: {', '.join(known)})" if known else "")
         + f"; make one with `romcam calibrate camera --name {text}`")
 
