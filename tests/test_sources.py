@@ -1,0 +1,70 @@
+"""Frame sources: timestamps from the source, parts of a file, folders, mirroring, bad input."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import media
+from romcam.errors import RomcamError
+from romcam.sources import ImageFolderSource, VideoFileSource, open_source
+
+
+def test_video_timestamps_come_from_the_container():
+    """lunges_side.mp4 has a variable frame rate: its second frame is 21.6 ms after the first."""
+    cap = cv2.VideoCapture(str(media("lunges_side.mp4")))
+    container = []
+    while cap.read()[0]:
+        container.append(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
+    with open_source(media("lunges_side.mp4")) as src:
+        frames = list(src)
+    t = np.array([f.t_s for f in frames])
+    assert [f.index for f in frames] == list(range(len(container)))
+    assert np.allclose(t, container)
+    assert t[1] == pytest.approx(0.0216, abs=1e-3)        # not 1/fps
+    assert np.all(np.diff(t) > 0)
+
+
+def test_parts_of_a_video_match_the_whole():
+    with open_source(media("squats_front.mp4")) as src:
+        whole = list(src)
+    with VideoFileSource(media("squats_front.mp4"), start=20, stop=30) as src:
+        part = list(src)
+    assert [f.index for f in part] == list(range(20, 30))
+    for f in part:
+        assert f.t_s == pytest.approx(whole[f.index].t_s)
+        assert np.array_equal(f.image, whole[f.index].image)
+
+
+def test_mirrored_source_is_flipped_back():
+    with open_source(media("squats_front.mp4"), stop=1) as src:
+        plain = next(iter(src)).image
+    with open_source(media("squats_front.mp4"), mirrored=True, stop=1) as src:
+        mirrored = next(iter(src)).image
+    assert np.array_equal(mirrored, cv2.flip(plain, 1))
+
+
+def test_image_folder(tmp_path):
+    for k in range(3):
+        cv2.imwrite(str(tmp_path / f"img_{k:02d}.png"), np.full((20, 30, 3), k * 50, np.uint8))
+    (tmp_path / "notes.txt").write_text("not an image")
+    with ImageFolderSource(tmp_path, fps=10) as src:
+        frames = list(src)
+    assert [f.t_s for f in frames] == pytest.approx([0.0, 0.1, 0.2])
+    assert src.info.frame_count == 3 and src.info.width == 30
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: p / "missing.mp4", "does not exist"),
+    (lambda p: (p / "notes.mp4").write_text("hello") and p / "notes.mp4", "not a video"),
+    (lambda p: (p / "empty").mkdir() or p / "empty", "holds no images"),
+])
+def test_bad_sources_say_what_is_wrong(tmp_path, make, message):
+    with pytest.raises(RomcamError, match=message):
+        open_source(make(tmp_path))
+
+
+def test_webcam_that_does_not_open():
+    with pytest.raises(RomcamError, match="webcam 7 did not open"):
+        open_source("7")
