@@ -178,7 +178,8 @@ def sheet(out, angles, paper):
 @click.option("--overwrite", is_flag=True, help="Replace an existing profile of the same name.")
 @click.option("--views", "target_views", type=click.IntRange(6, 60), default=15, show_default=True,
               help="Views to collect from a live camera or video.")
-@click.option("--min-views", type=click.IntRange(3, 60), default=6, show_default=True)
+@click.option("--min-views", type=click.IntRange(3, 60), default=6, show_default=True,
+              help="Fewer usable views than this: refuse (nothing saved).")
 @click.option("--free-k3", is_flag=True, help="Also fit k3 (very wide lenses, with views in every corner).")
 @click.option("--note", default="", help="Free text kept in the profile (which camera, which room...).")
 def camera(source, images, name, board_path, out_dir, overwrite, target_views, min_views, free_k3, note):
@@ -358,11 +359,12 @@ def verify(image, source, sheet_path, profile_name, tolerance, frames):
         error = measured - first.printed_deg
         worst = max(worst, abs(error))
         click.echo(f"  marker {first.id}: printed {first.printed_deg:.1f} deg, measured {measured:.2f} deg "
-                   f"(error {_signed(error)}); as the image shows it, before perspective correction: {in_image:.1f} deg")
+                   f"(error {error:+.2f}); as the image shows it, before perspective correction: {in_image:.1f} deg")
     pair = results[0].pair()
     if pair is not None:
         measured = float(np.median([r.pair()[1] for r in results]))
-        click.echo(f"  angle between the two markers: printed {pair[0]:.1f} deg, measured {measured:.2f} deg")
+        click.echo(f"  angle between the two markers: printed {pair[0]:.1f} deg, measured {measured:.2f} deg "
+                   f"(error {measured - pair[0]:+.2f})")
         worst = max(worst, abs(measured - pair[0]))
     if worst > tolerance:
         raise RomcamError(f"angle check failed: an error of {worst:.2f} deg exceeds {tolerance:g} deg; check the "
