@@ -13,12 +13,12 @@ import pandas as pd
 
 from romcam import angles
 from romcam.errors import RomcamError
-from romcam.filters import DEFAULT_CUTOFF_HZ, reject_glitches, running_median, zero_phase
+from romcam.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.joints import SIDES, Joint
 from romcam.landmarks import POSE, FrameLandmarks
+from romcam.measure import MIN_VISIBILITY, channel_names, measure_channel
 from romcam.reps import Rep, RepThresholds, count_reps
 
-MIN_VISIBILITY = 0.5
 NEUTRAL_PERCENTILE = 10.0   # limbs: the low end of the range is the neutral (standing, arm down)
 TYPICAL_PERCENTILE = 95.0   # the typical excursion, used to scale the rep thresholds
 
@@ -67,41 +67,6 @@ class Analysis:
         return int(np.any([c.valid for c in self.channels.values()], axis=0).sum()) if self.channels else 0
 
 
-def frame_validity(joint: Joint, lm: FrameLandmarks, side: str | None,
-                   min_visibility: float = MIN_VISIBILITY) -> bool:
-    """A frame counts for this joint (and limb) only when everything it needs was seen well."""
-    if lm.pose is None:
-        return False
-    if joint.needs_face and lm.face_matrix is None:
-        return False
-    for name in joint.needed_landmarks(side):
-        if lm.pose[POSE[name], 3] < min_visibility:
-            return False
-    if joint.max_yaw_deg is not None and lm.face_matrix is not None:
-        if abs(float(angles.head_yaw_deg(lm.face_matrix))) > joint.max_yaw_deg:
-            return False
-    return True
-
-
-def measure_channel(joint: Joint, landmarks: list[FrameLandmarks], side: str | None,
-                    min_visibility: float = MIN_VISIBILITY) -> tuple[np.ndarray, np.ndarray]:
-    """Raw angle per frame (NaN where invalid) and the validity mask.
-
-    For a joint measured against a reference (neck side-bend: head roll against the shoulder
-    line) the reference is a running median over ``joint.reference_window_s``: the pose model's
-    shoulders follow a tilting head by 2-2.5 deg (full model; 6 deg lite) even when the shoulders
-    do not move at all (measured on the known-warp clip), while a real trunk lean lasts longer.
-    """
-    valid = np.array([frame_validity(joint, lm, side, min_visibility) for lm in landmarks], dtype=bool)
-    segment = np.array([joint.segment_angle(lm, side) if ok else np.nan for lm, ok in zip(landmarks, valid)])
-    if joint.reference is not None:
-        t = np.array([lm.t_s for lm in landmarks], dtype=float)
-        ref = np.array([joint.reference_angle(lm) if ok else np.nan for lm, ok in zip(landmarks, valid)])
-        segment = angles.wrap_deg(segment - running_median(t, ref, joint.reference_window_s))
-    valid &= np.isfinite(segment)
-    return segment, valid
-
-
 def limb_nearer_camera(landmarks: list[FrameLandmarks], joint: Joint) -> str:
     """The limb the camera sees better: higher mean landmark visibility, then smaller depth (z)."""
     scores = {}
@@ -139,8 +104,7 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
 
     channels: dict[str, Channel] = {}
     results: dict[str, SideResult] = {}
-    names = sides if joint.kind == "limb" else ["signed"]
-    for name in names:
+    for name in channel_names(joint, sides):
         raw, valid = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
         raw = reject_glitches(t, raw)
         valid &= np.isfinite(raw)

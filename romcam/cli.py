@@ -70,12 +70,19 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
     from romcam.pipeline import ModelChoice, extract_landmarks
 
     j = get_joint(joint)
+    profile = None
+    if camera_profile:  # checked before the long part, so a wrong profile fails at once
+        from romcam.calibration import load_profile, scaled_camera_matrix
+        from romcam.sources import open_source
+        profile = load_profile(camera_profile)
+        with open_source(video) as probe:
+            scaled_camera_matrix(profile, probe.info.width, probe.info.height)
     models = ModelChoice.resolve(model, j.needs_face, model_dir, progress=not no_progress)
     landmarks, info = extract_landmarks(video, models, mirrored=mirrored, workers=workers,
                                         progress=not no_progress)
-    if camera_profile:
-        from romcam.calibration import load_profile, undistort_series
-        landmarks = undistort_series(landmarks, load_profile(camera_profile), info.width, info.height)
+    if profile is not None:
+        from romcam.calibration import undistort_series
+        landmarks = undistort_series(landmarks, profile, info.width, info.height)
     a = analyze_landmarks(j, landmarks, side)
     out_dir = out_dir or Path("romcam-out") / f"{Path(video).stem}_{j.name}"
     frames_path, summary_path = write_analysis(a, out_dir, {
@@ -135,6 +142,9 @@ cli.add_command(export)
 
 from romcam.calibration_cli import calibrate  # noqa: E402
 cli.add_command(calibrate)
+
+from romcam.report_cli import report  # noqa: E402
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> int:
