@@ -68,11 +68,12 @@ def valid_runs(x) -> list[slice]:
 
 
 def zero_phase(t, x, cutoff_hz: float = DEFAULT_CUTOFF_HZ, order: int = 2) -> np.ndarray:
-    """Zero-phase low-pass for offline analysis: a 3-sample median against single-frame glitches,
-    then a Butterworth run forwards and backwards (no lag, so peaks stay where they are).
+    """Zero-phase low-pass for offline analysis and for re-reading live peaks: a 3-sample median
+    against single-frame glitches, then a Butterworth filter run forwards and backwards (no lag,
+    so peaks stay where they are). Larger glitches are removed before, by :func:`reject_glitches`.
 
-    Each valid run is filtered separately; runs too short to filter keep the median values.
-    The cutoff is kept below 0.8 x Nyquist of the run's own frame rate.
+    Each valid run is filtered separately (gaps are never filled); runs too short to filter keep
+    their values. The cutoff is kept below 0.8 x Nyquist of the run's own frame rate.
     """
     t = np.asarray(t, dtype=float)
     x = np.asarray(x, dtype=float)
@@ -86,10 +87,8 @@ def zero_phase(t, x, cutoff_hz: float = DEFAULT_CUTOFF_HZ, order: int = 2) -> np
         if len(seg) < 4 * (order + 1):
             continue
         fs = 1.0 / float(np.median(np.diff(t[run])))
-        wn = min(cutoff_hz, 0.8 * fs / 2.0) / (fs / 2.0)
-        sos = butter(order, wn, output="sos")
-        padlen = min(len(seg) - 1, 3 * (2 * len(sos) + 1))
-        out[run] = sosfiltfilt(sos, seg, padlen=padlen)
+        sos = butter(order, min(cutoff_hz, 0.8 * fs / 2.0) / (fs / 2.0), output="sos")
+        out[run] = sosfiltfilt(sos, seg, padlen=min(len(seg) - 1, 3 * (2 * len(sos) + 1)))
     return out
 
 

@@ -1,0 +1,360 @@
+"""The session protocol as a pure state machine: setup -> neutral -> before -> set -> after -> done.
+
+Feed it one :class:`Sample` per frame (raw angles per channel, NaN where the frame is not
+usable, and the setup problems seen in that frame); it returns the events that happened
+(phase changes, trials, reps) and keeps what the live view shows (prompt, "23/40", peaks).
+Keys arrive as :meth:`Protocol.command` ("next", "redo", "quit"). No camera, window, file or
+database in here: the session runner does that with the events.
+
+* **setup**: the person is in view, the needed landmarks are visible and the camera view is
+  right for the joint, continuously for ``setup_hold_s``.
+* **neutral**: a still hold (``neutral_hold_s`` with a spread under ``neutral_max_sd_deg``);
+  its median is the neutral. Neck joints are reported relative to it (DESIGN.md, "Zero");
+  limb joints keep their anatomical zero and use the neutral for rep detection only.
+* **before** / **after**: ``trials`` maximal excursions per side; a trial is one excursion
+  from near-neutral and back, found with the joint's rep thresholds.
+* **set**: reps counted to ``target_reps`` per side, with thresholds scaled to the before
+  range; it ends at the target or after ``set_pause_s`` without a rep.
+* **done**: per side, :func:`romcam.outcome.side_outcome`.
+
+Detection runs on a One-Euro-filtered angle (causal); the peak of each finished trial or rep
+is then re-read from the zero-phase-filtered raw samples of its own window, so live peaks are
+the same numbers an offline analysis gives (no lag, no shaving).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+import numpy as np
+
+from romcam.filters import OneEuro, reject_glitches, zero_phase
+from romcam.joints import Joint
+from romcam.measure import channel_names
+from romcam.outcome import SideOutcome, side_outcome
+from romcam.reps import Rep, RepCounter, RepThresholds
+
+
+class Phase(str, Enum):
+    SETUP = "setup"
+    NEUTRAL = "neutral"
+    BEFORE = "before"
+    SET = "set"
+    AFTER = "after"
+    DONE = "done"
+
+
+ORDER = [Phase.SETUP, Phase.NEUTRAL, Phase.BEFORE, Phase.SET, Phase.AFTER, Phase.DONE]
+
+
+@dataclass(frozen=True)
+class ProtocolConfig:
+    joint: Joint
+    sides: tuple[str, ...]            # the person's sides measured: ("right",) or ("left", "right")
+    trials: int = 3
+    target_reps: int = 40
+    setup_hold_s: float = 1.0
+    neutral_hold_s: float = 1.5
+    neutral_max_sd_deg: float = 1.5
+    set_pause_s: float = 10.0
+    set_thresholds: RepThresholds | None = None   # None: scaled from the before range
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float
+    angles: dict[str, float]          # channel ("signed" or a side) -> raw angle, NaN = unusable
+    setup_problems: tuple[str, ...] = ()
+
+
+# ---- events -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PhaseStarted:
+    phase: Phase
+    t: float
+
+
+@dataclass(frozen=True)
+class NeutralMeasured:
+    neutral_deg: dict[str, float]     # per channel
+    t: float
+
+
+@dataclass(frozen=True)
+class TrialDone:
+    phase: Phase
+    side: str
+    trial_no: int
+    rep: Rep
+
+
+@dataclass(frozen=True)
+class TrialDiscarded:
+    phase: Phase
+    side: str
+    trial_no: int
+
+
+@dataclass(frozen=True)
+class RepDone:
+    side: str
+    rep_no: int
+    rep: Rep
+
+
+@dataclass(frozen=True)
+class Finished:
+    complete: bool
+    reason: str
+    outcomes: tuple[SideOutcome, ...]
+
+
+# ---- the machine --------------------------------------------------------------------------
+
+@dataclass
+class _SideState:
+    counter: RepCounter
+    sign: int
+    channel: str
+    before: list[Rep] = field(default_factory=list)
+    after: list[Rep] = field(default_factory=list)
+    reps: list[Rep] = field(default_factory=list)
+
+
+class Protocol:
+    BUFFER_S = 60.0
+
+    def __init__(self, config: ProtocolConfig):
+        self.cfg = config
+        self.joint = config.joint
+        self.channels = channel_names(self.joint, config.sides)
+        self.phase = Phase.SETUP
+        self.phase_t0 = 0.0
+        self.neutral: dict[str, float] = {c: 0.0 for c in self.channels}
+        self.filtered: dict[str, float] = {c: math.nan for c in self.channels}
+        self._filters = {c: OneEuro() for c in self.channels}
+        self._buffer: dict[str, deque] = {c: deque() for c in self.channels}
+        self._ok_since: float | None = None
+        self._neutral_samples: dict[str, list[tuple[float, float]]] = {c: [] for c in self.channels}
+        self._last_rep_t: float | None = None
+        self.problems: tuple[str, ...] = ()
+        self.finished: Finished | None = None
+        self.sides: dict[str, _SideState] = {}
+        for side in config.sides:
+            sign = -1 if (self.joint.kind == "signed" and side == "left") else 1
+            channel = side if self.joint.kind == "limb" else "signed"
+            self.sides[side] = _SideState(RepCounter(side, self.joint.reps), sign, channel)
+
+    # -- angles as reported: neck joints relative to the neutral, limbs as measured --
+    def _offset(self, channel: str) -> float:
+        return self.neutral[channel] if self.joint.kind == "signed" else 0.0
+
+    def reported(self, channel: str, raw: float) -> float:
+        return raw - self._offset(channel)
+
+    # -- public API --
+    def update(self, sample: Sample) -> list:
+        if self.phase is Phase.DONE:
+            return []
+        events: list = []
+        self.problems = sample.setup_problems
+        t = sample.t
+        for c in self.channels:
+            raw = sample.angles.get(c, math.nan)
+            buf = self._buffer[c]
+            buf.append((t, raw))
+            while buf and buf[0][0] < t - self.BUFFER_S:
+                buf.popleft()
+            self.filtered[c] = self._filters[c](t, raw)
+
+        if self.phase is Phase.SETUP:
+            ok = not sample.setup_problems and all(math.isfinite(sample.angles.get(c, math.nan))
+                                                   for c in self.channels)
+            self._ok_since = (self._ok_since if self._ok_since is not None else t) if ok else None
+            if ok and t - self._ok_since >= self.cfg.setup_hold_s:
+                events += self._advance(t)
+        elif self.phase is Phase.NEUTRAL:
+            events += self._update_neutral(t)
+        else:
+            events += self._update_counting(t)
+        return events
+
+    def command(self, key: str, t: float) -> list:
+        """'next': go on to the next phase now; 'redo': discard the last trial of this phase;
+        'quit': stop now (what was recorded stays; the session is incomplete unless done)."""
+        if self.phase is Phase.DONE:
+            return []
+        if key == "next":
+            if self.phase is Phase.NEUTRAL:
+                return self._finish_neutral(t, force=True)
+            return self._advance(t)
+        if key == "redo" and self.phase in (Phase.BEFORE, Phase.AFTER):
+            return self._discard_last_trial()
+        if key == "quit":
+            return self._finish(t, complete=False, reason=f"stopped by the user during {self.phase.value}")
+        return []
+
+    def stop(self, t: float, reason: str) -> list:
+        """The stream ended (camera gone, end of video, Ctrl-C) before the protocol was done."""
+        if self.phase is Phase.DONE:
+            return []
+        return self._finish(t, complete=False, reason=reason)
+
+    # -- what the live view shows --
+    @property
+    def prompt(self) -> str:
+        n = self.cfg.trials
+        if self.phase is Phase.SETUP:
+            return self.problems[0] if self.problems else "Hold still: checking the view..."
+        if self.phase is Phase.NEUTRAL:
+            return "Look straight ahead and hold still" if self.joint.kind == "signed" else "Stand still in your start position"
+        if self.phase in (Phase.BEFORE, Phase.AFTER):
+            todo = [s for s, st in self.sides.items() if len(self._trials(st)) < n]
+            side = todo[0] if todo else ""
+            word = "BEFORE" if self.phase is Phase.BEFORE else "AFTER"
+            done = len(self._trials(self.sides[side])) if side else n
+            return f"{word}: move as far as you can to the {side}, then back ({done + 1}/{n})"
+        if self.phase is Phase.SET:
+            return "SET: keep going, gently nudge the edge of your range"
+        return self.finished.outcomes[0].verdict if self.finished and self.finished.outcomes else "done"
+
+    @property
+    def progress(self) -> str:
+        """'23/40' during the set (the side with fewer reps), 'trial 2/3' during trials."""
+        if self.phase is Phase.SET:
+            done = min(len(st.reps) for st in self.sides.values())
+            return f"{done}/{self.cfg.target_reps}"
+        if self.phase in (Phase.BEFORE, Phase.AFTER):
+            done = min(len(self._trials(st)) for st in self.sides.values())
+            return f"trial {done}/{self.cfg.trials}"
+        return ""
+
+    def rep_peaks(self, side: str) -> list[float]:
+        return [r.peak_deg for r in self.sides[side].reps]
+
+    def last_peak(self) -> Rep | None:
+        reps = [r for st in self.sides.values() for r in (st.reps if self.phase is Phase.SET else self._trials(st))]
+        return max(reps, key=lambda r: r.end_s or 0.0) if reps else None
+
+    def current_angle(self, side: str) -> float:
+        """The live (filtered) angle as reported for this side: positive towards it for neck joints."""
+        st = self.sides[side]
+        return st.sign * self.reported(st.channel, self.filtered[st.channel])
+
+    # -- internals --
+    def _trials(self, st: _SideState) -> list[Rep]:
+        return st.before if self.phase is Phase.BEFORE else st.after
+
+    def _advance(self, t: float) -> list:
+        nxt = ORDER[ORDER.index(self.phase) + 1]
+        if nxt is Phase.DONE:
+            return self._finish(t, complete=True, reason="done")
+        self.phase, self.phase_t0 = nxt, t
+        events: list = [PhaseStarted(nxt, t)]
+        if nxt in (Phase.BEFORE, Phase.SET, Phase.AFTER):
+            for side, st in self.sides.items():
+                st.counter = RepCounter(side, self._thresholds(side, nxt),
+                                        neutral_deg=self.neutral[st.channel] - self._offset(st.channel),
+                                        sign=st.sign)
+        return events
+
+    def _thresholds(self, side: str, phase: Phase) -> RepThresholds:
+        base = self.joint.reps
+        if phase is not Phase.SET:
+            return base
+        if self.cfg.set_thresholds is not None:
+            return self.cfg.set_thresholds
+        st = self.sides[side]
+        before = [r.peak_deg for r in st.before]
+        if not before:
+            return base
+        # the before range, as an excursion from neutral, sets the scale of a set rep
+        neutral_reported = st.sign * (self.neutral[st.channel] - self._offset(st.channel))
+        return base.scaled_to(float(np.median(before)) - neutral_reported)
+
+    def _update_neutral(self, t: float) -> list:
+        for c in self.channels:
+            raw = self._buffer[c][-1][1]
+            if math.isfinite(raw):
+                self._neutral_samples[c].append((t, raw))
+        return self._finish_neutral(t, force=False)
+
+    def _finish_neutral(self, t: float, force: bool) -> list:
+        """The neutral is the median of the last ``neutral_hold_s`` of a still hold."""
+        window = {c: [v for (ts, v) in self._neutral_samples[c] if ts >= t - self.cfg.neutral_hold_s]
+                  for c in self.channels}
+        long_enough = t - self.phase_t0 >= self.cfg.neutral_hold_s
+        still = all(len(v) >= 5 and float(np.std(v)) <= self.cfg.neutral_max_sd_deg for v in window.values())
+        if not force and not (long_enough and still):
+            return []
+        for c in self.channels:
+            if window[c]:
+                self.neutral[c] = float(np.median(window[c]))
+        return [NeutralMeasured(dict(self.neutral), t)] + self._advance(t)
+
+    def _update_counting(self, t: float) -> list:
+        events: list = []
+        for side, st in self.sides.items():
+            value = self.reported(st.channel, self.filtered[st.channel])
+            rep = st.counter.update(t, value)
+            if rep is None:
+                continue
+            rep = self._refine(st, rep)
+            if self.phase is Phase.SET:
+                st.reps.append(rep)
+                self._last_rep_t = t
+                events.append(RepDone(side, len(st.reps), rep))
+            else:
+                trials = self._trials(st)
+                if len(trials) < self.cfg.trials:
+                    trials.append(rep)
+                    events.append(TrialDone(self.phase, side, len(trials), rep))
+        if self.phase is Phase.SET:
+            target_met = all(len(st.reps) >= self.cfg.target_reps for st in self.sides.values())
+            paused = self._last_rep_t is not None and t - self._last_rep_t >= self.cfg.set_pause_s
+            if target_met or paused:
+                events += self._advance(t)
+        elif all(len(self._trials(st)) >= self.cfg.trials for st in self.sides.values()):
+            events += self._advance(t)
+        return events
+
+    def _refine(self, st: _SideState, rep: Rep) -> Rep:
+        """Re-read the peak from the zero-phase-filtered raw samples of the rep's own window."""
+        pad = 0.5
+        samples = [(ts, v) for ts, v in self._buffer[st.channel] if rep.start_s - pad <= ts <= rep.end_s + pad]
+        if len(samples) < 5:
+            return rep
+        ts = np.array([s[0] for s in samples])
+        raw = reject_glitches(ts, np.array([s[1] for s in samples]))
+        values = st.sign * (zero_phase(ts, raw) - self._offset(st.channel))
+        inside = (ts >= rep.start_s) & (ts <= rep.end_s) & np.isfinite(values)
+        if not inside.any():
+            return rep
+        k = int(np.nanargmax(np.where(inside, values, -np.inf)))
+        return replace(rep, peak_s=float(ts[k]), peak_deg=float(values[k]))
+
+    def _discard_last_trial(self) -> list:
+        last_side, last = None, None
+        for side, st in self.sides.items():
+            trials = self._trials(st)
+            if trials and (last is None or trials[-1].end_s > last.end_s):
+                last_side, last = side, trials[-1]
+        if last_side is None:
+            return []
+        trials = self._trials(self.sides[last_side])
+        trials.pop()
+        return [TrialDiscarded(self.phase, last_side, len(trials) + 1)]
+
+    def _finish(self, t: float, complete: bool, reason: str) -> list:
+        outcomes = tuple(
+            side_outcome(side, [r.peak_deg for r in st.before], [r.peak_deg for r in st.after],
+                         [r.peak_deg for r in st.reps])
+            for side, st in self.sides.items()
+        )
+        self.phase = Phase.DONE
+        self.finished = Finished(complete, reason, outcomes)
+        return [PhaseStarted(Phase.DONE, t), self.finished]

@@ -1,0 +1,60 @@
+"""Is the person in view, are the needed landmarks visible, is the camera view right for the joint?
+
+Pure: one frame's landmarks in, a list of problems (each an instruction to the person) out;
+an empty list means ready.
+
+The view is judged from the shoulder width relative to the trunk length (shoulder centre to
+hip centre) when the hips are visible: measured 0.56-0.72 on the front-view clips of
+../shared/media and 0.09-0.47 on the side-view ones, so 0.5 separates them. A seated person
+at a laptop shows no hips; then the face's yaw decides (front view = head turned less than
+the joint's yaw limit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from romcam import angles
+from romcam.joints import Joint
+from romcam.landmarks import POSE, FrameLandmarks
+from romcam.measure import MIN_VISIBILITY
+
+FRONT_MIN_RATIO = 0.5
+FRONT_MAX_YAW_DEG = 20.0
+
+
+def shoulder_trunk_ratio(lm: FrameLandmarks, min_visibility: float = MIN_VISIBILITY) -> float | None:
+    p = lm.pose
+    names = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+    if p is None or any(p[POSE[n], 3] < min_visibility for n in names):
+        return None
+    ls, rs, lh, rh = (p[POSE[n], :2] for n in names)
+    trunk = np.linalg.norm((ls + rs) / 2 - (lh + rh) / 2)
+    return float(np.linalg.norm(ls - rs) / trunk) if trunk > 0 else None
+
+
+def _readable(names: list[str]) -> str:
+    parts = sorted({n.split("_", 1)[1].replace("_index", "").replace("foot", "toes") if "_" in n else n
+                    for n in names})
+    return ", ".join(parts)
+
+
+def setup_problems(joint: Joint, lm: FrameLandmarks, sides, min_visibility: float = MIN_VISIBILITY) -> list[str]:
+    if lm.pose is None:
+        return ["Step into the camera's view"]
+    problems = []
+    needed = [n for side in sides for n in joint.needed_landmarks(side if joint.kind == "limb" else None)]
+    hidden = [n for n in dict.fromkeys(needed) if lm.pose[POSE[n], 3] < min_visibility]
+    if hidden:
+        problems.append(f"Make sure the camera sees your {_readable(hidden)}")
+    if joint.needs_face and lm.face_matrix is None:
+        problems.append("Face the camera so that your face is visible")
+    ratio = shoulder_trunk_ratio(lm, min_visibility)
+    if joint.view == "front":
+        if lm.face_matrix is not None and abs(float(angles.head_yaw_deg(lm.face_matrix))) > FRONT_MAX_YAW_DEG:
+            problems.append("Look straight at the camera")
+        elif ratio is not None and ratio < FRONT_MIN_RATIO:
+            problems.append("Turn to face the camera")
+    elif ratio is not None and ratio > FRONT_MIN_RATIO:
+        problems.append("Turn sideways: the camera should see you from the side")
+    return problems
