@@ -146,6 +146,10 @@ cli.add_command(calibrate)
 from romcam.report_cli import report  # noqa: E402
 cli.add_command(report)
 
+from romcam.session_cli import demo, session  # noqa: E402
+cli.add_command(session)
+cli.add_command(demo)
+
 
 def main(argv: list[str] | None = None) -> int:
     _quiet_native_logs()

@@ -1,0 +1,34 @@
+"""`romcam report`: a thin command over :mod:`romcam.report` (imported when it runs, so
+`romcam --help` stays fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from romcam.store_cli import DB_HELP
+
+
+@click.command()
+@click.option("--session", "session_id", type=int, default=None,
+              help="Report on this session (its number in `romcam history`).")
+@click.option("--subject", default=None,
+              help="Report on this subject's progress over all their sessions (subject code).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="HTML file to write [default: romcam-reports/session-<id>.html or "
+                   "romcam-reports/subject-<code>.html in the current folder].")
+@click.option("--pdf", is_flag=True, help="Also write a PDF beside the HTML (same name, .pdf).")
+@click.option("--db", "db", type=click.Path(path_type=Path), default=None, help=DB_HELP)
+def report(session_id, subject, out, pdf, db):
+    """Before/after report of one session, or progress report of one subject: a
+    self-contained HTML page (opens offline; images embedded) and optionally a PDF."""
+    from romcam.report import make_report
+    from romcam.store import Store
+
+    if (session_id is None) == (subject is None):
+        raise click.UsageError("give either --session ID or --subject CODE")
+    with Store.open(db, readonly=True) as store:
+        paths = make_report(store, session_id=session_id, subject=subject, out=out, pdf=pdf)
+    for path in paths:
+        click.echo(f"wrote {path}")
