@@ -541,7 +541,7 @@ p { line-height: 1.4; margin: 6px 0; }
 .banner { border: 2px dashed #000; padding: 8px 12px; font-weight: bold; margin: 10px 0; }
 table { border-collapse: collapse; margin: 10px 0; font-size: 0.9em; }
 table.data th, table.data td { border: 1px solid #888; padding: 3px 7px; text-align: right; }
-table.data th { background: #eee; }
+table.data th { background: #eee; text-align: center; }
 table.data td[data-key="verdict"], table.data td[data-key="side"],
 table.data td[data-key="status"], table.data th:first-child { text-align: left; }
 table.data td[data-key="started_at"] { white-space: nowrap; text-align: left; }
@@ -649,24 +649,40 @@ def report_text_lines(report: Report) -> list[str]:
     return lines
 
 
+TEXT_ONLY_COLUMNS = ("verdict", "status")   # printed on a line of their own under each row
+
+
 def _table_text(table: Table) -> list[str]:
+    """A table as fixed-width text: numbers in right-aligned columns under wrapped headers,
+    the long text columns (verdict, status) on an indented line below each row."""
     if table.css == "facts":
         return [f"{cells[0].text:<36} {cells[1].text}" for _, cells in table.rows]
-    wide = {i for i, h in enumerate(table.headers) if h == "verdict"}
-    return _align([list(table.headers)] + [[c.text for c in cells] for _, cells in table.rows],
-                  wide)
+    keep = [i for i, h in enumerate(table.headers) if h not in TEXT_ONLY_COLUMNS]
+    moved = [i for i, h in enumerate(table.headers) if h in TEXT_ONLY_COLUMNS]
+    heads = [_header_lines(table.headers[i]) for i in keep]
+    rows = [[cells[i].text for i in keep] for _, cells in table.rows]
+    widths = [max([len(x) for x in head] + [len(r[k]) for r in rows])
+              for k, head in enumerate(heads)]
+    depth = max(len(h) for h in heads)
+    out = []
+    for line in range(depth):
+        out.append("  ".join(_pad(head[line] if line < len(head) else "", w, k == 0)
+                             for k, (head, w) in enumerate(zip(heads, widths))).rstrip())
+    for (_, cells), row in zip(table.rows, rows):
+        out.append("  ".join(_pad(c, w, k == 0) for k, (c, w) in enumerate(zip(row, widths))))
+        if moved:
+            out.append("    " + "; ".join(cells[i].text for i in moved))
+    return out
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "~"
+def _header_lines(header: str) -> list[str]:
+    """A column header over several short lines: the words, then the unit, e.g. ['before', '(deg)']."""
+    words, _, unit = header.partition(" (")
+    return (textwrap.wrap(words, 11) or [""]) + ([f"({unit}"] if unit else [])
 
 
-def _align(grid: list[list[str]], wide: set[int]) -> list[str]:
-    """Fixed-width columns: short ones right-aligned, the verdict left-aligned and clipped."""
-    grid = [[_clip(c, 46 if i in wide else 16) for i, c in enumerate(row)] for row in grid]
-    widths = [max(len(row[i]) for row in grid) for i in range(len(grid[0]))]
-    return ["  ".join(c.ljust(w) if i in wide or i == 0 else c.rjust(w)
-                      for i, (c, w) in enumerate(zip(row, widths))).rstrip() for row in grid]
+def _pad(text: str, width: int, left: bool) -> str:
+    return text.ljust(width) if left else text.rjust(width)
 
 
 def _text_pages(lines: list[str]):
@@ -732,9 +748,9 @@ def write_report(report: Report, out: str | os.PathLike, pdf: bool = False) -> l
     pngs: dict[str, bytes] = {}
     figures = [f for s in report.sections for f in s.figures]
     generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+    tmp_pdf: Path | None = None
+    pages = None
     try:
-        tmp_pdf = None
-        pages = None
         if target_pdf is not None:
             fd, tmp_name = tempfile.mkstemp(prefix=f".{target_pdf.name}.", suffix=".tmp",
                                             dir=target_pdf.parent)
@@ -752,15 +768,18 @@ def write_report(report: Report, out: str | os.PathLike, pdf: bool = False) -> l
             plots.close(fig)
         if pages is not None:
             pages.close()
+            pages = None
             os.chmod(tmp_pdf, 0o644)
-        page = render_html(report, pngs, generated)
-        _atomic_write(out, lambda p: p.write_text(page, encoding="utf-8"))
+        text = render_html(report, pngs, generated)
+        _atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
         if tmp_pdf is not None:
             os.replace(tmp_pdf, target_pdf)
     except OSError as exc:
         raise RomcamError(f"cannot write the report {out} ({exc.strerror}); choose another "
                           f"place with --out") from None
     finally:
+        if pages is not None:           # an error part-way: close the half-written PDF
+            pages.close()
         if tmp_pdf is not None and tmp_pdf.exists():
             tmp_pdf.unlink()
     return [out] + ([target_pdf] if target_pdf is not None else [])
