@@ -41,7 +41,7 @@ class Joint:
     needs_face: bool = False
     max_yaw_deg: float | None = None   # frames with the head turned further are invalid
     reference: Callable[[FrameLandmarks], float] | None = None  # angle is measured against this
-    reference_window_s: float = 2.0    # the reference is a running median over this window
+    reference_window_s: float = 3.0    # the reference is read at rest over this window
     aliases: tuple[str, ...] = field(default=())
     description: str = ""
 

@@ -1,0 +1,390 @@
+"""Running a measurement session: frames -> landmarks -> protocol -> database (+ live window).
+
+This is the I/O around the pure :class:`romcam.engine.SessionEngine`:
+
+* a **live** source (webcam, or a video replayed at real pace) is read on its own thread and
+  only the newest frame is analysed: when inference is slower than the camera, frames are
+  dropped and counted, never queued (the view must not lag behind the person);
+* a **recorded** video is analysed frame by frame, every frame;
+* each trial and rep is committed to the database the moment it happens, frames in batches
+  of about a second; Ctrl-C, SIGTERM, a closed window or a camera that stops all end the
+  session as *incomplete* with everything recorded so far.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from romcam import __version__, angles
+from romcam.capture import LatestFrameCapture, ReplayCamera
+from romcam.engine import SessionEngine
+from romcam.errors import RomcamError
+from romcam.joints import Joint
+from romcam.landmarks import FrameLandmarks
+from romcam.overlay import OverlayState, draw_overlay
+from romcam.pipeline import ModelChoice
+from romcam.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, ProtocolConfig, RepDone,
+                             TrialDiscarded, TrialDone)
+from romcam.sources import open_source
+from romcam.store import Store
+
+WINDOW = "romcam"
+KEYS = {ord("n"): "next", ord(" "): "next", ord("r"): "redo", ord("q"): "quit", 27: "quit"}
+FRAME_BATCH_S = 1.0
+
+
+@dataclass
+class SessionOptions:
+    joint: Joint
+    side: str                         # "left", "right" or "both"
+    subject: str
+    source: str = "0"
+    target_reps: int = 40
+    trials: int = 3
+    db: str | None = None
+    window: bool = True
+    realtime: bool = False            # play a video file like a camera (frames dropped if slow)
+    mirrored: bool = False
+    model: str = "full"
+    model_dir: str | None = None
+    record: Path | None = None
+    camera_profile: str | None = None
+    save_frames: bool = True
+
+
+@dataclass
+class SessionResult:
+    session_id: int
+    finished: Finished
+    stats: dict = field(default_factory=dict)
+
+
+class _Recorder:
+    """Everything the runner writes to the store, as protocol events arrive."""
+
+    def __init__(self, store: Store, session_id: int, engine: SessionEngine, say: Callable[[str], None]):
+        self.store, self.sid, self.engine, self.say = store, session_id, engine, say
+        self.trial_ids: dict[tuple, int] = {}
+        self.rows: dict[str | None, list] = {}
+        self.last_flush = -math.inf
+
+    def event(self, e) -> None:
+        p = self.engine.protocol
+        if isinstance(e, PhaseStarted) and e.phase is not Phase.DONE:
+            self.say(f"[{e.t:6.1f} s] {e.phase.value}: {p.prompt}")
+        elif isinstance(e, NeutralMeasured):
+            values = list(e.neutral_deg.values())
+            self.store.set_neutral(self.sid, values[0] if len(values) == 1 else None)
+            self.say(f"[{e.t:6.1f} s] neutral: {', '.join(f'{v:.1f}' for v in values)} deg")
+        elif isinstance(e, TrialDone):
+            self.trial_ids[(e.phase, e.side, e.trial_no)] = self.store.add_trial(
+                self.sid, e.phase.value, e.side, e.trial_no, e.rep.peak_deg, e.rep.start_s, e.rep.peak_s,
+                e.rep.end_s)
+            self.say(f"[{e.rep.end_s:6.1f} s] {e.phase.value} trial {e.trial_no}/{p.cfg.trials} {e.side}: "
+                     f"{e.rep.peak_deg:.1f} deg")
+        elif isinstance(e, TrialDiscarded):
+            self.store.discard_trial(self.trial_ids.pop((e.phase, e.side, e.trial_no)))
+            self.say(f"{e.phase.value} trial {e.trial_no} {e.side} discarded: do it again")
+        elif isinstance(e, RepDone):
+            self.store.add_rep(self.sid, e.side, e.rep_no, e.rep.peak_deg, e.rep.start_s, e.rep.peak_s, e.rep.end_s)
+            self.say(f"[{e.rep.end_s:6.1f} s] set rep {e.rep_no}/{p.cfg.target_reps} {e.side}: "
+                     f"peak {e.rep.peak_deg:.1f} deg")
+
+    def frame(self, t: float) -> None:
+        p = self.engine.protocol
+        for channel, raw in self.engine.last_raw.items():
+            side = channel if channel != "signed" else None
+            value = p.reported(channel, raw) if math.isfinite(raw) else None
+            self.rows.setdefault(side, []).append((t, p.phase.value, value, value is not None))
+        if t - self.last_flush >= FRAME_BATCH_S:
+            self.flush(t)
+
+    def flush(self, t: float = math.inf) -> None:
+        for side, rows in self.rows.items():
+            if rows:
+                self.store.add_frames(self.sid, rows, side=side)
+        self.rows = {}
+        self.last_flush = t
+
+
+def _check_display() -> None:
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise RomcamError("there is no screen to show the live window on; run with --no-window")
+
+
+def _sides(joint: Joint, side: str) -> tuple[str, ...]:
+    if side not in ("left", "right", "both"):
+        raise RomcamError(f"unknown side {side!r}; use left, right or both")
+    return ("left", "right") if side == "both" else (side,)
+
+
+def overlay_state(engine: SessionEngine, status: str = "", warnings=()) -> OverlayState:
+    p = engine.protocol
+    side = p.cfg.sides[0]
+    if len(p.cfg.sides) > 1 and p.phase in (Phase.BEFORE, Phase.AFTER, Phase.SET):
+        # show the side that is moving now (the larger current excursion)
+        side = max(p.cfg.sides, key=lambda s: -math.inf if math.isnan(p.current_angle(s)) else p.current_angle(s))
+    last = p.last_peak()
+    peaks = [r.peak_deg for s in p.cfg.sides for r in p.sides[s].reps]
+    return OverlayState(
+        joint_name=p.joint.name, joint_title=p.joint.title, side=side, angle_deg=p.current_angle(side),
+        phase=p.phase.value, prompt=p.prompt, progress=p.progress,
+        last_peak_deg=None if last is None else last.peak_deg, rep_peaks=peaks,
+        warnings=list(p.problems if p.phase is not Phase.SETUP else ()) + list(warnings), status=status)
+
+
+def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> SessionResult:
+    """Run one session to its end (done, quit, end of video, camera gone, Ctrl-C); always saved."""
+    sides = _sides(opts.joint, opts.side)
+    if opts.window:
+        _check_display()
+    profile = None
+    if opts.camera_profile:
+        from romcam.calibration import load_profile, tilt_warning
+        profile = load_profile(opts.camera_profile)
+    models = ModelChoice.resolve(opts.model, opts.joint.needs_face, opts.model_dir)
+    live_file = opts.realtime and not str(opts.source).isdigit()
+    source = ReplayCamera(opts.source, mirrored=opts.mirrored) if live_file else \
+        open_source(opts.source, mirrored=opts.mirrored)
+    info = source.info
+    if profile is not None:
+        from romcam.calibration import scaled_camera_matrix
+        scaled_camera_matrix(profile, info.width, info.height)
+    warnings = []
+    if profile is not None and (w := tilt_warning(profile)):
+        warnings.append(w)
+
+    engine = SessionEngine(ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps))
+    with Store.open(opts.db) as store, source, models.detector(parallel=True) as detector:
+        sid = store.start_session(
+            opts.subject, opts.joint.name, opts.side, source=str(opts.source), camera=info.name,
+            pose_model=opts.model, target_reps=opts.target_reps, trials_per_phase=opts.trials,
+            resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
+            app_version=__version__)
+        say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} ({info.name}); "
+            f"keys: n = next phase, r = redo trial, q = quit and save")
+        recorder = _Recorder(store, sid, engine, say)
+        runner = _Loop(opts, engine, recorder, detector, profile, warnings, info)
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt) if _main_thread() else None
+        try:
+            reason = runner.run(source)
+        except KeyboardInterrupt:
+            reason = "interrupted (Ctrl-C)"
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            if opts.window:
+                cv2.destroyAllWindows()
+            runner.close_recording()
+        t_end = runner.last_t
+        events = engine.protocol.stop(t_end, reason) if engine.protocol.phase is not Phase.DONE else []
+        for e in events:
+            recorder.event(e)
+        finished = engine.protocol.finished
+        recorder.flush()
+        stats = runner.stats()
+        store.finish_session(sid, "complete" if finished.complete else "incomplete",
+                             None if finished.complete else finished.reason, finished.outcomes, stats)
+    return SessionResult(sid, finished, stats)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+class _Loop:
+    """The per-frame loop, live (newest frame only) or over every frame of a recording."""
+
+    def __init__(self, opts, engine, recorder, detector, profile, warnings, info):
+        self.opts, self.engine, self.recorder, self.detector = opts, engine, recorder, detector
+        self.profile, self.warnings, self.info = profile, warnings, info
+        self.last_t = 0.0
+        self.processed = 0
+        self.captured = 0
+        self.dropped = 0
+        self.latencies: list[float] = []
+        self.valid = 0
+        self.yaw_rejected = 0
+        self.with_face = 0
+        self.t_start = time.monotonic()
+        self.writer = None
+        self.live = info.live
+
+    def run(self, source) -> str:
+        if self.live:
+            with LatestFrameCapture(source) as capture:
+                while True:
+                    item = capture.get(timeout=5.0)
+                    self.captured, self.dropped = capture.captured, capture.dropped
+                    if item is None:
+                        if capture.error is not None:
+                            raise RomcamError(f"the camera failed: {capture.error}")
+                        return "the camera stopped delivering frames"
+                    if self._process(item.frame, item.captured_at):
+                        return "stopped"
+        for frame in source:
+            self.captured += 1
+            if self._process(frame, None):
+                return "stopped"
+        return f"the video ended during the {self.engine.protocol.phase.value} phase"
+
+    def _process(self, frame, captured_at: float | None) -> bool:
+        """One frame; returns True when the session is over."""
+        lm = self.detector.detect(frame.index, frame.t_s, frame.image)
+        if self.profile is not None:
+            from romcam.calibration import undistort_series
+            lm = undistort_series([lm], self.profile, lm.width, lm.height)[0]
+        self._count(lm)
+        self.last_t = frame.t_s
+        for e in self.engine.step(lm):
+            self.recorder.event(e)
+        if self.opts.save_frames:
+            self.recorder.frame(frame.t_s)
+        key = self._show(frame.image, lm)
+        if captured_at is not None:
+            self.latencies.append(time.monotonic() - captured_at)
+        self.processed += 1
+        if self.opts.record is not None:
+            self._record(frame.image)
+        if key is not None:
+            for e in self.engine.protocol.command(key, frame.t_s):
+                self.recorder.event(e)
+        return self.engine.protocol.phase is Phase.DONE
+
+    def _count(self, lm: FrameLandmarks) -> None:
+        if any(math.isfinite(v) for v in self.engine.last_raw.values()):
+            self.valid += 1
+        if lm.face_matrix is not None:
+            self.with_face += 1
+            limit = self.opts.joint.max_yaw_deg
+            if limit is not None and abs(float(angles.head_yaw_deg(lm.face_matrix))) > limit:
+                self.yaw_rejected += 1
+
+    def _status(self) -> str:
+        elapsed = max(time.monotonic() - self.t_start, 1e-6)
+        text = f"{self.processed / elapsed:.0f} fps"
+        if self.live:
+            text += f", {self.dropped} dropped"
+        return text
+
+    def _show(self, image, lm) -> str | None:
+        if not self.opts.window:
+            return None
+        view, _ = draw_overlay(image, lm, overlay_state(self.engine, self._status(), self.warnings),
+                               mirror=self.live)
+        cv2.imshow(WINDOW, view)
+        key = cv2.waitKey(1) & 0xFF
+        if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+            return "quit"  # the window was closed
+        return KEYS.get(key)
+
+    def _record(self, image) -> None:
+        if self.writer is None:
+            fps = self.info.fps or 30.0
+            self.writer = cv2.VideoWriter(str(self.opts.record), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                          (image.shape[1], image.shape[0]))
+            if not self.writer.isOpened():
+                raise RomcamError(f"cannot write the recording {self.opts.record}")
+        self.writer.write(image)
+
+    def close_recording(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+    def stats(self) -> dict:
+        elapsed = max(time.monotonic() - self.t_start, 1e-6)
+        lat = np.array(self.latencies) * 1000.0
+        out = {
+            "fps": round(self.processed / elapsed, 2),
+            "source_fps": round(self.info.fps, 2) if self.info.fps else None,
+            "frames_captured": self.captured,
+            "frames_processed": self.processed,
+            "frames_dropped": self.dropped,
+            "dropped_share": round(self.dropped / self.captured, 4) if self.captured else None,
+            "latency_ms_median": round(float(np.median(lat)), 1) if lat.size else None,
+            "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
+            "valid_share": round(self.valid / self.processed, 4) if self.processed else None,
+            "live": self.live,
+            "warnings": list(self.warnings),
+        }
+        if self.opts.joint.max_yaw_deg is not None and self.processed:
+            out["yaw_rejected_share"] = round(self.yaw_rejected / self.processed, 4)
+            if out["yaw_rejected_share"] > 0.2:
+                out["warnings"].append(f"{out['yaw_rejected_share']:.0%} of frames rejected: head turned more "
+                                       f"than {self.opts.joint.max_yaw_deg:.0f} deg")
+        if out["valid_share"] is not None and out["valid_share"] < 0.5:
+            out["warnings"].append(f"only {out['valid_share']:.0%} of frames were usable")
+        return out
+
+
+def describe_result(result: SessionResult) -> str:
+    """The end-of-session summary printed for the person."""
+    f = result.finished
+    lines = [f"session {result.session_id}: " + ("complete" if f.complete else f"incomplete ({f.reason}); "
+                                                 "everything recorded so far is saved")]
+    for o in f.outcomes:
+        def fmt(v):
+            return "-" if v is None else f"{v:.1f}"
+        lines.append(f"  {o.side:>5}: before {fmt(o.before_deg)} deg, after {fmt(o.after_deg)} deg, "
+                     f"SEM {fmt(o.sem_deg)}, MDC95 {fmt(o.mdc95_deg)}: {o.verdict}")
+        if o.reps_done:
+            reach = (f"; the after-level was first reached at rep {o.first_rep_at_after_level}"
+                     if o.first_rep_at_after_level else "")
+            lines.append(f"         set: {o.reps_done} reps{reach}")
+    s = result.stats
+    if s.get("live"):
+        lines.append(f"  live loop: {s['frames_processed']} of {s['frames_captured']} frames shown "
+                     f"({s['frames_dropped']} dropped), latency median {s['latency_ms_median']} ms, "
+                     f"p95 {s['latency_ms_p95']} ms, {s['fps']} fps")
+    else:
+        speed = f" at {s['fps']} fps" if s.get("fps") else ""
+        lines.append(f"  {s.get('frames_processed', 0)} frames analysed{speed}")
+    lines += [f"  note: {w}" for w in s.get("warnings", [])]
+    return "\n".join(lines)
+
+
+def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, landmarks, *,
+                         target_reps: int = 40, trials: int = 3, source: str = "synthetic landmark stream",
+                         synthetic: bool = True, say: Callable[[str], None] = print) -> SessionResult:
+    """A session fed with ready-made landmarks (the synthetic demo, or a replayed landmark
+    stream): the same protocol and storage as a camera session, without the model stage."""
+    engine = SessionEngine(ProtocolConfig(joint, _sides(joint, side), trials=trials, target_reps=target_reps))
+    sid = store.start_session(subject, joint.name, side, source=source, camera=source, pose_model=None,
+                              target_reps=target_reps, trials_per_phase=trials, synthetic=synthetic,
+                              app_version=__version__)
+    recorder = _Recorder(store, sid, engine, say)
+    t, processed, valid = 0.0, 0, 0
+    for lm in landmarks:
+        t = lm.t_s
+        for e in engine.step(lm):
+            recorder.event(e)
+        recorder.frame(t)
+        processed += 1
+        valid += any(math.isfinite(v) for v in engine.last_raw.values())
+        if engine.protocol.phase is Phase.DONE:
+            break
+    for e in engine.protocol.stop(t, "the landmark stream ended early"):
+        recorder.event(e)
+    recorder.flush()
+    finished = engine.protocol.finished
+    stats = {"frames_captured": processed, "frames_processed": processed, "frames_dropped": 0,
+             "valid_share": round(valid / processed, 4) if processed else None, "live": False,
+             "warnings": ["SYNTHETIC landmark stream: not a measurement of a person"] if synthetic else []}
+    store.finish_session(sid, "complete" if finished.complete else "incomplete",
+                         None if finished.complete else finished.reason, finished.outcomes, stats)
+    return SessionResult(sid, finished, stats)

@@ -1,0 +1,68 @@
+"""`romcam session` and `romcam demo`: thin commands over :mod:`romcam.session` and :mod:`romcam.demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from romcam.store_cli import DB_HELP
+
+
+@click.command()
+@click.option("--joint", "-j", required=True, help="Joint, e.g. neck-side-bend, ankle.")
+@click.option("--side", type=click.Choice(["left", "right", "both"]), default=None,
+              help="Person's side [default: both for front-view joints; side-view joints need left or right].")
+@click.option("--subject", required=True, help="Subject code (a pseudonym such as P001, not a name).")
+@click.option("--source", default="0", show_default=True, help="Webcam index, or a video file.")
+@click.option("--target-reps", type=click.IntRange(1, 500), default=40, show_default=True,
+              help="Reps per side in the set.")
+@click.option("--trials", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="Maximal trials per side before and after the set.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None, help=DB_HELP)
+@click.option("--no-window", is_flag=True, help="No live window (headless; progress is printed).")
+@click.option("--realtime", is_flag=True, help="Play a video file like a camera, at its real pace "
+                                               "(frames are dropped when the analysis cannot keep up).")
+@click.option("--mirrored", is_flag=True, help="The source is mirrored (selfie view); it is flipped back first.")
+@click.option("--model", type=click.Choice(["lite", "full", "heavy"]), default="full", show_default=True)
+@click.option("--model-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with the .task models [default: $ROMCAM_MODEL_DIR, cache, download].")
+@click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also save the analysed frames as a video (nothing is recorded otherwise).")
+@click.option("--camera-profile", default=None, help="Camera profile from `romcam calibrate camera`.")
+@click.option("--no-frames", is_flag=True, help="Do not store the per-frame angle series.")
+def session(joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
+            model_dir, record, camera_profile, no_frames):
+    """Measure before, count a set live, measure after; save everything and print the change."""
+    from romcam.errors import RomcamError
+    from romcam.joints import get_joint
+    from romcam.session import SessionOptions, describe_result, run_session
+
+    j = get_joint(joint)
+    if side is None:
+        if j.view == "side":
+            raise RomcamError(f"{j.title} is measured from the side, one leg or arm at a time: "
+                              "give --side left or --side right")
+        side = "both"
+    result = run_session(SessionOptions(
+        joint=j, side=side, subject=subject, source=source, target_reps=target_reps, trials=trials, db=db,
+        window=not no_window, realtime=realtime, mirrored=mirrored, model=model, model_dir=model_dir,
+        record=record, camera_profile=camera_profile, save_frames=not no_frames), say=click.echo)
+    click.echo(describe_result(result))
+
+
+@click.command()
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Database to store the demo session in [default: a new temporary one].")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Report file [default: romcam-reports/session-<id>.html].")
+@click.option("--side", type=click.Choice(["left", "right"]), default="right", show_default=True)
+@click.option("--reps", type=click.IntRange(5, 200), default=40, show_default=True)
+@click.option("--pdf", is_flag=True, help="Also write the report as PDF.")
+def demo(db, out, side, reps, pdf):
+    """A full neck side-bend session from a SYNTHETIC landmark stream (no webcam or model needed)."""
+    from romcam.demo import run_demo
+
+    _, paths = run_demo(db=db, out=out, side=side, reps=reps, pdf=pdf, say=click.echo)
+    for path in paths:
+        click.echo(f"report: {path}")
