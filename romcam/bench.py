@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -84,3 +85,23 @@ def run_bench(spec, joint: Joint, models: ModelChoice, *, side: str = "auto", mi
     }
     result.update(compare(joint, base, ours, side))
     return result
+
+
+def run_live_bench(spec, joint: Joint, *, model: str = "full", model_dir=None, window: bool = False,
+                   side: str = "both") -> dict:
+    """The live session loop on a video replayed at its real pace (a fake camera): how many
+    frames were shown and dropped, and the capture-to-display latency. Uses a throwaway database."""
+    import tempfile
+
+    from romcam.session import SessionOptions, run_session
+
+    if joint.view == "side" and side == "both":
+        side = "right"
+    with tempfile.TemporaryDirectory(prefix="romcam-bench-") as tmp:
+        result = run_session(SessionOptions(
+            joint=joint, side=side, subject="BENCH", source=str(spec), db=str(Path(tmp) / "bench.sqlite3"),
+            window=window, realtime=True, model=model, model_dir=model_dir), say=lambda _: None)
+    keys = ("frames_captured", "frames_processed", "frames_dropped", "dropped_share", "latency_ms_median",
+            "latency_ms_p95", "fps", "source_fps")
+    return {"video": str(spec), "joint": joint.name, "pose_model": model, "window": window,
+            "cpu_count": os.cpu_count(), **{k: result.stats.get(k) for k in keys}}

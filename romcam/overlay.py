@@ -114,11 +114,11 @@ def draw_geometry(img: np.ndarray, lm: FrameLandmarks, joint_name: str, side: st
 
 
 def _text(img, drawn: list[DrawnText], text: str, org, scale: float, color=WHITE, thickness: int = 2,
-          box: bool = True) -> None:
+          box: bool = True, pad_right: int = 0) -> None:
     org = (int(org[0]), int(org[1]))
     if box:
         (w, h), base = cv2.getTextSize(text, FONT, scale, thickness)
-        cv2.rectangle(img, (org[0] - 6, org[1] - h - 6), (org[0] + w + 6, org[1] + base + 4), BLACK, -1)
+        cv2.rectangle(img, (org[0] - 6, org[1] - h - 6), (org[0] + w + 6 + pad_right, org[1] + base + 4), BLACK, -1)
     cv2.putText(img, text, org, FONT, scale, color, thickness, cv2.LINE_AA)
     drawn.append(DrawnText(text, org, scale, thickness))
 
@@ -134,7 +134,7 @@ def draw_panel(img: np.ndarray, state: OverlayState) -> list[DrawnText]:
     s = max(h, w) / 1280.0
     # the current angle, large, with a degree sign drawn as a small circle
     big = format_angle(state.angle_deg)
-    _text(img, drawn, big, (20 * s, 90 * s), 2.6 * s, ACCENT, max(3, int(5 * s)))
+    _text(img, drawn, big, (20 * s, 90 * s), 2.6 * s, ACCENT, max(3, int(5 * s)), pad_right=int(26 * s))
     (bw, bh), _ = cv2.getTextSize(big, FONT, 2.6 * s, max(3, int(5 * s)))
     cv2.circle(img, (int(20 * s + bw + 12 * s), int(90 * s - bh + 8 * s)), max(4, int(8 * s)), ACCENT, 2, cv2.LINE_AA)
     _text(img, drawn, f"{state.joint_title}, {state.side}", (20 * s, 130 * s), 0.7 * s, WHITE, 2)
@@ -161,7 +161,8 @@ def _draw_peak_strip(img, peaks: list[float], s: float) -> None:
         return
     h, w = img.shape[:2]
     shown = peaks[-40:]
-    top, bottom = max(shown), min(0.0, min(shown))
+    # the scale starts a little below the smallest peak, so a 20 -> 25 deg growth is visible
+    top, bottom = max(shown), min(shown) - max(2.0, 0.5 * (max(shown) - min(shown)))
     span = max(top - bottom, 1e-6)
     x0, y0, height, bar = int(w - 25 * s - 40 * 9 * s), int(h - 75 * s), int(90 * s), max(2, int(7 * s))
     cv2.rectangle(img, (x0 - 6, y0 - height - 6), (x0 + int(40 * 9 * s) + 6, y0 + 6), BLACK, -1)

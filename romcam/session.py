@@ -36,7 +36,7 @@ from romcam.pipeline import ModelChoice
 from romcam.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, ProtocolConfig, RepDone,
                              TrialDiscarded, TrialDone)
 from romcam.sources import open_source
-from romcam.store import Store
+from romcam.store import Store, clean_subject_code
 
 WINDOW = "romcam"
 KEYS = {ord("n"): "next", ord(" "): "next", ord("r"): "redo", ord("q"): "quit", 27: "quit"}
@@ -146,6 +146,7 @@ def overlay_state(engine: SessionEngine, status: str = "", warnings=()) -> Overl
 def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> SessionResult:
     """Run one session to its end (done, quit, end of video, camera gone, Ctrl-C); always saved."""
     sides = _sides(opts.joint, opts.side)
+    clean_subject_code(opts.subject)   # bad input fails before the camera and the models start
     if opts.window:
         _check_display()
     profile = None

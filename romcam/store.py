@@ -375,7 +375,7 @@ def _check_version(conn: sqlite3.Connection, db: Path) -> int:
 # --------------------------------------------------------------------------- value helpers
 
 
-def _clean_subject_code(code: str) -> str:
+def clean_subject_code(code: str) -> str:
     """A subject code as stored: trimmed, 1-64 printable characters, no spreadsheet formula."""
     text = str(code).strip()
     if not text or len(text) > MAX_SUBJECT_CODE or not text.isprintable():
@@ -566,7 +566,7 @@ class Store:
         if not create:
             return self._existing_subject_id(code)
         with self._transaction() as conn:
-            return self._ensure_subject(conn, _clean_subject_code(code))
+            return self._ensure_subject(conn, clean_subject_code(code))
 
     @staticmethod
     def _ensure_subject(conn: sqlite3.Connection, code: str) -> int:
@@ -601,7 +601,7 @@ class Store:
         synthetic, app_version, started_at; anything else is kept in stats["meta"].
         """
         _check_choice(side, SESSION_SIDES, "side")
-        code = _clean_subject_code(subject_code)
+        code = clean_subject_code(subject_code)
         extra = {k: meta.pop(k) for k in list(meta) if k not in SESSION_META}
         values = (
             str(joint), side, meta.get("started_at") or now_iso(), meta.get("source"),

@@ -113,3 +113,13 @@ def test_bench_reports_both_pipelines(model_dir):
     assert result["frames"] == 191
     assert result["speedup"] == pytest.approx(result["romcam_fps"] / result["baseline_fps"], rel=0.02)
     assert result["rep_count_baseline"] == result["rep_count_romcam"]
+
+
+def test_bench_live_reports_the_live_loop(model_dir):
+    """A fake camera replays a real clip at its real pace through the session loop."""
+    r = romcam("bench", media("squats_front.mp4"), "--joint", "knee", "--live")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["frames_captured"] == 65
+    assert result["frames_processed"] + result["frames_dropped"] == result["frames_captured"]
+    assert 0 < result["latency_ms_median"] <= result["latency_ms_p95"]

@@ -98,3 +98,30 @@ def rep_schedule(peaks_deg, fps: float, rise_s: float = 0.6, hold_s: float = 0.2
         out += list(peak * ramp) + [peak] * int(round(hold_s * fps)) + list(peak * ramp[::-1])
         out += [0.0] * int(round(rest_s * fps))
     return np.array(out)
+
+
+# A side-bend session performed by a real person's head: neutral, 3 trials near 20 deg, a set of
+# 8 reps growing from 20 to 25 deg, 3 trials near 25 deg (the truth of every excursion is known).
+SESSION_TRIALS_BEFORE = (20.0, 20.5, 19.5)
+SESSION_SET = tuple(float(x) for x in np.linspace(20.0, 25.0, 8))
+SESSION_TRIALS_AFTER = (25.0, 25.5, 24.5)
+
+
+def build_side_bend_session(path: Path, source_video: Path, fps: float = 20.0, scale: float = 0.5,
+                            stop_after_s: float | None = None) -> Path:
+    """The session above, rendered from frame 80 of the real frontal clip (head rotated about the
+    neck base to the right by the scripted angle), as an MPEG-4 file."""
+    from romcam.pipeline import ModelChoice
+    from romcam.synthetic import Segment, script_angles
+
+    frames, _ = read_frames(source_video, 80, 81, scale=scale)
+    with ModelChoice.resolve("full", False).detector() as det:
+        p = det.detect(0, 0.0, frames[0]).pose[:, :2]
+    tilter = HeadTilter(frames[0], p[0], p[11], p[12])
+    segments = [Segment("setup", (), 1.5), Segment("neutral", (), 2.5), Segment("before", SESSION_TRIALS_BEFORE),
+                Segment("rest", (), 0.5), Segment("set", SESSION_SET), Segment("rest", (), 0.5),
+                Segment("after", SESSION_TRIALS_AFTER), Segment("rest", (), 1.0)]
+    _, angle, _ = script_angles(segments, fps=fps, trial_hold_s=0.6)
+    if stop_after_s is not None:
+        angle = angle[: int(stop_after_s * fps)]
+    return write_video(path, [tilter.tilt(a) for a in angle], fps)
