@@ -68,12 +68,14 @@ SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
 FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("subject", "-", "Subject code."),
     ("session_id", "-", "Session number (matches session_id in the sessions file)."),
-    ("phase", "-", "Part of the session the frame belongs to (e.g. before, set, after)."),
+    ("phase", "-", "Part of the session the frame belongs to: setup, neutral, before, set or after."),
     ("side", "-", "left/right when the session recorded one series per limb; empty when it "
                   "recorded a single series."),
     ("t_s", "s", "Time of the frame on the session's clock (the clock of the trial and rep times)."),
-    ("angle_deg", "deg", "Joint angle in that frame as the session measured it; empty when it "
-                         "could not be measured."),
+    ("angle_deg", "deg", "Joint angle in that frame as reported in the session: for neck joints "
+                         "relative to the person's neutral and signed (+ = towards the person's "
+                         "right); for limbs the anatomical angle. Raw (unfiltered); empty when the "
+                         "frame was not usable."),
     ("valid", "0/1", "1 if the frame passed the quality checks (landmarks visible, head not "
                      "turned too far), else 0."),
 )
