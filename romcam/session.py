@@ -221,7 +221,6 @@ class _Loop:
         self.latencies: list[float] = []
         self.valid = 0
         self.yaw_rejected = 0
-        self.with_face = 0
         self.t_start = time.monotonic()
         self.writer = None
         self.live = info.live
@@ -270,11 +269,10 @@ class _Loop:
     def _count(self, lm: FrameLandmarks) -> None:
         if any(math.isfinite(v) for v in self.engine.last_raw.values()):
             self.valid += 1
-        if lm.face_matrix is not None:
-            self.with_face += 1
-            limit = self.opts.joint.max_yaw_deg
-            if limit is not None and abs(float(angles.head_yaw_deg(lm.face_matrix))) > limit:
-                self.yaw_rejected += 1
+        limit = self.opts.joint.max_yaw_deg
+        if limit is not None and lm.face_matrix is not None \
+                and abs(float(angles.head_yaw_deg(lm.face_matrix))) > limit:
+            self.yaw_rejected += 1
 
     def _status(self) -> str:
         elapsed = max(time.monotonic() - self.t_start, 1e-6)

@@ -12,7 +12,6 @@ from conftest import media
 from romcam.analysis import analyze_landmarks
 from romcam.filters import one_euro_series
 from romcam.joints import get_joint
-from romcam.landmarks import LandmarkDetector
 from romcam.pipeline import ModelChoice
 from videotools import read_frames, write_video
 
