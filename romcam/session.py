@@ -100,6 +100,24 @@ class _Recorder:
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {e.rep_no}/{p.cfg.target_reps} {e.side}: "
                      f"peak {e.rep.peak_deg:.1f} deg")
 
+    def step(self, lm: FrameLandmarks, save_frame: bool = True) -> bool:
+        """One frame through the engine, its events stored; returns whether the frame was usable."""
+        for e in self.engine.step(lm):
+            self.event(e)
+        if save_frame:
+            self.frame(lm.t_s)
+        return any(math.isfinite(v) for v in self.engine.last_raw.values())
+
+    def finish(self, t: float, reason: str, stats: dict) -> Finished:
+        """End the protocol (if it is not done yet) and close the session in the store."""
+        for e in self.engine.protocol.stop(t, reason):
+            self.event(e)
+        self.flush()
+        finished = self.engine.protocol.finished
+        self.store.finish_session(self.sid, "complete" if finished.complete else "incomplete",
+                                  None if finished.complete else finished.reason, finished.outcomes, stats)
+        return finished
+
     def frame(self, t: float) -> None:
         p = self.engine.protocol
         for channel, raw in self.engine.last_raw.items():
@@ -187,15 +205,8 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
             if opts.window:
                 cv2.destroyAllWindows()
             runner.close_recording()
-        t_end = runner.last_t
-        events = engine.protocol.stop(t_end, reason) if engine.protocol.phase is not Phase.DONE else []
-        for e in events:
-            recorder.event(e)
-        finished = engine.protocol.finished
-        recorder.flush()
         stats = runner.stats()
-        store.finish_session(sid, "complete" if finished.complete else "incomplete",
-                             None if finished.complete else finished.reason, finished.outcomes, stats)
+        finished = recorder.finish(runner.last_t, reason, stats)
     return SessionResult(sid, finished, stats)
 
 
@@ -249,12 +260,8 @@ class _Loop:
         if self.profile is not None:
             from romcam.calibration import undistort_series
             lm = undistort_series([lm], self.profile, lm.width, lm.height)[0]
-        self._count(lm)
         self.last_t = frame.t_s
-        for e in self.engine.step(lm):
-            self.recorder.event(e)
-        if self.opts.save_frames:
-            self.recorder.frame(frame.t_s)
+        self._count(lm, usable=self.recorder.step(lm, self.opts.save_frames))
         key = self._show(frame.image, lm)
         if captured_at is not None:
             self.latencies.append(time.monotonic() - captured_at)
@@ -266,9 +273,8 @@ class _Loop:
                 self.recorder.event(e)
         return self.engine.protocol.phase is Phase.DONE
 
-    def _count(self, lm: FrameLandmarks) -> None:
-        if any(math.isfinite(v) for v in self.engine.last_raw.values()):
-            self.valid += 1
+    def _count(self, lm: FrameLandmarks, usable: bool) -> None:
+        self.valid += usable
         limit = self.opts.joint.max_yaw_deg
         if limit is not None and lm.face_matrix is not None \
                 and abs(float(angles.head_yaw_deg(lm.face_matrix))) > limit:
@@ -370,20 +376,12 @@ def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, la
     t, processed, valid = 0.0, 0, 0
     for lm in landmarks:
         t = lm.t_s
-        for e in engine.step(lm):
-            recorder.event(e)
-        recorder.frame(t)
+        valid += recorder.step(lm)
         processed += 1
-        valid += any(math.isfinite(v) for v in engine.last_raw.values())
         if engine.protocol.phase is Phase.DONE:
             break
-    for e in engine.protocol.stop(t, "the landmark stream ended early"):
-        recorder.event(e)
-    recorder.flush()
-    finished = engine.protocol.finished
     stats = {"frames_captured": processed, "frames_processed": processed, "frames_dropped": 0,
              "valid_share": round(valid / processed, 4) if processed else None, "live": False,
              "warnings": ["SYNTHETIC landmark stream: not a measurement of a person"] if synthetic else []}
-    store.finish_session(sid, "complete" if finished.complete else "incomplete",
-                         None if finished.complete else finished.reason, finished.outcomes, stats)
+    finished = recorder.finish(t, "the landmark stream ended early", stats)
     return SessionResult(sid, finished, stats)
