@@ -47,7 +47,7 @@ def output_dir() -> Path:
 def landmarks_of(model_dir):
     """landmarks_of(path, face=False, model="full", mirrored=False) -> list[FrameLandmarks],
     computed once per test process with romcam's real pipeline."""
-    from romcam.pipeline import ModelChoice, extract_landmarks
+    from romcam.capture.pipeline import ModelChoice, extract_landmarks
 
     cache: dict = {}
 

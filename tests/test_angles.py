@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from romcam import angles
+from romcam.measure import angles
 
 
 def test_direction_uses_y_up():

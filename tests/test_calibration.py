@@ -19,8 +19,8 @@ import pytest
 from romcam import calibration as cal
 from romcam.cli import main as romcam_main
 from romcam.errors import RomcamError
-from romcam.joints import get_joint
-from romcam.landmarks import POSE, FrameLandmarks
+from romcam.measure.joints import get_joint
+from romcam.capture.landmarks import POSE, FrameLandmarks
 
 # A wide webcam at 1280x720: 70 deg horizontal field of view, principal point off centre,
 # strong barrel distortion (k1 = -0.30) and a little decentring.
@@ -376,7 +376,7 @@ def test_levelling_corrects_the_tibial_inclination(camera, spec, board_page):
 
 def test_levelling_leaves_trunk_relative_angles_alone():
     """Rolling points and the face matrix together: head roll minus trunk roll does not change."""
-    from romcam import angles
+    from romcam.measure import angles
 
     a = np.radians(12.0)
     matrix = np.eye(4)

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from romcam.store import Store
+from romcam.storage.store import Store
 from test_report import Page, check_outcome_cells, check_self_contained
 
 

@@ -17,10 +17,10 @@ import pytest
 
 from romcam.cli import main
 from romcam.errors import RomcamError
-from romcam.export import (FRAME_COLUMNS, SESSION_COLUMNS, export_csv, frames_path,
+from romcam.storage.export import (FRAME_COLUMNS, SESSION_COLUMNS, export_csv, frames_path,
                            history_table)
-from romcam.outcome import side_outcome
-from romcam.store import Store, latest_version
+from romcam.measure.outcome import side_outcome
+from romcam.storage.store import Store, latest_version
 
 SESSION_NAMES = [c for c, _, _ in SESSION_COLUMNS]
 FRAME_NAMES = [c for c, _, _ in FRAME_COLUMNS]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from romcam.filters import OneEuro, one_euro_series, reject_glitches, running_median, valid_runs, zero_phase
-from romcam.reps import RepThresholds, count_reps
+from romcam.measure.filters import OneEuro, one_euro_series, reject_glitches, running_median, valid_runs, zero_phase
+from romcam.measure.reps import RepThresholds, count_reps
 from videotools import rep_schedule
 
 PEAKS = np.linspace(20.0, 25.0, 8)   # a range growing from 20 to 25 deg, rep by rep

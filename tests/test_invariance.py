@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import media
-from romcam import angles
-from romcam.analysis import analyze_landmarks
-from romcam.joints import get_joint
+from romcam.measure import angles
+from romcam.measure.analysis import analyze_landmarks
+from romcam.measure.joints import get_joint
 from videotools import read_frames, rotate_whole, write_video
 
 ROLL_CASES = {

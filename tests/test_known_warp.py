@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import media
-from romcam.analysis import analyze_landmarks
-from romcam.joints import get_joint
+from romcam.measure.analysis import analyze_landmarks
+from romcam.measure.joints import get_joint
 from videotools import HeadTilter, read_frames, rep_schedule, write_video
 
 FPS = 30.0

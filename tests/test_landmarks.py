@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import media
-from romcam.analysis import analyze_landmarks
-from romcam.filters import one_euro_series
-from romcam.joints import get_joint
-from romcam.pipeline import ModelChoice
+from romcam.measure.analysis import analyze_landmarks
+from romcam.measure.filters import one_euro_series
+from romcam.measure.joints import get_joint
+from romcam.capture.pipeline import ModelChoice
 from videotools import read_frames, write_video
 
 

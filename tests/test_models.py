@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from romcam.errors import RomcamError
-from romcam.models import FACE_SPEC, pose_spec, resolve_model, verify_bundle
+from romcam.capture.models import FACE_SPEC, pose_spec, resolve_model, verify_bundle
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -72,7 +72,7 @@ def test_download_into_cache_then_reuse(model_server, model_dir):
 
 
 def test_downloaded_model_runs_in_mediapipe(model_server):
-    from romcam.landmarks import LandmarkDetector
+    from romcam.capture.landmarks import LandmarkDetector
 
     with LandmarkDetector(resolve_model(pose_spec("lite"), progress=False)) as det:
         assert det is not None

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
-from romcam.export import export_csv
-from romcam.outcome import side_outcome
-from romcam.store import Store
+from romcam.storage.export import export_csv
+from romcam.measure.outcome import side_outcome
+from romcam.storage.store import Store
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "progress.ipynb"
 START = datetime(2026, 1, 12, 17, 0).astimezone()

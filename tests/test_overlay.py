@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from conftest import media
-from romcam.engine import SessionEngine
-from romcam.joints import get_joint
-from romcam.overlay import FONT, draw_overlay, format_angle
-from romcam.pipeline import ModelChoice
-from romcam.protocol import Phase, ProtocolConfig
-from romcam.session import overlay_state
-from romcam.synthetic import demo_segments, neck_landmarks, script_angles
+from romcam.session.engine import SessionEngine
+from romcam.measure.joints import get_joint
+from romcam.session.overlay import FONT, draw_overlay, format_angle
+from romcam.capture.pipeline import ModelChoice
+from romcam.session.protocol import Phase, ProtocolConfig
+from romcam.session.runner import overlay_state
+from romcam.capture.synthetic import demo_segments, neck_landmarks, script_angles
 from videotools import read_frames
 
 

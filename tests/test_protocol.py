@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from romcam.engine import SessionEngine
-from romcam.joints import get_joint
-from romcam.outcome import Z95, side_outcome
-from romcam.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, Protocol, ProtocolConfig, RepDone,
+from romcam.session.engine import SessionEngine
+from romcam.measure.joints import get_joint
+from romcam.measure.outcome import Z95, side_outcome
+from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, Protocol, ProtocolConfig, RepDone,
                              Sample, TrialDiscarded, TrialDone)
-from romcam.synthetic import Segment, demo_segments, neck_landmarks, script_angles
+from romcam.capture.synthetic import Segment, demo_segments, neck_landmarks, script_angles
 
 NECK = get_joint("neck_lateral_flexion")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import media
-from romcam.analysis import analyze_landmarks
-from romcam.joints import get_joint
+from romcam.measure.analysis import analyze_landmarks
+from romcam.measure.joints import get_joint
 from videotools import read_frames, write_video
 
 # (clip, joint, side, face model needed, expected counts per side (a set of accepted values))

@@ -27,9 +27,9 @@ import pytest
 from conftest import media
 from romcam.cli import main
 from romcam.errors import RomcamError
-from romcam.outcome import side_outcome
-from romcam.report import default_out_path, make_report
-from romcam.store import Store
+from romcam.measure.outcome import side_outcome
+from romcam.report.write import default_out_path, make_report
+from romcam.storage.store import Store
 
 FPS = 30.0
 START = datetime(2026, 3, 2, 9, 30).astimezone()
@@ -493,8 +493,8 @@ def record_clip_session(store, analysis, clip: str) -> int:
 
 
 def test_real_clip_session_report(landmarks_of, tmp_path, shots):
-    from romcam.analysis import analyze_landmarks
-    from romcam.joints import get_joint
+    from romcam.measure.analysis import analyze_landmarks
+    from romcam.measure.joints import get_joint
 
     clip = media("neck_rotation_front.mp4")
     analysis = analyze_landmarks(get_joint("neck_rotation"), landmarks_of(clip, face=True), "both")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from romcam.reps import RepCounter, RepThresholds, count_reps
+from romcam.measure.reps import RepCounter, RepThresholds, count_reps
 from videotools import rep_schedule
 
 TH = RepThresholds(enter_deg=6.0, exit_deg=3.0, min_amplitude_deg=8.0)

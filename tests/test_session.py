@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from conftest import media
-from romcam.store import Store
+from romcam.storage.store import Store
 from videotools import (SESSION_SET, SESSION_TRIALS_AFTER, SESSION_TRIALS_BEFORE, build_side_bend_session)
 
 TOL = 1.5   # deg: the known-warp tolerance

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import media
 from romcam.errors import RomcamError
-from romcam.sources import ImageFolderSource, VideoFileSource, open_source
+from romcam.capture.sources import ImageFolderSource, VideoFileSource, open_source
 
 
 def test_video_timestamps_come_from_the_container():

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from romcam import store as store_mod
+from romcam.storage import store as store_mod
 from romcam.errors import RomcamError
-from romcam.outcome import side_outcome
-from romcam.store import (APPLICATION_ID, DB_FILENAME, INTERRUPTED_LABEL, MIGRATIONS, Store,
+from romcam.measure.outcome import side_outcome
+from romcam.storage.store import (APPLICATION_ID, DB_FILENAME, INTERRUPTED_LABEL, MIGRATIONS, Store,
                           latest_version, resolve_db_path)
 
 TABLES = {"subjects", "sessions", "trials", "reps", "frames", "results"}
@@ -165,7 +165,7 @@ def test_readonly_open_brings_an_old_file_up_to_date(tmp_path):
 
 CHILD = textwrap.dedent("""
     import sys, time
-    from romcam.store import Store
+    from romcam.storage.store import Store
     path, n = sys.argv[1], int(sys.argv[2])
     store = Store.open(path)
     sid = store.start_session("K1", "knee_flexion", "left", target_reps=n)

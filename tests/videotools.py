@@ -111,8 +111,8 @@ def build_side_bend_session(path: Path, source_video: Path, fps: float = 20.0, s
                             stop_after_s: float | None = None) -> Path:
     """The session above, rendered from frame 80 of the real frontal clip (head rotated about the
     neck base to the right by the scripted angle), as an MPEG-4 file."""
-    from romcam.pipeline import ModelChoice
-    from romcam.synthetic import Segment, script_angles
+    from romcam.capture.pipeline import ModelChoice
+    from romcam.capture.synthetic import Segment, script_angles
 
     frames, _ = read_frames(source_video, 80, 81, scale=scale)
     with ModelChoice.resolve("full", False).detector() as det:

@@ -44,7 +44,7 @@ import numpy as np
 
 from romcam.dirs import config_dir
 from romcam.errors import RomcamError
-from romcam.landmarks import FrameLandmarks
+from romcam.capture.landmarks import FrameLandmarks
 
 # --------------------------------------------------------------------------------------------
 # Constants (each one is a choice; the tests and the README say where the numbers come from)

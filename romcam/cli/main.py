@@ -64,16 +64,16 @@ def cli() -> None:
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, camera_profile, no_progress):
     """Measure JOINT in VIDEO (a file or a folder of images): angles per frame and reps per side."""
-    from romcam.analysis import analyze_landmarks
-    from romcam.joints import get_joint
-    from romcam.outputs import describe, write_analysis
-    from romcam.pipeline import ModelChoice, extract_landmarks
+    from romcam.measure.analysis import analyze_landmarks
+    from romcam.measure.joints import get_joint
+    from romcam.cli.analyze import describe, write_analysis
+    from romcam.capture.pipeline import ModelChoice, extract_landmarks
 
     j = get_joint(joint)
     profile = None
     if camera_profile:  # checked before the long part, so a wrong profile fails at once
         from romcam.calibration import load_profile, scaled_camera_matrix
-        from romcam.sources import open_source
+        from romcam.capture.sources import open_source
         profile = load_profile(camera_profile)
         with open_source(video) as probe:
             scaled_camera_matrix(profile, probe.info.width, probe.info.height)
@@ -107,9 +107,9 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
 @click.option("--window", is_flag=True, help="With --live: draw the live window too (needs a screen).")
 def bench(video, joint, side, mirrored, model, model_dir, workers, repeat, live, window):
     """Frames/s of romcam's pipeline and of a plain one-thread baseline on VIDEO, as JSON."""
-    from romcam.bench import run_bench, run_live_bench
-    from romcam.joints import get_joint
-    from romcam.pipeline import ModelChoice
+    from romcam.cli.bench import run_bench, run_live_bench
+    from romcam.measure.joints import get_joint
+    from romcam.capture.pipeline import ModelChoice
 
     j = get_joint(joint)
     if live:
@@ -125,7 +125,7 @@ def bench(video, joint, side, mirrored, model, model_dir, workers, repeat, live,
 @cli.command()
 def joints():
     """List the joints romcam measures, with their view and definition."""
-    from romcam.joints import JOINTS
+    from romcam.measure.joints import JOINTS
 
     for j in JOINTS.values():
         click.echo(f"{j.name:<22} {j.view:<5} view  {j.description}")
@@ -138,23 +138,23 @@ def joints():
               show_default=True)
 def models(model_dir, variants):
     """Find (or download into the cache) and verify the model bundles; print their paths."""
-    from romcam.models import FACE_SPEC, pose_spec, resolve_model
+    from romcam.capture.models import FACE_SPEC, pose_spec, resolve_model
 
     for spec in [pose_spec(v) for v in variants] + [FACE_SPEC]:
         click.echo(f"{spec.filename}: {resolve_model(spec, model_dir)}")
 
 
-from romcam.store_cli import export, history  # noqa: E402
+from romcam.cli.store import export, history  # noqa: E402
 cli.add_command(history)
 cli.add_command(export)
 
-from romcam.calibration_cli import calibrate  # noqa: E402
+from romcam.cli.calibrate import calibrate  # noqa: E402
 cli.add_command(calibrate)
 
-from romcam.report_cli import report  # noqa: E402
+from romcam.cli.report import report  # noqa: E402
 cli.add_command(report)
 
-from romcam.session_cli import demo, session  # noqa: E402
+from romcam.cli.session import demo, session  # noqa: E402
 cli.add_command(session)
 cli.add_command(demo)
 

@@ -31,11 +31,11 @@ from enum import Enum
 
 import numpy as np
 
-from romcam.filters import OneEuro, reject_glitches, zero_phase
-from romcam.joints import Joint
-from romcam.measure import channel_names
-from romcam.outcome import SideOutcome, side_outcome
-from romcam.reps import Rep, RepCounter, RepThresholds
+from romcam.measure.filters import OneEuro, reject_glitches, zero_phase
+from romcam.measure.joints import Joint
+from romcam.measure.series import channel_names
+from romcam.measure.outcome import SideOutcome, side_outcome
+from romcam.measure.reps import Rep, RepCounter, RepThresholds
 
 
 class Phase(str, Enum):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from romcam.store_cli import DB_HELP
+from romcam.cli.store import DB_HELP
 
 
 @click.command()
@@ -23,8 +23,8 @@ from romcam.store_cli import DB_HELP
 def report(session_id, subject, out, pdf, db):
     """Before/after report of one session, or progress report of one subject: a
     self-contained HTML page (opens offline; images embedded) and optionally a PDF."""
-    from romcam.report import make_report
-    from romcam.store import Store
+    from romcam.report.write import make_report
+    from romcam.storage.store import Store
 
     if (session_id is None) == (subject is None):
         raise click.UsageError("give either --session ID or --subject CODE")

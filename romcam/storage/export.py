@@ -26,8 +26,8 @@ from typing import Iterable
 import pandas as pd
 
 from romcam.errors import RomcamError
-from romcam.outcome import SideOutcome
-from romcam.store import SessionRow, Store
+from romcam.measure.outcome import SideOutcome
+from romcam.storage.store import SessionRow, Store
 
 ENCODING = "utf-8-sig"
 DEG_DECIMALS = 1

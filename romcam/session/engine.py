@@ -3,10 +3,10 @@ session, a session replayed from a video file, and the synthetic demo."""
 
 from __future__ import annotations
 
-from romcam.landmarks import FrameLandmarks
-from romcam.measure import StreamingMeasurer
-from romcam.protocol import Protocol, ProtocolConfig, Sample
-from romcam.setup_check import setup_problems
+from romcam.capture.landmarks import FrameLandmarks
+from romcam.measure.series import StreamingMeasurer
+from romcam.session.protocol import Protocol, ProtocolConfig, Sample
+from romcam.session.setup_check import setup_problems
 
 
 class SessionEngine:

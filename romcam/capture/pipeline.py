@@ -28,9 +28,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from romcam.errors import RomcamError
-from romcam.landmarks import FrameLandmarks, LandmarkDetector
-from romcam.models import FACE_SPEC, pose_spec, resolve_model
-from romcam.sources import FrameSource, SourceInfo, open_source
+from romcam.capture.landmarks import FrameLandmarks, LandmarkDetector
+from romcam.capture.models import FACE_SPEC, pose_spec, resolve_model
+from romcam.capture.sources import FrameSource, SourceInfo, open_source
 
 MIN_CHUNK_FRAMES = 90
 

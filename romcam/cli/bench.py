@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from romcam.analysis import analyze_landmarks
-from romcam.joints import Joint
-from romcam.pipeline import ModelChoice, extract_landmarks, landmarks_from_source
-from romcam.sources import open_source
+from romcam.measure.analysis import analyze_landmarks
+from romcam.measure.joints import Joint
+from romcam.capture.pipeline import ModelChoice, extract_landmarks, landmarks_from_source
+from romcam.capture.sources import open_source
 
 
 def _baseline(spec, models: ModelChoice, mirrored: bool):
@@ -93,7 +93,7 @@ def run_live_bench(spec, joint: Joint, *, model: str = "full", model_dir=None, w
     frames were shown and dropped, and the capture-to-display latency. Uses a throwaway database."""
     import tempfile
 
-    from romcam.session import SessionOptions, run_session
+    from romcam.session.runner import SessionOptions, run_session
 
     if joint.view == "side" and side == "both":
         side = "right"

@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable, Iterator
 from romcam import __version__
 from romcam.dirs import data_dir
 from romcam.errors import RomcamError
-from romcam.outcome import SideOutcome, side_outcome
+from romcam.measure.outcome import SideOutcome, side_outcome
 
 DB_FILENAME = "romcam.sqlite3"
 DB_ENV = "ROMCAM_DB"

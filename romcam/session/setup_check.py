@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from romcam import angles
-from romcam.joints import Joint
-from romcam.landmarks import POSE, FrameLandmarks
-from romcam.measure import MIN_VISIBILITY
+from romcam.measure import angles
+from romcam.measure.joints import Joint
+from romcam.capture.landmarks import POSE, FrameLandmarks
+from romcam.measure.series import MIN_VISIBILITY
 
 FRONT_MIN_RATIO = 0.5
 FRONT_MAX_YAW_DEG = 20.0

@@ -35,10 +35,11 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from romcam import __version__, plots
+from romcam import __version__
+from romcam.report import plots
 from romcam.errors import RomcamError
-from romcam.outcome import SideOutcome
-from romcam.store import SessionDetail, SessionRow, Store, parse_timestamp
+from romcam.measure.outcome import SideOutcome
+from romcam.storage.store import SessionDetail, SessionRow, Store, parse_timestamp
 
 REPORT_DIR = "romcam-reports"
 LOW_VALID_SHARE = 0.8        # warn when fewer frames than this were valid
@@ -126,7 +127,7 @@ class Report:
 
 def joint_info(name: str) -> tuple[str, str]:
     """(title, kind) of a stored joint name; unknown names are shown as stored, as limbs."""
-    from romcam.joints import JOINTS
+    from romcam.measure.joints import JOINTS
 
     joint = JOINTS.get(name)
     return (joint.title, joint.kind) if joint else (name, "limb")

@@ -20,7 +20,7 @@ def _joint_name(joint: str | None) -> str | None:
     """The canonical name of a joint given by name or alias (RomcamError if unknown)."""
     if joint is None:
         return None
-    from romcam.joints import get_joint
+    from romcam.measure.joints import get_joint
 
     return get_joint(joint).name
 
@@ -33,8 +33,8 @@ def _joint_name(joint: str | None) -> str | None:
 @_db_option
 def history(subject, joint, since, db):
     """Table of the recorded sessions: before/after/delta per side, status, date."""
-    from romcam.export import history_table
-    from romcam.store import Store
+    from romcam.storage.export import history_table
+    from romcam.storage.store import Store
 
     with Store.open(db, readonly=True) as store:
         rows = store.sessions(subject=subject, joint=_joint_name(joint), since=since)
@@ -59,8 +59,8 @@ def history(subject, joint, since, db):
 def export(csv_path, subject, since, joint, frames, db):
     """Write the sessions as CSV for a spreadsheet (UTF-8, comma separated, units in the
     column names)."""
-    from romcam.export import export_tables, write_export
-    from romcam.store import Store
+    from romcam.storage.export import export_tables, write_export
+    from romcam.storage.store import Store
 
     with Store.open(db, readonly=True) as store:
         tables = export_tables(store, subject=subject, since=since, frames=frames,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from romcam.landmarks import POSE, FrameLandmarks
+from romcam.capture.landmarks import POSE, FrameLandmarks
 
 WIDTH, HEIGHT = 1280, 720
 

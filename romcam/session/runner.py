@@ -25,18 +25,19 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from romcam import __version__, angles
-from romcam.capture import LatestFrameCapture, ReplayCamera
-from romcam.engine import SessionEngine
+from romcam import __version__
+from romcam.measure import angles
+from romcam.capture.camera import LatestFrameCapture, ReplayCamera
+from romcam.session.engine import SessionEngine
 from romcam.errors import RomcamError
-from romcam.joints import Joint
-from romcam.landmarks import FrameLandmarks
-from romcam.overlay import OverlayState, draw_overlay
-from romcam.pipeline import ModelChoice
-from romcam.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, ProtocolConfig, RepDone,
+from romcam.measure.joints import Joint
+from romcam.capture.landmarks import FrameLandmarks
+from romcam.session.overlay import OverlayState, draw_overlay
+from romcam.capture.pipeline import ModelChoice
+from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, ProtocolConfig, RepDone,
                              TrialDiscarded, TrialDone)
-from romcam.sources import open_source
-from romcam.store import Store, clean_subject_code
+from romcam.capture.sources import open_source
+from romcam.storage.store import Store, clean_subject_code
 
 WINDOW = "romcam"
 KEYS = {ord("n"): "next", ord(" "): "next", ord("r"): "redo", ord("q"): "quit", 27: "quit"}

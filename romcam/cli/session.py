@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from romcam.store_cli import DB_HELP
+from romcam.cli.store import DB_HELP
 
 
 @click.command()
@@ -35,8 +35,8 @@ def session(joint, side, subject, source, target_reps, trials, db, no_window, re
             model_dir, record, camera_profile, no_frames):
     """Measure before, count a set live, measure after; save everything and print the change."""
     from romcam.errors import RomcamError
-    from romcam.joints import get_joint
-    from romcam.session import SessionOptions, describe_result, run_session
+    from romcam.measure.joints import get_joint
+    from romcam.session.runner import SessionOptions, describe_result, run_session
 
     j = get_joint(joint)
     if side is None:
@@ -61,7 +61,7 @@ def session(joint, side, subject, source, target_reps, trials, db, no_window, re
 @click.option("--pdf", is_flag=True, help="Also write the report as PDF.")
 def demo(db, out, side, reps, pdf):
     """A full neck side-bend session from a SYNTHETIC landmark stream (no webcam or model needed)."""
-    from romcam.demo import run_demo
+    from romcam.cli.demo import run_demo
 
     _, paths = run_demo(db=db, out=out, side=side, reps=reps, pdf=pdf, say=click.echo)
     for path in paths:

@@ -55,7 +55,7 @@ def _read_image(path: Path) -> np.ndarray:
 
 
 def _image_folder(folder: Path) -> list[tuple[str, Path]]:
-    from romcam.sources import IMAGE_SUFFIXES
+    from romcam.capture.sources import IMAGE_SUFFIXES
 
     if not folder.is_dir():
         raise RomcamError(f"--images {folder} is not a folder")
@@ -91,7 +91,7 @@ def _close_window() -> None:
 
 def _frames(source: str, max_frames: int):
     """Frames of a webcam index, video file or image folder (at most ``max_frames``)."""
-    from romcam.sources import open_source
+    from romcam.capture.sources import open_source
 
     with open_source(source) as src:
         for n, frame in enumerate(src):
@@ -215,7 +215,7 @@ def camera(source, images, name, board_path, out_dir, overwrite, target_views, m
 def _collect_from_stream(source: str, collector, min_views: int) -> None:
     """Feed a webcam (with a guide window) or a video to ``collector`` until it has enough views."""
     from romcam.calibration import draw_collection_overlay
-    from romcam.sources import open_source
+    from romcam.capture.sources import open_source
 
     with open_source(source) as src:
         show = src.info.live

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from romcam.sources import Frame, FrameSource, SourceInfo, VideoFileSource
+from romcam.capture.sources import Frame, FrameSource, SourceInfo, VideoFileSource
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from romcam.analysis import Analysis, frames_table, summary
+from romcam.measure.analysis import Analysis, frames_table, summary
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -18,10 +18,10 @@ from typing import Callable
 
 import numpy as np
 
-from romcam import angles
+from romcam.measure import angles
 from romcam.errors import RomcamError
-from romcam.landmarks import FrameLandmarks
-from romcam.reps import RepThresholds
+from romcam.capture.landmarks import FrameLandmarks
+from romcam.measure.reps import RepThresholds
 
 SIDES = ("left", "right")
 
