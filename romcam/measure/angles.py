@@ -11,19 +11,28 @@ Conventions (see the README, "Angle conventions"):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
-def wrap_deg(angle):
-    """Wrap to (-180, 180]."""
-    a = np.mod(np.asarray(angle, dtype=float) + 180.0, 360.0) - 180.0
-    return np.where(a == -180.0, 180.0, a)
+def wrap_deg(angle, period: float = 360.0):
+    """Wrap to (-period/2, period/2]: (-180, 180] by default."""
+    a = np.mod(np.asarray(angle, dtype=float) + period / 2, period) - period / 2
+    return np.where(a == -period / 2, period / 2, a)
 
 
 def direction_deg(p_from, p_to):
     """Direction of the segment p_from -> p_to, with y up, in (-180, 180]."""
     d = np.asarray(p_to, dtype=float) - np.asarray(p_from, dtype=float)
     return wrap_deg(np.degrees(np.arctan2(-d[..., 1], d[..., 0])))
+
+
+def visual_rotation(angle_deg: float) -> np.ndarray:
+    """2x2 matrix turning y-down vectors counter-clockwise *as seen* by ``angle_deg``."""
+    a = math.radians(angle_deg)
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[c, s], [-s, c]])
 
 
 def angle_between_deg(u, v):
