@@ -20,7 +20,8 @@ from romcam.errors import RomcamError
 from romcam.storage.export import (FRAME_COLUMNS, SESSION_COLUMNS, export_csv, frames_path,
                            history_table)
 from romcam.measure.outcome import side_outcome
-from romcam.storage.store import Store, latest_version
+from romcam.storage.schema import latest_version
+from romcam.storage.store import Store
 
 SESSION_NAMES = [c for c, _, _ in SESSION_COLUMNS]
 FRAME_NAMES = [c for c, _, _ in FRAME_COLUMNS]

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from romcam.storage import store as store_mod
+from romcam.storage import schema as store_mod
 from romcam.errors import RomcamError
 from romcam.measure.outcome import side_outcome
-from romcam.storage.store import (APPLICATION_ID, DB_FILENAME, INTERRUPTED_LABEL, MIGRATIONS, Store,
-                          latest_version, resolve_db_path)
+from romcam.storage.rows import INTERRUPTED_LABEL
+from romcam.storage.schema import APPLICATION_ID, MIGRATIONS, latest_version
+from romcam.storage.store import DB_FILENAME, Store, resolve_db_path
 
 TABLES = {"subjects", "sessions", "trials", "reps", "frames", "results"}
 

@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-
 from romcam.errors import RomcamError
 
 

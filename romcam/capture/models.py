@@ -160,4 +160,3 @@ def resolve_model(spec: ModelSpec, model_dir: str | os.PathLike | None = None,
     base = os.environ.get(BASE_URL_ENV, OFFICIAL_BASE_URL).rstrip("/")
     _download(f"{base}/{spec.url_path}", cached, spec, progress)
     return cached
-

@@ -15,7 +15,7 @@ beside the pose model gives identical landmarks but only 1.46x (the full pose mo
 takes 17 ms a frame and cannot be split), against 1.55x for two chunks.
 
 Live sources cannot be cut in chunks; they go through :class:`LandmarkDetector` frame by
-frame, with the face model beside the pose model (see ``romcam.session``).
+frame, with the face model beside the pose model (see ``romcam.session.runner``).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from romcam.errors import RomcamError
 from romcam.capture.landmarks import FrameLandmarks, LandmarkDetector
 from romcam.capture.models import FACE_SPEC, pose_spec, resolve_model
 from romcam.capture.sources import FrameSource, SourceInfo, open_source
+from romcam.errors import RomcamError
 
 MIN_CHUNK_FRAMES = 90
 

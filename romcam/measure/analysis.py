@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from romcam.measure import angles
+from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.errors import RomcamError
+from romcam.measure import angles
 from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.measure.joints import SIDES, Joint
-from romcam.capture.landmarks import POSE, FrameLandmarks
-from romcam.measure.series import MIN_VISIBILITY, channel_names, measure_channel
 from romcam.measure.reps import Rep, RepThresholds, count_reps
+from romcam.measure.series import MIN_VISIBILITY, channel_names, measure_channel
 
 NEUTRAL_PERCENTILE = 10.0   # limbs: the low end of the range is the neutral (standing, arm down)
 TYPICAL_PERCENTILE = 95.0   # the typical excursion, used to scale the rep thresholds

@@ -89,4 +89,3 @@ def head_yaw_deg(matrix):
     """Head rotation about the vertical: 0 facing the camera, positive towards the person's right."""
     x_axis, _, _ = head_axes(matrix)
     return np.degrees(np.arctan2(x_axis[..., 2], x_axis[..., 0]))
-

@@ -18,9 +18,9 @@ from typing import Callable
 
 import numpy as np
 
-from romcam.measure import angles
-from romcam.errors import RomcamError
 from romcam.capture.landmarks import FrameLandmarks
+from romcam.errors import RomcamError
+from romcam.measure import angles
 from romcam.measure.reps import RepThresholds
 
 SIDES = ("left", "right")
@@ -63,7 +63,7 @@ class Joint:
 
     def angle(self, lm: FrameLandmarks, side: str | None = None) -> float:
         """The joint angle in degrees for one frame alone (NaN if the landmarks are missing).
-        Over a series, :func:`romcam.analysis.measure_channel` smooths the reference first."""
+        Over a series, :func:`romcam.measure.series.measure_channel` smooths the reference first."""
         return float(angles.wrap_deg(self.segment_angle(lm, side) - self.reference_angle(lm)))
 
 

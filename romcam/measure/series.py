@@ -7,9 +7,9 @@ from collections import deque
 
 import numpy as np
 
+from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.measure import angles
 from romcam.measure.joints import Joint
-from romcam.capture.landmarks import POSE, FrameLandmarks
 
 MIN_VISIBILITY = 0.5
 REFERENCE_QUANTILE = 0.25  # the reference is read when the segment is nearest to it

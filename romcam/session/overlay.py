@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from romcam.measure import angles
 from romcam.capture.landmarks import POSE, FrameLandmarks
+from romcam.measure import angles
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)

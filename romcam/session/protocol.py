@@ -15,7 +15,7 @@ database in here: the session runner does that with the events.
   from near-neutral and back, found with the joint's rep thresholds.
 * **set**: reps counted to ``target_reps`` per side, with thresholds scaled to the before
   range; it ends at the target or after ``set_pause_s`` without a rep.
-* **done**: per side, :func:`romcam.outcome.side_outcome`.
+* **done**: per side, :func:`romcam.measure.outcome.side_outcome`.
 
 Detection runs on a One-Euro-filtered angle (causal); the peak of each finished trial or rep
 is then re-read from the zero-phase-filtered raw samples of its own window, so live peaks are
@@ -33,9 +33,9 @@ import numpy as np
 
 from romcam.measure.filters import OneEuro, reject_glitches, zero_phase
 from romcam.measure.joints import Joint
-from romcam.measure.series import channel_names
 from romcam.measure.outcome import SideOutcome, side_outcome
 from romcam.measure.reps import Rep, RepCounter, RepThresholds
+from romcam.measure.series import channel_names
 
 
 class Phase(str, Enum):

@@ -1,6 +1,6 @@
 """Running a measurement session: frames -> landmarks -> protocol -> database (+ live window).
 
-This is the I/O around the pure :class:`romcam.engine.SessionEngine`:
+This is the I/O around the pure :class:`romcam.session.engine.SessionEngine`:
 
 * a **live** source (webcam, or a video replayed at real pace) is read on its own thread and
   only the newest frame is analysed: when inference is slower than the camera, frames are
@@ -26,14 +26,14 @@ import cv2
 import numpy as np
 
 from romcam import __version__
-from romcam.measure import angles
 from romcam.capture.camera import LatestFrameCapture, ReplayCamera
-from romcam.session.engine import SessionEngine
-from romcam.errors import RomcamError
-from romcam.measure.joints import Joint
 from romcam.capture.landmarks import FrameLandmarks
-from romcam.session.overlay import OverlayState, draw_overlay
 from romcam.capture.pipeline import ModelChoice
+from romcam.errors import RomcamError
+from romcam.measure import angles
+from romcam.measure.joints import Joint
+from romcam.session.engine import SessionEngine
+from romcam.session.overlay import OverlayState, draw_overlay
 from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, ProtocolConfig, RepDone,
                              TrialDiscarded, TrialDone)
 from romcam.capture.sources import open_source

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.measure import angles
 from romcam.measure.joints import Joint
-from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.measure.series import MIN_VISIBILITY
 
 FRONT_MIN_RATIO = 0.5

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable
@@ -26,8 +25,10 @@ from typing import Iterable
 import pandas as pd
 
 from romcam.errors import RomcamError
+from romcam.files import atomic_write_text
 from romcam.measure.outcome import SideOutcome
-from romcam.storage.store import SessionRow, Store
+from romcam.storage.rows import SessionRow
+from romcam.storage.store import Store
 
 ENCODING = "utf-8-sig"
 DEG_DECIMALS = 1
@@ -157,15 +158,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> Path:
     if path.is_dir():
         raise RomcamError(f"{path} is a folder; give a file name for the CSV, e.g. {path / 'romcam.csv'}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding=ENCODING, newline="") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write_text(path, text, encoding=ENCODING)
     except OSError as exc:
         raise RomcamError(f"cannot write {path} ({exc.strerror}); close it if a spreadsheet has "
                           f"it open, or choose another file or folder for --csv") from None

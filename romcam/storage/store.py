@@ -9,15 +9,8 @@ mid-set (even with SIGKILL) loses nothing it had counted; its session stays ``in
 is shown as "incomplete (interrupted)" with the before/after values computed from the trials
 that were stored.
 
-Schema versions live in ``PRAGMA user_version``; :data:`MIGRATIONS` is the ordered list of
-migration functions (``MIGRATIONS[0]`` takes an empty file to v1). Each upgrade runs in one
-transaction, so a failed migration leaves the file as it was. The SQL is kept plain (TEXT ISO-8601
-timestamps, INTEGER/DOUBLE PRECISION/TEXT columns, CHECK and FOREIGN KEY constraints) so that a
-PostgreSQL backend can reuse it later.
-
-Files romcam must not touch are refused with a one-sentence :class:`RomcamError` before anything
-is written: a file that is not SQLite, an SQLite file of another program, a database from a newer
-romcam, a read-only file, or one locked by another program.
+The schema and its migrations are in :mod:`romcam.storage.schema`, the row types in
+:mod:`romcam.storage.rows`.
 """
 
 from __future__ import annotations
@@ -28,27 +21,27 @@ import os
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from romcam import __version__
 from romcam.dirs import data_dir
 from romcam.errors import RomcamError
 from romcam.measure.outcome import SideOutcome, side_outcome
+from romcam.storage.rows import RepRecord, SessionDetail, SessionRow, TrialRecord
+from romcam.storage.schema import (check_sqlite_file, check_version, check_writable, db_error,
+                                   latest_version, migrate)
+from romcam.timestamps import now_iso, parse_since, parse_timestamp
 
 DB_FILENAME = "romcam.sqlite3"
 DB_ENV = "ROMCAM_DB"
-APPLICATION_ID = 0x524F4D43          # "ROMC": PRAGMA application_id marks the file as romcam's
-SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 5.0                 # how long a write waits for another writer before giving up
 
 SIDES = ("left", "right")
 SESSION_SIDES = ("left", "right", "both")
 TRIAL_PHASES = ("before", "after")
 FINAL_STATUSES = ("complete", "incomplete")
-INTERRUPTED_LABEL = "incomplete (interrupted)"
 FORMULA_PREFIXES = ("=", "+", "-", "@")  # a spreadsheet would run a cell starting with these
 MAX_SUBJECT_CODE = 64
 
@@ -56,195 +49,6 @@ MAX_SUBJECT_CODE = 64
 # in stats_json under "meta", so a new field in the session code never breaks a live session.
 SESSION_META = ("source", "camera", "pose_model", "target_reps", "trials_per_phase",
                 "neutral_deg", "synthetic", "app_version", "started_at")
-
-
-# --------------------------------------------------------------------------- schema + migrations
-
-V1_SCHEMA = (
-    """CREATE TABLE subjects (
-        id          INTEGER PRIMARY KEY,
-        code        TEXT NOT NULL UNIQUE,
-        created_at  TEXT NOT NULL
-    )""",
-    """CREATE TABLE sessions (
-        id                INTEGER PRIMARY KEY,
-        subject_id        INTEGER NOT NULL REFERENCES subjects(id),
-        joint             TEXT NOT NULL,
-        side              TEXT NOT NULL CHECK (side IN ('left', 'right', 'both')),
-        started_at        TEXT NOT NULL,
-        ended_at          TEXT,
-        status            TEXT NOT NULL DEFAULT 'in_progress'
-                          CHECK (status IN ('in_progress', 'complete', 'incomplete')),
-        end_reason        TEXT,
-        source            TEXT,
-        camera            TEXT,
-        pose_model        TEXT,
-        target_reps       INTEGER,
-        trials_per_phase  INTEGER,
-        neutral_deg       DOUBLE PRECISION,
-        synthetic         INTEGER NOT NULL DEFAULT 0,
-        app_version       TEXT,
-        stats_json        TEXT
-    )""",
-    "CREATE INDEX sessions_by_subject ON sessions (subject_id, started_at)",
-    """CREATE TABLE trials (
-        id          INTEGER PRIMARY KEY,
-        session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        phase       TEXT NOT NULL CHECK (phase IN ('before', 'after')),
-        side        TEXT NOT NULL CHECK (side IN ('left', 'right')),
-        trial_no    INTEGER NOT NULL,
-        start_s     DOUBLE PRECISION,
-        peak_s      DOUBLE PRECISION,
-        end_s       DOUBLE PRECISION,
-        peak_deg    DOUBLE PRECISION NOT NULL,
-        discarded   INTEGER NOT NULL DEFAULT 0,
-        created_at  TEXT NOT NULL
-    )""",
-    "CREATE INDEX trials_by_session ON trials (session_id)",
-    """CREATE TABLE reps (
-        id          INTEGER PRIMARY KEY,
-        session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        side        TEXT NOT NULL CHECK (side IN ('left', 'right')),
-        rep_no      INTEGER NOT NULL,
-        start_s     DOUBLE PRECISION,
-        peak_s      DOUBLE PRECISION,
-        end_s       DOUBLE PRECISION,
-        peak_deg    DOUBLE PRECISION NOT NULL,
-        created_at  TEXT NOT NULL
-    )""",
-    "CREATE INDEX reps_by_session ON reps (session_id)",
-    """CREATE TABLE frames (
-        id          INTEGER PRIMARY KEY,
-        session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        phase       TEXT NOT NULL,
-        side        TEXT,
-        t_s         DOUBLE PRECISION NOT NULL,
-        angle_deg   DOUBLE PRECISION,
-        valid       INTEGER NOT NULL
-    )""",
-    "CREATE INDEX frames_by_session ON frames (session_id, id)",
-    """CREATE TABLE results (
-        session_id                INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        side                      TEXT NOT NULL,
-        before_deg                DOUBLE PRECISION,
-        after_deg                 DOUBLE PRECISION,
-        delta_deg                 DOUBLE PRECISION,
-        sem_deg                   DOUBLE PRECISION,
-        mdc95_deg                 DOUBLE PRECISION,
-        verdict                   TEXT NOT NULL,
-        trials_before             INTEGER NOT NULL,
-        trials_after              INTEGER NOT NULL,
-        reps_done                 INTEGER NOT NULL,
-        first_rep_at_after_level  INTEGER,
-        PRIMARY KEY (session_id, side)
-    )""",
-)
-
-
-def _migrate_v1(conn: sqlite3.Connection) -> None:
-    """v1: the initial schema."""
-    for statement in V1_SCHEMA:
-        conn.execute(statement)
-    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-
-
-# Ordered: MIGRATIONS[k] takes a database from version k to version k + 1. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1]
-
-
-def latest_version() -> int:
-    """The schema version this romcam writes."""
-    return len(MIGRATIONS)
-
-
-# --------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    """One session as history and export show it, with one outcome per side."""
-
-    id: int
-    subject: str
-    joint: str
-    side: str
-    started_at: str
-    ended_at: str | None
-    status: str                        # in_progress | complete | incomplete
-    end_reason: str | None
-    synthetic: bool
-    target_reps: int | None
-    outcomes: tuple[SideOutcome, ...]
-    results_stored: bool               # False: outcomes computed from the stored trials
-
-    @property
-    def status_label(self) -> str:
-        """'complete', 'incomplete (<reason>)', or 'incomplete (interrupted)' for a session that
-        never finished (its process stopped or was killed)."""
-        if self.status == "in_progress":
-            return INTERRUPTED_LABEL
-        if self.status == "incomplete" and self.end_reason:
-            return f"incomplete ({self.end_reason})"
-        return self.status
-
-    @property
-    def started(self) -> datetime:
-        """Start time as an aware datetime."""
-        return parse_timestamp(self.started_at)
-
-    @property
-    def reps_done(self) -> int:
-        return sum(o.reps_done for o in self.outcomes)
-
-
-@dataclass(frozen=True)
-class TrialRecord:
-    id: int
-    phase: str
-    side: str
-    trial_no: int
-    peak_deg: float
-    start_s: float | None
-    peak_s: float | None
-    end_s: float | None
-    discarded: bool
-    created_at: str
-
-
-@dataclass(frozen=True)
-class RepRecord:
-    id: int
-    side: str
-    rep_no: int
-    peak_deg: float
-    start_s: float | None
-    peak_s: float | None
-    end_s: float | None
-    created_at: str
-
-
-@dataclass(frozen=True)
-class SessionDetail:
-    """Everything stored about one session (for the report)."""
-
-    row: SessionRow
-    source: str | None
-    camera: str | None
-    pose_model: str | None
-    trials_per_phase: int | None
-    neutral_deg: float | None
-    app_version: str | None
-    stats: dict = field(default_factory=dict)
-    trials: tuple[TrialRecord, ...] = ()
-    reps: tuple[RepRecord, ...] = ()
-
-    @property
-    def id(self) -> int:
-        return self.row.id
-
-    @property
-    def outcomes(self) -> tuple[SideOutcome, ...]:
-        return self.row.outcomes
 
 
 # --------------------------------------------------------------------------- paths and times
@@ -259,117 +63,6 @@ def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
     if not chosen:
         return data_dir() / DB_FILENAME
     return Path(chosen).expanduser()
-
-
-def now_iso() -> str:
-    """Local time with its UTC offset, e.g. 2026-05-09T14:03:12+02:00."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def parse_timestamp(text: str) -> datetime:
-    """An ISO-8601 timestamp as an aware datetime (a stamp without offset is taken as local)."""
-    stamp = datetime.fromisoformat(text)
-    return stamp if stamp.tzinfo else stamp.astimezone()
-
-
-def parse_since(value: str | date | datetime) -> datetime:
-    """--since: a date (local midnight) or a date-time, as an aware datetime."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.astimezone()
-    if isinstance(value, date):
-        return datetime.combine(value, time()).astimezone()
-    text = str(value).strip()
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time()).astimezone()
-        return parse_timestamp(text)
-    except ValueError:
-        raise RomcamError(f"--since expects a date such as 2026-05-01 or a date-time such as "
-                          f"2026-05-01T14:00, not {text!r}") from None
-
-
-# --------------------------------------------------------------------------- checks before opening
-
-
-def _may_write(path: Path) -> bool:
-    """Writable for us *and* not marked read-only: a file without any write permission bit is
-    refused even for root (who could write it anyway), since read-only is the owner's intent."""
-    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
-
-
-def _check_sqlite_file(db: Path) -> None:
-    """Refuse a folder or a file that is not SQLite, by reading its header (nothing is written)."""
-    if db.is_dir():
-        raise RomcamError(f"{db} is a folder, not a database file; give the path of a file with "
-                          f"--db or ROMCAM_DB")
-    if not db.exists():
-        return
-    try:
-        with open(db, "rb") as fh:
-            head = fh.read(100)
-    except OSError as exc:
-        raise RomcamError(f"cannot read the database {db} ({exc.strerror}); check its "
-                          f"permissions or choose another file with --db") from None
-    if head and (len(head) < 100 or not head.startswith(SQLITE_MAGIC)):
-        raise RomcamError(f"{db} is not an SQLite database, so romcam leaves it alone; give the "
-                          f"right file with --db or ROMCAM_DB, or move this one away to start a "
-                          f"new database")
-
-
-def _check_writable(db: Path) -> None:
-    """Refuse a read-only database file, or a folder where SQLite cannot create its journal."""
-    if db.exists() and not _may_write(db):
-        raise RomcamError(f"the database {db} is read-only; make it writable (chmod u+w) or "
-                          f"choose another file with --db or ROMCAM_DB")
-    folder = db.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not _may_write(folder):
-        raise RomcamError(f"the folder {folder} is read-only, and SQLite needs to write its "
-                          f"journal beside the database; make it writable or choose another "
-                          f"file with --db or ROMCAM_DB")
-
-
-def _db_error(exc: sqlite3.Error, db: Path) -> RomcamError:
-    """One clear sentence for an SQLite error: what is wrong, what to do."""
-    text = str(exc)
-    low = text.lower()
-    if "locked" in low or "busy" in low:
-        return RomcamError(f"the database {db} is locked by another program (another romcam "
-                           f"session?); wait for it to finish or close it, then try again")
-    if "readonly" in low or "read-only" in low:
-        return RomcamError(f"the database {db} is read-only; make it writable or choose another "
-                           f"file with --db or ROMCAM_DB")
-    if "not a database" in low or "malformed" in low or "encrypted" in low:
-        return RomcamError(f"{db} is not a usable SQLite database ({text}); give the right file "
-                           f"with --db or ROMCAM_DB, or move this one away to start a new one")
-    if "disk is full" in low or "database or disk is full" in low:
-        return RomcamError(f"the disk holding {db} is full; free some space and try again")
-    if "unable to open" in low:
-        return RomcamError(f"cannot open the database {db} ({text}); check that it exists and "
-                           f"that its folder is readable and writable, or choose another file "
-                           f"with --db")
-    return RomcamError(f"database error in {db} ({text}); check the file or choose another "
-                       f"one with --db")
-
-
-def _pragma_int(conn: sqlite3.Connection, name: str) -> int:
-    return int(conn.execute(f"PRAGMA {name}").fetchone()[0])
-
-
-def _check_version(conn: sqlite3.Connection, db: Path) -> int:
-    """The file's schema version; refuses other programs' databases and newer romcams'."""
-    version = _pragma_int(conn, "user_version")
-    app_id = _pragma_int(conn, "application_id")
-    if app_id not in (0, APPLICATION_ID) or (
-            version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]):
-        raise RomcamError(f"{db} is an SQLite database of another program, not a romcam "
-                          f"database; give the right file with --db or ROMCAM_DB")
-    if version > latest_version():
-        raise RomcamError(f"{db} was written by a newer romcam (database schema v{version}; "
-                          f"romcam {__version__} knows up to v{latest_version()}); upgrade "
-                          f"romcam, or choose another file with --db")
-    return version
 
 
 # --------------------------------------------------------------------------- value helpers
@@ -425,6 +118,19 @@ def _sides_of(session_side: str, seen: Iterable[str]) -> list[str]:
     return [s for s in SIDES if s in wanted or s in set(seen)]
 
 
+@contextmanager
+def _closed_on_error(conn: sqlite3.Connection, db: Path) -> Iterator[sqlite3.Connection]:
+    """Close ``conn`` if the block fails; an SQLite error becomes one clear :class:`RomcamError`."""
+    try:
+        yield conn
+    except sqlite3.Error as exc:
+        conn.close()
+        raise db_error(exc, db) from None
+    except BaseException:
+        conn.close()
+        raise
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -459,26 +165,20 @@ class Store:
 
     @classmethod
     def _open_writable(cls, db: Path, timeout: float) -> Store:
-        _check_sqlite_file(db)
-        _check_writable(db)
+        check_sqlite_file(db)
+        check_writable(db)
         try:
             db.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RomcamError(f"cannot create the folder {db.parent} ({exc.strerror}); choose "
                               f"another database file with --db or ROMCAM_DB") from None
         conn = cls._connect(str(db), timeout, db)
-        try:
-            _check_version(conn, db)
+        with _closed_on_error(conn, db):
+            check_version(conn, db)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
-            _migrate(conn)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise _db_error(exc, db) from None
-        except BaseException:
-            conn.close()
-            raise
+            migrate(conn)
         return cls(conn, db)
 
     @classmethod
@@ -486,16 +186,10 @@ class Store:
         if not db.exists():
             raise RomcamError(f"there is no session database at {db} yet; record a session "
                               f"first, or point --db or ROMCAM_DB at an existing database")
-        _check_sqlite_file(db)
+        check_sqlite_file(db)
         conn = cls._connect(db.resolve().as_uri() + "?mode=ro", timeout, db, uri=True)
-        try:
-            version = _check_version(conn, db)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise _db_error(exc, db) from None
-        except BaseException:
-            conn.close()
-            raise
+        with _closed_on_error(conn, db):
+            version = check_version(conn, db)
         if version == latest_version():
             return cls(conn, db, readonly=True)
         conn.close()                      # an older or empty file: bring it up to date first
@@ -510,7 +204,7 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             return conn
         except sqlite3.Error as exc:
-            raise _db_error(exc, db) from None
+            raise db_error(exc, db) from None
 
     def close(self) -> None:
         with self._lock:
@@ -544,7 +238,7 @@ class Store:
             except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
                 raise
             except sqlite3.DatabaseError as exc:
-                raise _db_error(exc, self.path) from None
+                raise db_error(exc, self.path) from None
 
     def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -553,7 +247,7 @@ class Store:
             except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
                 raise
             except sqlite3.DatabaseError as exc:
-                raise _db_error(exc, self.path) from None
+                raise db_error(exc, self.path) from None
 
     def _read_one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
         rows = self._read(sql, params)
@@ -809,21 +503,3 @@ def _result_values(session_id: int, o: SideOutcome) -> tuple:
             _opt_float(o.after_deg), _opt_float(o.delta_deg), _opt_float(o.sem_deg),
             _opt_float(o.mdc95_deg), o.verdict, int(o.trials_before), int(o.trials_after),
             int(o.reps_done), _opt_int(o.first_rep_at_after_level))
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema up to :func:`latest_version`, all steps in one write transaction.
-
-    Always takes the write lock, so opening for writing fails early (and clearly) when another
-    program holds it, and two processes never migrate at once."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = _pragma_int(conn, "user_version")          # re-read under the lock
-        for number in range(version + 1, latest_version() + 1):
-            MIGRATIONS[number - 1](conn)
-            conn.execute(f"PRAGMA user_version = {number}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise

@@ -1,0 +1,289 @@
+"""The report of one session: results, the set, angle traces, facts and warnings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from romcam.measure.outcome import SideOutcome
+from romcam.report import plots
+from romcam.report.model import (Cell, FigureItem, HIGH_DROP_SHARE, HIGH_YAW_SHARE, LOW_VALID_SHARE,
+                                 METHOD_TEXT, Report, Section, Table, _reps_of, _stat, _trials_of,
+                                 joint_info, local_time, valid_share)
+from romcam.storage.rows import SessionDetail
+from romcam.storage.store import Store
+
+
+def session_report(store: Store, session_id: int) -> Report:
+    """The page of one session (RomcamError if there is no such session)."""
+    detail = store.session(session_id)
+    frames = store.frames(detail.id)
+    row = detail.row
+    title, kind = joint_info(row.joint)
+    sections = [
+        _results_section(detail),
+        _set_section(detail),
+        _trace_section(detail, frames, title, kind),
+        _facts_section(detail, frames, title),
+        _warnings_section(detail, frames),
+    ]
+    subtitle = (f"Subject {row.subject} - {local_time(row.started_at)} - {row.side} side"
+                f"{'s' if row.side == 'both' else ''} - {row.status_label}")
+    return Report(f"{title}: session {row.id}", subtitle, sections, synthetic=row.synthetic)
+
+
+def _results_table(detail: SessionDetail) -> Table:
+    headers = ["side", "before (deg)", "after (deg)", "delta (deg)", "SEM (deg)",
+               "MDC95 (deg)", "verdict", "trials before", "trials after", "reps",
+               "first rep at after level"]
+    rows = []
+    for o in detail.outcomes:
+        rows.append(({"data-side": o.side, "data-session": str(detail.id)}, _outcome_cells(o)))
+    return Table(headers, rows, css="data results")
+
+
+def _outcome_cells(o: SideOutcome) -> list[Cell]:
+    return [
+        Cell.words("side", o.side), Cell.deg("before_deg", o.before_deg),
+        Cell.deg("after_deg", o.after_deg), Cell.deg("delta_deg", o.delta_deg, signed=True),
+        Cell.deg("sem_deg", o.sem_deg), Cell.deg("mdc95_deg", o.mdc95_deg),
+        Cell.words("verdict", o.verdict), Cell.number("trials_before", o.trials_before),
+        Cell.number("trials_after", o.trials_after), Cell.number("reps_done", o.reps_done),
+        Cell.number("first_rep_at_after_level", o.first_rep_at_after_level),
+    ]
+
+
+def _side_levels(detail: SessionDetail) -> list[plots.SideLevels]:
+    return [plots.SideLevels(
+        o.side, o.before_deg, o.after_deg, o.sem_deg, o.mdc95_deg, o.verdict,
+        tuple(t.peak_deg for t in _trials_of(detail, o.side, "before")),
+        tuple(t.peak_deg for t in _trials_of(detail, o.side, "after")))
+        for o in detail.outcomes]
+
+
+def _results_section(detail: SessionDetail) -> Section:
+    section = Section("results", "Before and after")
+    outcomes = detail.outcomes
+    if not outcomes:
+        section.paragraphs.append("No side has any trials or reps stored yet.")
+        return section
+    section.paragraphs += [f"{o.side.capitalize()}: {o.verdict}." for o in outcomes]
+    section.tables.append(_results_table(detail))
+    if any(o.before_deg is not None or o.after_deg is not None for o in outcomes):
+        levels = _side_levels(detail)
+        section.figures.append(FigureItem(
+            "before_after",
+            "Median peak angle before and after the set with ±SEM error bars; crosses are the "
+            "single trials. The hatched band is before ± MDC95: an after value inside it is "
+            "within measurement noise.",
+            lambda: plots.before_after_figure(levels)))
+    section.paragraphs.append(METHOD_TEXT)
+    return section
+
+
+def _rep_series(detail: SessionDetail) -> list[plots.RepSeries]:
+    out = []
+    for o in detail.outcomes:
+        reps = _reps_of(detail, o.side)
+        out.append(plots.RepSeries(o.side, tuple(r.rep_no for r in reps),
+                                   tuple(r.peak_deg for r in reps), o.before_deg, o.after_deg,
+                                   o.first_rep_at_after_level))
+    return out
+
+
+def _set_section(detail: SessionDetail) -> Section:
+    section = Section("set", "The set, rep by rep")
+    series = [s for s in _rep_series(detail) if s.peak_deg]
+    if not series:
+        section.paragraphs.append("No set reps are stored for this session.")
+        return section
+    rows = []
+    for s in series:
+        trend = plots.trend_line(s.rep_no, s.peak_deg)
+        rows.append(({"data-side": s.side, "data-session": str(detail.id)}, [
+            Cell.words("side", s.side), Cell.number("set_reps", len(s.peak_deg)),
+            Cell.deg("first_rep_peak_deg", s.peak_deg[0]),
+            Cell.deg("last_rep_peak_deg", s.peak_deg[-1]),
+            Cell.deg("max_rep_peak_deg", max(s.peak_deg)),
+            Cell.number("trend_deg_per_rep", None if trend is None else trend.slope, "{:+.2f}"),
+            Cell.number("set_first_rep_at_after_level", s.first_rep_at_after_level),
+        ]))
+    target = detail.row.target_reps
+    section.paragraphs.append(
+        "Peak angle of each counted rep of the set"
+        + (f" (target {target} reps per side)" if target else "")
+        + ". The trend is a least-squares line through the rep peaks.")
+    section.tables.append(Table(["side", "reps", "first rep peak (deg)", "last rep peak (deg)",
+                                 "largest rep peak (deg)", "trend (deg/rep)",
+                                 "first rep at after level"], rows))
+    section.figures.append(FigureItem(
+        "rep_peaks",
+        "Peak angle of every set rep (circles) with its least-squares trend (dashed), the before "
+        "level (dotted) and the after level (dash-dot); the vertical line is the first rep whose "
+        "peak reached the after level.",
+        lambda: plots.rep_peaks_figure(series)))
+    return section
+
+
+def phase_spans(frames) -> list[plots.PhaseSpan]:
+    """Consecutive runs of one phase in the stored frames (by time), as shaded spans; each span
+    reaches to the start of the next one."""
+    if frames is None or not len(frames):
+        return []
+    ordered = frames.sort_values("t_s", kind="stable")
+    t = ordered["t_s"].to_numpy(dtype=float)
+    phase = ordered["phase"].astype(str).to_numpy()
+    starts = np.flatnonzero(np.concatenate([[True], phase[1:] != phase[:-1]]))
+    spans = []
+    for k, a in enumerate(starts):
+        end = t[starts[k + 1]] if k + 1 < len(starts) else t[-1]
+        spans.append(plots.PhaseSpan(str(phase[a]), float(t[a]), float(end)))
+    return spans
+
+
+def trace_series(frames) -> list[plots.TraceSeries]:
+    """One series per stored side label (the single signed series has no side)."""
+    if frames is None or not len(frames):
+        return []
+    labels = frames["side"].where(frames["side"].notna(), "angle")
+    out = []
+    for label in dict.fromkeys(labels):
+        part = frames[labels == label]
+        out.append(plots.TraceSeries(str(label), part["t_s"].to_numpy(dtype=float),
+                                     part["angle_deg"].to_numpy(dtype=float),
+                                     part["valid"].to_numpy(dtype=bool)))
+    return out
+
+
+def event_marks(detail: SessionDetail, signed: bool) -> list[plots.EventMark]:
+    """Trial and rep peaks at their stored times and angles; on a signed series (e.g. the neck:
+    + = towards the right) the left side's magnitudes are drawn below zero."""
+    def y(side: str, peak: float) -> float:
+        return -peak if signed and side == "left" else peak
+
+    marks = [plots.EventMark("trial", t.peak_s, y(t.side, t.peak_deg),
+                             f"{'B' if t.phase == 'before' else 'A'}{t.trial_no}")
+             for t in detail.trials if t.peak_s is not None and not t.discarded]
+    marks += [plots.EventMark("rep", r.peak_s, y(r.side, r.peak_deg))
+              for r in detail.reps if r.peak_s is not None]
+    return marks
+
+
+def _trace_section(detail: SessionDetail, frames, title: str, kind: str) -> Section:
+    section = Section("trace", "Angle over time")
+    series = trace_series(frames)
+    if not series:
+        section.paragraphs.append("No per-frame angles are stored for this session.")
+        return section
+    signed = kind == "signed" or all(s.label == "angle" for s in series)
+    ylabel = "angle (deg)\n+ right / - left" if signed else "angle (deg)"
+    spans, marks = phase_spans(frames), event_marks(detail, signed)
+    section.paragraphs.append(
+        f"{title} in every stored frame ({len(frames)} frames), on the session clock. "
+        + ("Positive angles are towards the person's right, negative towards the left. "
+           if signed else "")
+        + "Phases are shaded, trial peaks (B = before, A = after) and set rep peaks are marked; "
+          "black bars along the bottom are frames rejected by the quality checks.")
+    section.figures.append(FigureItem(
+        "trace", f"{title} over time with the session phases.",
+        lambda: plots.angle_trace_figure(series, spans, marks, ylabel)))
+    return section
+
+
+def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Cell]]:
+    row, stats = detail.row, detail.stats
+    share, share_from = valid_share(detail, frames)
+    discarded = sum(1 for t in detail.trials if t.discarded)
+    return [
+        ("Session", Cell.number("session_id", row.id)),
+        ("Subject", Cell.words("subject", row.subject)),
+        ("Started", Cell("started_at", row.started_at, local_time(row.started_at))),
+        ("Ended", Cell("ended_at", row.ended_at, local_time(row.ended_at))),
+        ("Status", Cell.words("status", row.status_label)),
+        ("Joint", Cell("joint", row.joint, f"{title} ({row.joint})")),
+        ("Side", Cell.words("side", row.side)),
+        ("Trials per measurement (planned)", Cell.number("trials_per_phase", detail.trials_per_phase)),
+        ("Trials stored", Cell.number("trials_stored", len(detail.trials) - discarded)),
+        ("Trials discarded", Cell.number("trials_discarded", discarded)),
+        ("Target reps", Cell.number("target_reps", row.target_reps)),
+        ("Reps counted (all sides)", Cell.number("reps_total", row.reps_done)),
+        ("Neutral angle", Cell.number("neutral_deg", detail.neutral_deg, "{:.1f}", "deg")),
+        ("Source", Cell.words("source", detail.source)),
+        ("Camera", Cell.words("camera", detail.camera)),
+        ("Pose model", Cell.words("pose_model", detail.pose_model)),
+        ("Frame rate", Cell.number("fps", _stat(stats, "fps"), "{:.1f}", "frames/s")),
+        ("Frames captured", Cell.number("frames_captured", _stat(stats, "frames_captured"))),
+        ("Frames processed", Cell.number("frames_processed", _stat(stats, "frames_processed"))),
+        ("Frames dropped", Cell.number("frames_dropped", _stat(stats, "frames_dropped"))),
+        ("Frames stored", Cell.number("frames_stored", len(frames) if frames is not None else 0)),
+        ("Valid-frame share", Cell.share("valid_share", share,
+                                         " (from stored frames)" if share_from == "stored frames" else "")),
+        ("Frames rejected for head turning", Cell.share("yaw_rejected_share",
+                                                        _stat(stats, "yaw_rejected_share"))),
+        ("Latency, median", Cell.number("latency_ms_median", _stat(stats, "latency_ms_median"),
+                                        "{:.0f}", "ms")),
+        ("Latency, 95th percentile", Cell.number("latency_ms_p95", _stat(stats, "latency_ms_p95"),
+                                                 "{:.0f}", "ms")),
+        ("Results", Cell("results_stored", row.results_stored,
+                         "stored when the session ended" if row.results_stored
+                         else "computed from the stored trials (no results were saved)")),
+        ("Synthetic data", Cell("synthetic", row.synthetic, "yes" if row.synthetic else "no")),
+        ("romcam version (recording)", Cell.words("app_version", detail.app_version)),
+    ]
+
+
+def _facts_section(detail: SessionDetail, frames, title: str) -> Section:
+    rows = [({}, [Cell("label", label, label), cell])
+            for label, cell in _facts_rows(detail, frames, title)]
+    return Section("facts", "Session facts", tables=[Table(["", ""], rows, css="facts")])
+
+
+def session_warnings(detail: SessionDetail, frames) -> list[str]:
+    """The warnings the session stored, then the report's own data-quality checks."""
+    stats = detail.stats
+    out = [str(w) for w in (stats.get("warnings") or [])]
+    share, _ = valid_share(detail, frames)
+    if share is not None and share < LOW_VALID_SHARE:
+        out.append(f"only {100 * share:.0f} % of frames were valid (landmarks not seen well "
+                   f"enough, or head turned too far)")
+    yaw = _stat(stats, "yaw_rejected_share")
+    if yaw is not None and yaw > HIGH_YAW_SHARE:
+        out.append(f"{100 * yaw:.0f} % of frames were rejected because the head was turned too "
+                   f"far; ask the person to face the camera")
+    dropped, captured = _stat(stats, "frames_dropped"), _stat(stats, "frames_captured")
+    if dropped and captured and dropped / captured > HIGH_DROP_SHARE:
+        out.append(f"{dropped} of {captured} captured frames were dropped (processing could not "
+                   f"keep up with the camera)")
+    return out
+
+
+def missing_data(detail: SessionDetail, frames) -> list[str]:
+    """What this session does not have yet, in words."""
+    row = detail.row
+    out = []
+    if row.status == "in_progress":
+        out.append("The session did not finish (it was interrupted or is still running); the "
+                   "values are computed from the trials stored so far.")
+    elif row.status == "incomplete":
+        out.append(f"The session ended early ({row.end_reason or 'no reason given'}).")
+    if not detail.trials and not detail.reps:
+        out.append("No trials or reps are stored yet.")
+    for o in detail.outcomes:
+        if o.trials_before == 0:
+            out.append(f"{o.side}: no before trials stored.")
+        if o.trials_after == 0:
+            out.append(f"{o.side}: no after trials stored, so there is no before/after comparison.")
+        if o.reps_done == 0:
+            out.append(f"{o.side}: no set reps stored.")
+    if frames is None or not len(frames):
+        out.append("No per-frame angles stored, so there is no angle-over-time plot.")
+    return out
+
+
+def _warnings_section(detail: SessionDetail, frames) -> Section:
+    warnings = session_warnings(detail, frames)
+    missing = missing_data(detail, frames)
+    section = Section("warnings", "Warnings and missing data")
+    section.items = warnings + missing
+    if not section.items:
+        section.paragraphs.append("None: all phases are stored and the quality checks passed.")
+    return section

@@ -1,0 +1,98 @@
+"""The rows read back from the session database: sessions with their per-side outcomes, trials, reps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from romcam.measure.outcome import SideOutcome
+from romcam.timestamps import parse_timestamp
+
+INTERRUPTED_LABEL = "incomplete (interrupted)"
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session as history and export show it, with one outcome per side."""
+
+    id: int
+    subject: str
+    joint: str
+    side: str
+    started_at: str
+    ended_at: str | None
+    status: str                        # in_progress | complete | incomplete
+    end_reason: str | None
+    synthetic: bool
+    target_reps: int | None
+    outcomes: tuple[SideOutcome, ...]
+    results_stored: bool               # False: outcomes computed from the stored trials
+
+    @property
+    def status_label(self) -> str:
+        """'complete', 'incomplete (<reason>)', or 'incomplete (interrupted)' for a session that
+        never finished (its process stopped or was killed)."""
+        if self.status == "in_progress":
+            return INTERRUPTED_LABEL
+        if self.status == "incomplete" and self.end_reason:
+            return f"incomplete ({self.end_reason})"
+        return self.status
+
+    @property
+    def started(self) -> datetime:
+        """Start time as an aware datetime."""
+        return parse_timestamp(self.started_at)
+
+    @property
+    def reps_done(self) -> int:
+        return sum(o.reps_done for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    id: int
+    phase: str
+    side: str
+    trial_no: int
+    peak_deg: float
+    start_s: float | None
+    peak_s: float | None
+    end_s: float | None
+    discarded: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class RepRecord:
+    id: int
+    side: str
+    rep_no: int
+    peak_deg: float
+    start_s: float | None
+    peak_s: float | None
+    end_s: float | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    """Everything stored about one session (for the report)."""
+
+    row: SessionRow
+    source: str | None
+    camera: str | None
+    pose_model: str | None
+    trials_per_phase: int | None
+    neutral_deg: float | None
+    app_version: str | None
+    stats: dict = field(default_factory=dict)
+    trials: tuple[TrialRecord, ...] = ()
+    reps: tuple[RepRecord, ...] = ()
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+    @property
+    def outcomes(self) -> tuple[SideOutcome, ...]:
+        return self.row.outcomes
