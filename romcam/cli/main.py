@@ -107,7 +107,7 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
 @click.option("--window", is_flag=True, help="With --live: draw the live window too (needs a screen).")
 def bench(video, joint, side, mirrored, model, model_dir, workers, repeat, live, window):
     """Frames/s of romcam's pipeline and of a plain one-thread baseline on VIDEO, as JSON."""
-    from romcam.cli.bench import run_bench, run_live_bench
+    from romcam.session.bench import run_bench, run_live_bench
     from romcam.measure.joints import get_joint
     from romcam.capture.pipeline import ModelChoice
 

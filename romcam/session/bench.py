@@ -2,7 +2,7 @@
 
 Baseline: every frame at source resolution, VIDEO mode, pose then face in one thread
 (``landmarks_from_source`` over one :class:`LandmarkDetector`). romcam: the chunked
-two-worker pipeline of ``romcam.pipeline``. Both results go through the same analysis,
+two-worker pipeline of ``romcam.capture.pipeline``. Both results go through the same analysis,
 and the largest angle difference between them is reported with the speeds.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from romcam.measure.analysis import analyze_landmarks
-from romcam.measure.joints import Joint
 from romcam.capture.pipeline import ModelChoice, extract_landmarks, landmarks_from_source
 from romcam.capture.sources import open_source
+from romcam.measure.analysis import analyze_landmarks
+from romcam.measure.joints import Joint
 
 
 def _baseline(spec, models: ModelChoice, mirrored: bool):
