@@ -1,50 +1,95 @@
-"""Writing analysis results to disk and to the terminal (the I/O side of ``romcam analyze``)."""
+"""`romcam analyze`: the command, and the writer of its results (frames.csv, summary.json) and of
+the short summary it prints. The writer takes plain data (a table, a summary dict, the numbers
+to describe); the analysis itself is :mod:`romcam.measure.analysis`, imported when the command
+runs so that `romcam --help` stays fast."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from romcam.measure.analysis import Analysis, frames_table, summary
+import click
 
+from romcam.cli.options import SIDE_CHOICES, model_options
+from romcam.files import atomic_write_text
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that a crash leaves either the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-def write_analysis(a: Analysis, out_dir: Path, extra: dict | None = None) -> tuple[Path, Path]:
-    """frames.csv and summary.json in ``out_dir``; returns their paths."""
+def write_analysis(table: pd.DataFrame, summary: dict, out_dir: Path,
+                   extra: dict | None = None) -> tuple[Path, Path]:
+    """frames.csv (``table``) and summary.json (``summary``, then ``extra``) in ``out_dir``;
+    returns their paths."""
     frames_path = out_dir / "frames.csv"
     summary_path = out_dir / "summary.json"
-    atomic_write_text(frames_path, frames_table(a).to_csv(index=False, float_format="%.3f"))
-    content = summary(a)
+    atomic_write_text(frames_path, table.to_csv(index=False, float_format="%.3f"))
+    content = dict(summary)
     if extra:
         content.update(extra)
     atomic_write_text(summary_path, json.dumps(content, indent=2) + "\n")
     return frames_path, summary_path
 
 
-def describe(a: Analysis, source_name: str) -> str:
-    """A short human summary of an analysis."""
-    s = summary(a)
+def describe(source_name: str, title: str, summary: dict,
+             sides: dict[str, tuple[list[float], float | None]]) -> str:
+    """A short human summary of an analysis: ``summary`` as :func:`write_analysis` takes it, and
+    per side the rep peaks and the largest angle in degrees (unrounded)."""
+    s = summary
     n = s["frames"]
-    lines = [f"{Path(source_name).name}: {a.joint.title}" + (f" ({a.side_note})" if a.side_note else ""),
+    side_note = s["side_note"]
+    lines = [f"{Path(source_name).name}: {title}" + (f" ({side_note})" if side_note else ""),
              f"{n} frames at {s['fps']:.1f} fps, {s['valid_frames']} usable ({s['valid_frames'] / max(n, 1):.0%})"]
-    for side, result in a.sides.items():
-        peaks = ", ".join(f"{r.peak_deg:.1f}" for r in result.reps)
-        top = "n/a" if result.max_deg is None else f"{result.max_deg:.1f} deg"
-        lines.append(f"  {side:>5}: {len(result.reps)} reps" + (f" (peaks {peaks} deg)" if peaks else "")
+    for side, (rep_peaks, max_deg) in sides.items():
+        peaks = ", ".join(f"{p:.1f}" for p in rep_peaks)
+        top = "n/a" if max_deg is None else f"{max_deg:.1f} deg"
+        lines.append(f"  {side:>5}: {len(rep_peaks)} reps" + (f" (peaks {peaks} deg)" if peaks else "")
                      + f", largest angle {top}")
-    lines += [f"  note: {w}" for w in a.warnings]
+    lines += [f"  note: {w}" for w in s["warnings"]]
     return "\n".join(lines)
+
+
+@click.command()
+@click.argument("video")
+@click.option("--joint", "-j", required=True, help="Joint to measure, e.g. neck-side-bend, ankle, knee.")
+@click.option("--side", type=SIDE_CHOICES, default="auto", show_default=True,
+              help="Person's side. auto: the limb nearer the camera for side-view joints, both otherwise.")
+@click.option("--mirrored", is_flag=True, help="The video is mirrored (selfie view); it is flipped back first.")
+@model_options
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [default: romcam-out/<video>_<joint>].")
+@click.option("--workers", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="Parts of the video analysed at once (one per CPU core).")
+@click.option("--camera-profile", default=None, help="Camera profile (romcam calibrate camera) to undistort with.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, camera_profile, no_progress):
+    """Measure JOINT in VIDEO (a file or a folder of images): angles per frame and reps per side."""
+    from romcam.measure.analysis import analyze_landmarks, frames_table, summary
+    from romcam.measure.joints import get_joint
+    from romcam.capture.pipeline import ModelChoice, extract_landmarks
+
+    j = get_joint(joint)
+    profile = None
+    if camera_profile:  # checked before the long part, so a wrong profile fails at once
+        from romcam.calibration import load_profile, scaled_camera_matrix
+        from romcam.capture.sources import open_source
+        profile = load_profile(camera_profile)
+        with open_source(video) as probe:
+            scaled_camera_matrix(profile, probe.info.width, probe.info.height)
+    models = ModelChoice.resolve(model, j.needs_face, model_dir, progress=not no_progress)
+    landmarks, info = extract_landmarks(video, models, mirrored=mirrored, workers=workers,
+                                        progress=not no_progress)
+    if profile is not None:
+        from romcam.calibration import undistort_series
+        landmarks = undistort_series(landmarks, profile, info.width, info.height)
+    a = analyze_landmarks(j, landmarks, side)
+    out_dir = out_dir or Path("romcam-out") / f"{Path(video).stem}_{j.name}"
+    content = summary(a)
+    frames_path, summary_path = write_analysis(frames_table(a), content, out_dir, {
+        "video": str(video), "mirrored": mirrored, "pose_model": model,
+        "resolution": f"{info.width}x{info.height}", "camera_profile": camera_profile,
+    })
+    per_side = {s: ([r.peak_deg for r in result.reps], result.max_deg) for s, result in a.sides.items()}
+    click.echo(describe(str(video), a.joint.title, content, per_side))
+    click.echo(f"wrote {frames_path} and {summary_path}")

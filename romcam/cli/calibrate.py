@@ -22,25 +22,26 @@ WINDOW = "romcam calibrate"
 
 # ------------------------------------------------------------------------------- helpers
 
+def _given_or_default(path: Path | None, default_json: Path, load, default):
+    """``load(path)`` if given, else ``load(default_json)`` if that file exists, else ``default()``."""
+    if path is not None:
+        return load(path)
+    if default_json.is_file():
+        return load(default_json)
+    return default()
+
+
 def _board_spec(board_path: Path | None):
     """The board to look for: --board, else ./calibration/board.json, else the default 7x5/30 mm."""
     from romcam.calibration import BoardSpec, load_board
 
-    if board_path is not None:
-        return load_board(board_path)
-    if DEFAULT_BOARD_JSON.is_file():
-        return load_board(DEFAULT_BOARD_JSON)
-    return BoardSpec()
+    return _given_or_default(board_path, DEFAULT_BOARD_JSON, load_board, BoardSpec)
 
 
 def _sheet(sheet_path: Path | None):
     from romcam.calibration import default_angle_sheet, load_angle_sheet
 
-    if sheet_path is not None:
-        return load_angle_sheet(sheet_path)
-    if DEFAULT_SHEET_JSON.is_file():
-        return load_angle_sheet(DEFAULT_SHEET_JSON)
-    return default_angle_sheet()
+    return _given_or_default(sheet_path, DEFAULT_SHEET_JSON, load_angle_sheet, default_angle_sheet)
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -314,22 +315,29 @@ def _parse_line(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
     return (x1, y1), (x2, y2)
 
 
+def _per_frame(image, source, frames: int, measure) -> list:
+    """``[measure(image, name)]`` for --image, else ``measure`` over the first ``frames`` frames of
+    --source where it succeeds (at most 4x as many tried)."""
+    if image is not None:
+        return [measure(_read_image(image), str(image))]
+    results, last_error = [], None
+    for info, frame in _frames(source, frames * 4):
+        try:
+            results.append(measure(frame.image, f"frame {frame.index}"))
+        except RomcamError as exc:
+            last_error = exc
+        if len(results) >= frames:
+            break
+    if not results:
+        raise last_error or RomcamError(f"no frames from {source}")
+    return results
+
+
 def _rolls(image, source, spec, profile, frames) -> list[float]:
     from romcam.calibration import roll_from_board
 
-    if image is not None:
-        return [roll_from_board(_read_image(image), spec, profile, name=str(image)).roll_deg]
-    rolls, last_error = [], None
-    for info, frame in _frames(source, frames * 4):
-        try:
-            rolls.append(roll_from_board(frame.image, spec, profile, name=f"frame {frame.index}").roll_deg)
-        except RomcamError as exc:
-            last_error = exc
-        if len(rolls) >= frames:
-            break
-    if not rolls:
-        raise last_error or RomcamError(f"no frames from {source}")
-    return rolls
+    return [m.roll_deg for m in _per_frame(image, source, frames,
+                                           lambda img, name: roll_from_board(img, spec, profile, name=name))]
 
 
 @calibrate.command()
@@ -375,19 +383,8 @@ def verify(image, source, sheet_path, profile_name, tolerance, frames):
 def _sheet_measurements(image, source, sheet, profile, frames):
     from romcam.calibration import measure_angle_sheet
 
-    if image is not None:
-        return [measure_angle_sheet(_read_image(image), sheet, profile, name=str(image))]
-    results, last_error = [], None
-    for info, frame in _frames(source, frames * 4):
-        try:
-            results.append(measure_angle_sheet(frame.image, sheet, profile, name=f"frame {frame.index}"))
-        except RomcamError as exc:
-            last_error = exc
-        if len(results) >= frames:
-            break
-    if not results:
-        raise last_error or RomcamError(f"no frames from {source}")
-    return results
+    return _per_frame(image, source, frames,
+                      lambda img, name: measure_angle_sheet(img, sheet, profile, name=name))
 
 
 __all__ = ["calibrate"]

@@ -12,11 +12,11 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from romcam.capture.synthetic import demo_segments, neck_landmarks, script_angles
 from romcam.measure.joints import get_joint
 from romcam.report.write import make_report
 from romcam.session.runner import SessionResult, describe_result, run_landmark_session
 from romcam.storage.store import Store
-from romcam.capture.synthetic import demo_segments, neck_landmarks, script_angles
 
 DEMO_SUBJECT = "DEMO"
 

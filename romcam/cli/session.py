@@ -1,4 +1,4 @@
-"""`romcam session` and `romcam demo`: thin commands over :mod:`romcam.session` and :mod:`romcam.demo`."""
+"""`romcam session` and `romcam demo`: thin commands over :mod:`romcam.session.runner` and :mod:`romcam.cli.demo`."""
 
 from __future__ import annotations
 

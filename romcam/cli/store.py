@@ -1,5 +1,5 @@
-"""`romcam history` and `romcam export`: thin commands over :mod:`romcam.store` and
-:mod:`romcam.export` (imported when a command runs, so `romcam --help` stays fast)."""
+"""`romcam history` and `romcam export`: thin commands over :mod:`romcam.storage.store` and
+:mod:`romcam.storage.export` (imported when a command runs, so `romcam --help` stays fast)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,39 @@
+"""`romcam bench`: a thin command over :mod:`romcam.session.bench` (imported when it runs, so
+`romcam --help` stays fast)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from romcam.cli.options import SIDE_CHOICES, model_options
+
+
+@click.command()
+@click.argument("video")
+@click.option("--joint", "-j", required=True, help="Joint to measure (decides whether the face model runs).")
+@click.option("--side", type=SIDE_CHOICES, default="auto", show_default=True)
+@click.option("--mirrored", is_flag=True)
+@model_options
+@click.option("--workers", type=click.IntRange(1, 8), default=2, show_default=True)
+@click.option("--repeat", type=click.IntRange(1, 10), default=1, show_default=True,
+              help="Runs of each pipeline; the best is reported.")
+@click.option("--live", is_flag=True, help="Instead: the live session loop on VIDEO replayed at real pace "
+                                           "(frames shown/dropped, capture-to-display latency).")
+@click.option("--window", is_flag=True, help="With --live: draw the live window too (needs a screen).")
+def bench(video, joint, side, mirrored, model, model_dir, workers, repeat, live, window):
+    """Frames/s of romcam's pipeline and of a plain one-thread baseline on VIDEO, as JSON."""
+    from romcam.session.bench import run_bench, run_live_bench
+    from romcam.measure.joints import get_joint
+    from romcam.capture.pipeline import ModelChoice
+
+    j = get_joint(joint)
+    if live:
+        sides = {"auto": "both", "left": "left", "right": "right", "both": "both"}
+        click.echo(json.dumps(run_live_bench(video, j, model=model, model_dir=model_dir, window=window,
+                                             side=sides[side]), indent=2))
+        return
+    models = ModelChoice.resolve(model, j.needs_face, model_dir)
+    result = run_bench(video, j, models, side=side, mirrored=mirrored, workers=workers, repeat=repeat)
+    click.echo(json.dumps(result, indent=2))
