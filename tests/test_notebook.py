@@ -1,5 +1,5 @@
 """notebooks/progress.ipynb runs clean (nbclient, the venv's python3 kernel) on a CSV written by
-romcam.export from a database built here, and draws its figures."""
+romcam.storage.export from a database built here, and draws its figures."""
 
 from __future__ import annotations
 
