@@ -1,7 +1,8 @@
 """Session: the live, guided measurement. Owns the protocol state machine (``protocol``), the
 per-frame engine that feeds it (``engine``), the setup check (``setup_check``), the live window
 overlay (``overlay``) and the runner that wires camera, models, engine, window and the session
-database together (``runner``). It may import the base modules, ``romcam.capture``,
+database together (``runner``), and the speed benchmark of that loop and of the offline
+pipeline (``bench``). It may import the base modules, ``romcam.capture``,
 ``romcam.measure``, ``romcam.calibration`` and ``romcam.storage`` (the runner records into the
 store), never ``romcam.report`` or ``romcam.cli``.
 """
