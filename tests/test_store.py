@@ -162,6 +162,25 @@ def test_readonly_open_brings_an_old_file_up_to_date(tmp_path):
         assert store.sessions()[0].subject == "OLD1"
 
 
+def test_v1_file_upgrades_to_v2_with_its_data(tmp_path):
+    """v2 adds the head channels per frame, neck-circle turns, heel-lift flags and the source
+    of the vertical; a v1 file gains them and keeps what it had."""
+    path = tmp_path / "v1.sqlite3"
+    build_v1_file(path)
+    with Store.open(path) as store:
+        assert store.schema_version == 2
+        assert store.sessions()[0].subject == "OLD1"
+    with sqlite3.connect(path) as conn:
+        cols = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")}
+                for t in ("frames", "sessions", "trials", "reps", "turns")}
+        assert conn.execute("SELECT peak_deg, heel_lifted FROM trials").fetchall() == [(33.5, None)]
+        assert conn.execute("SELECT set_kind FROM sessions").fetchall() == [("reps",)]
+    assert {"head_turn_deg", "head_flexion_deg", "invalid_reason"} <= cols["frames"]
+    assert {"set_kind", "target_turns", "camera_roll_deg", "vertical_source"} <= cols["sessions"]
+    assert "heel_lifted" in cols["trials"] and "heel_lifted" in cols["reps"]
+    assert {"turn_no", "direction", "right_deg", "left_deg", "forward_deg", "backward_deg"} <= cols["turns"]
+
+
 # --------------------------------------------------------------------------- durability
 
 CHILD = textwrap.dedent("""

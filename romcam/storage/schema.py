@@ -114,8 +114,45 @@ def _migrate_v1(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+V2_SCHEMA = (
+    # neck: the head's other channels per frame, and why a frame was not usable
+    "ALTER TABLE frames ADD COLUMN head_turn_deg DOUBLE PRECISION",
+    "ALTER TABLE frames ADD COLUMN head_flexion_deg DOUBLE PRECISION",
+    "ALTER TABLE frames ADD COLUMN invalid_reason TEXT",
+    # neck circles: a set of turns instead of reps
+    "ALTER TABLE sessions ADD COLUMN set_kind TEXT NOT NULL DEFAULT 'reps'",
+    "ALTER TABLE sessions ADD COLUMN target_turns INTEGER",
+    """CREATE TABLE turns (
+        id                    INTEGER PRIMARY KEY,
+        session_id            INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        turn_no               INTEGER NOT NULL,
+        direction             TEXT NOT NULL CHECK (direction IN ('cw', 'ccw')),
+        start_s               DOUBLE PRECISION,
+        end_s                 DOUBLE PRECISION,
+        right_deg             DOUBLE PRECISION,
+        left_deg              DOUBLE PRECISION,
+        forward_deg           DOUBLE PRECISION,
+        backward_deg          DOUBLE PRECISION,
+        created_at            TEXT NOT NULL
+    )""",
+    "CREATE INDEX turns_by_session ON turns (session_id)",
+    # ankle: a lifted heel voids a knee-to-wall trial; where the true vertical came from
+    "ALTER TABLE trials ADD COLUMN heel_lifted INTEGER",
+    "ALTER TABLE reps ADD COLUMN heel_lifted INTEGER",
+    "ALTER TABLE sessions ADD COLUMN camera_roll_deg DOUBLE PRECISION",
+    "ALTER TABLE sessions ADD COLUMN vertical_source TEXT",
+)
+
+
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    """v2: per-frame head turn/flexion and invalid reasons (neck in 3-D), neck-circle turns,
+    heel-lift flags and the source of the vertical (ankle)."""
+    for statement in V2_SCHEMA:
+        conn.execute(statement)
+
+
 # Ordered: MIGRATIONS[k] takes a database from version k to version k + 1. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2]
 
 
 def latest_version() -> int:
