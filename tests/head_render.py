@@ -267,6 +267,15 @@ def load_source(name: str = "man", detector: Detector | None = None, media_dir: 
     return frame, face.points_px, pose[LEFT_SHOULDER, :2], pose[RIGHT_SHOULDER, :2]
 
 
+def source_renderer(name: str = "man", model_dir: Path | str = MODEL_DIR,
+                    media_dir: Path | str = MEDIA_DIR) -> tuple[np.ndarray, "HeadRenderer"]:
+    """(source frame, its HeadRenderer) for a SOURCES entry, with the model bundle's triangles."""
+    with Detector(model_dir) as det:
+        frame, face, left, right = load_source(name, det, media_dir)
+    return frame, HeadRenderer(frame, face, left, right,
+                               triangles=face_mesh_triangles(Path(model_dir) / "face_landmarker.task"))
+
+
 # --------------------------------------------------------------------------------------------
 # The face-mesh triangulation, read from the FaceLandmarker bundle at run time
 # --------------------------------------------------------------------------------------------

@@ -39,27 +39,3 @@ def test_vectorised_over_frames():
     b = np.tile([0.0, 1.0], (5, 1))
     c = b + np.column_stack([np.linspace(0, 1, 5), np.ones(5)])
     assert angles.flexion_deg(a, b, c).shape == (5,)
-
-
-def _matrix(roll_deg, yaw_deg):
-    """A face rotation in MediaPipe's camera space (x right, y up, z to the viewer): yaw about y
-    (towards the person's right = the face's x axis turning towards the viewer), then roll about z."""
-    r, y = np.radians(roll_deg), np.radians(yaw_deg)
-    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
-    ry = np.array([[np.cos(y), 0, -np.sin(y)], [0, 1, 0], [np.sin(y), 0, np.cos(y)]])
-    m = np.eye(4)
-    m[:3, :3] = rz @ ry
-    return m
-
-
-@pytest.mark.parametrize("roll", [-30, -5, 0, 12, 40])
-def test_head_roll_and_yaw_from_matrix(roll):
-    m = _matrix(roll, 0)
-    assert angles.head_roll_deg(m) == pytest.approx(roll)
-    assert angles.head_yaw_deg(m) == pytest.approx(0, abs=1e-9)
-
-
-@pytest.mark.parametrize("yaw", [-60, -20, 0, 25, 55])
-def test_head_yaw_sign(yaw):
-    assert angles.head_yaw_deg(_matrix(0, yaw)) == pytest.approx(yaw)
-    assert angles.head_roll_deg(_matrix(0, yaw)) == pytest.approx(0, abs=1e-9)

@@ -376,7 +376,7 @@ def test_levelling_corrects_the_tibial_inclination(camera, spec, board_page):
 
 def test_levelling_leaves_trunk_relative_angles_alone():
     """Rolling points and the face matrix together: head roll minus trunk roll does not change."""
-    from romcam.measure import angles
+    from romcam.measure import angles, head
 
     a = np.radians(12.0)
     matrix = np.eye(4)
@@ -387,10 +387,10 @@ def test_levelling_leaves_trunk_relative_angles_alone():
 
     def relative(f):
         trunk = angles.direction_deg(f.point("right_shoulder"), f.point("left_shoulder"))
-        return float(angles.head_roll_deg(f.face_matrix) - trunk)
+        return float(head.image_roll_deg(f.face_matrix) - trunk)
 
     assert relative(out) == pytest.approx(relative(lm), abs=1e-9)
-    assert float(angles.head_roll_deg(out.face_matrix)) == pytest.approx(12.0 - 7.0, abs=1e-9)
+    assert float(head.image_roll_deg(out.face_matrix)) == pytest.approx(12.0 - 7.0, abs=1e-9)
 
 
 def test_roll_from_a_vertical_line_and_the_tilt_warning():

@@ -59,7 +59,7 @@ def test_analyze_neck_uses_aliases_and_face_model(tmp_path, model_dir):
     r = romcam("analyze", clip, "--joint", "neck-side-bend", "--out", tmp_path / "o", "--no-progress")
     assert r.returncode == 0, r.stderr
     frames = pd.read_csv(tmp_path / "o" / "frames.csv")
-    assert {"neck_lateral_flexion_deg", "head_yaw_deg", "valid"} <= set(frames)
+    assert {"neck_lateral_flexion_deg", "head_turn_deg", "head_flexion_deg", "valid", "invalid_reason"} <= set(frames)
 
 
 def test_person_leaving_the_frame(tmp_path, model_dir):

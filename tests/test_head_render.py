@@ -16,14 +16,8 @@ from conftest import media
 
 @pytest.fixture(scope="module")
 def scene(model_dir):
-    clip, index, scale = hr.SOURCES["man"]
-    frame = hr.read_frame(media(clip), index, scale)
-    with hr.Detector(model_dir) as det:
-        face, pose = det.face(frame), det.pose(frame)
-    assert face is not None and pose is not None, "no face/pose on the source frame"
-    renderer = hr.HeadRenderer(frame, face.points_px, pose[hr.LEFT_SHOULDER, :2], pose[hr.RIGHT_SHOULDER, :2],
-                               triangles=hr.face_mesh_triangles(model_dir / "face_landmarker.task"))
-    return frame, renderer
+    media(hr.SOURCES["man"][0])                       # a missing clip fails here, never skips
+    return hr.source_renderer("man", model_dir)
 
 
 def test_triangulation_read_from_the_model_bundle(model_dir):

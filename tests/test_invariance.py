@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import media
-from romcam.measure import angles
+from romcam.measure import angles, head
 from romcam.measure.analysis import analyze_landmarks
 from romcam.measure.joints import get_joint
 from videotools import read_frames, rotate_whole, write_video
@@ -89,7 +89,7 @@ def test_camera_roll_moves_head_roll_by_the_roll(clips, landmarks_of):
     upright = landmarks_of(clips("neck_rotation_front.mp4", "0"), face=True)
     rolled = landmarks_of(clips("neck_rotation_front.mp4", "10.0"), face=True)
     pairs = [(u, r) for u, r in zip(upright, rolled) if u.face_matrix is not None and r.face_matrix is not None]
-    change = np.array([angles.wrap_deg(angles.head_roll_deg(r.face_matrix) - angles.head_roll_deg(u.face_matrix))
+    change = np.array([angles.wrap_deg(head.image_roll_deg(r.face_matrix) - head.image_roll_deg(u.face_matrix))
                        for u, r in pairs])
     assert abs(np.median(change) - 10.0) <= 1.0
 

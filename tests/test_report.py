@@ -132,7 +132,9 @@ def record_neck_session(store, rng, subject, started, levels, n_reps=40, frames=
         store.finish_session(sid, "complete", results=outcomes, stats={
             "fps": 29.8, "frames_captured": int(t.size) + 12, "frames_processed": int(t.size),
             "frames_dropped": 12, "latency_ms_median": 41.0, "latency_ms_p95": 77.5,
-            "valid_share": float(valid.mean()), "yaw_rejected_share": float(turned.mean()),
+            "valid_share": float(valid.mean()),
+            "invalid_frames": {"face turned away from the camera past the face-mesh limit": int(turned.sum()),
+                               "face not found": int((~valid & ~turned).sum())},
             "warnings": ["the head was turned more than 25 deg for 2.5 s during the set"]})
     return sid
 
@@ -366,7 +368,10 @@ def test_session_report_numbers_equal_the_store(demo_db, tmp_path, shots):
     share = page.cell("valid_share")
     assert float(share["data-value"]) == stats["valid_share"]
     assert share["text"] == f"{100 * stats['valid_share']:.1f} %"
-    assert float(page.cell("yaw_rejected_share")["data-value"]) == stats["yaw_rejected_share"]
+    turned = stats["invalid_frames"]["face turned away from the camera past the face-mesh limit"]
+    assert float(page.cell("turned_share")["data-value"]) == pytest.approx(turned / stats["frames_processed"])
+    assert page.cell("invalid_frames")["text"].startswith(f"face turned away from the camera past the "
+                                                          f"face-mesh limit: {turned}")
     assert page.cell("reps_total")["text"] == "80" and page.cell("target_reps")["text"] == "40"
     assert page.cell("frames_stored")["text"] == str(len(frames))
     assert page.cell("pose_model")["text"] == "full"

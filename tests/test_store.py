@@ -427,11 +427,23 @@ def test_frames_round_trip(tmp_path):
         store.add_frames(sid, pd.DataFrame({"t_s": t[45:], "phase": "set",
                                             "angle_deg": angle[45:], "valid": valid[45:]}))
         df = store.frames(sid)
-    assert list(df.columns) == ["t_s", "phase", "side", "angle_deg", "valid"]
+    assert list(df.columns) == ["t_s", "phase", "side", "angle_deg", "valid", "head_turn_deg",
+                                "head_flexion_deg", "invalid_reason"]
     np.testing.assert_array_equal(df["t_s"].to_numpy(), t)
     np.testing.assert_array_equal(df["angle_deg"].to_numpy(), angle)    # NaN where NaN
     assert df["valid"].tolist() == valid.tolist()
     assert df["side"].tolist()[:45] == ["left"] * 45 and df["side"].isna().sum() == 45
+
+
+def test_frames_keep_head_channels_and_reasons(tmp_path):
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        sid = store.start_session("P1", "neck_lateral_flexion", "both")
+        store.add_frames(sid, [(0.0, "before", 12.5, True, 20.0, -3.0, None),
+                               (0.1, "before", None, False, 48.0, -2.0, "face turned away")])
+        df = store.frames(sid)
+    assert df["head_turn_deg"].tolist() == [20.0, 48.0] and df["head_flexion_deg"].tolist() == [-3.0, -2.0]
+    assert df["invalid_reason"].isna().tolist() == [True, False]
+    assert df["invalid_reason"].iloc[1] == "face turned away"
 
 
 def test_filters_and_unknown_subject(tmp_path):

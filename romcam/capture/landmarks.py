@@ -43,6 +43,7 @@ class FrameLandmarks:
     pose: np.ndarray | None = None         # (33, 5): x_px, y_px, z, visibility, presence
     face: np.ndarray | None = None         # (478, 3): x_px, y_px, z
     face_matrix: np.ndarray | None = None  # (4, 4) facial transformation matrix
+    face_elsewhere: bool = False           # a face was found, but not on the measured person
 
     def point(self, name: str) -> np.ndarray:
         """(x_px, y_px) of a named pose landmark."""
@@ -146,13 +147,15 @@ class LandmarkDetector:
         poses = [_pose_array(p, width, height) for p in pose_result.pose_landmarks]
         pose = most_prominent(poses)
         face = matrix = None
+        elsewhere = False
         if face_result is not None and face_result.face_landmarks:
             face = _face_array(face_result.face_landmarks[0], width, height)
             if face_result.facial_transformation_matrixes:
                 matrix = np.asarray(face_result.facial_transformation_matrixes[0], dtype=np.float64)
             if pose is not None and not face_belongs_to_pose(face, pose):
                 face = matrix = None
-        return FrameLandmarks(index, t_s, width, height, pose, face, matrix)
+                elsewhere = True
+        return FrameLandmarks(index, t_s, width, height, pose, face, matrix, elsewhere)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -1,4 +1,5 @@
-"""Pure geometry on image points: segment angles, joint angles, head roll and yaw.
+"""Pure 2-D geometry on image points: directions, segment and joint angles (the head in 3-D is
+:mod:`romcam.measure.head`).
 
 Conventions (see the README, "Angle conventions"):
 
@@ -61,31 +62,3 @@ def ankle_dorsiflexion_deg(knee, ankle, heel, toe):
     shank = np.asarray(knee, dtype=float) - np.asarray(ankle, dtype=float)
     foot = np.asarray(toe, dtype=float) - np.asarray(heel, dtype=float)
     return 90.0 - angle_between_deg(shank, foot)
-
-
-def head_axes(matrix):
-    """Columns of the rotation part of MediaPipe's facial transformation matrix.
-
-    In MediaPipe's metric camera space (x right, y up, z towards the viewer) column 0 is the
-    face's own x axis, pointing from the person's right to their left.
-    """
-    m = np.asarray(matrix, dtype=float)
-    return m[..., :3, 0], m[..., :3, 1], m[..., :3, 2]
-
-
-def head_roll_deg(matrix):
-    """Image-plane direction of the face's right-to-left axis (y up).
-
-    For an unmirrored front view this is 0 for a level head and positive when the head tilts
-    towards the person's right shoulder. It is the 3-D fit of the whole face mesh, which mixes
-    far less with head turning than the line through the eye corners does (measured on
-    neck_rotation_front.mp4: at 55-60 deg of yaw, eye line 10-22 deg, matrix under 9 deg).
-    """
-    x_axis, _, _ = head_axes(matrix)
-    return np.degrees(np.arctan2(x_axis[..., 1], x_axis[..., 0]))
-
-
-def head_yaw_deg(matrix):
-    """Head rotation about the vertical: 0 facing the camera, positive towards the person's right."""
-    x_axis, _, _ = head_axes(matrix)
-    return np.degrees(np.arctan2(x_axis[..., 2], x_axis[..., 0]))

@@ -20,7 +20,7 @@ import numpy as np
 
 from romcam.capture.landmarks import FrameLandmarks
 from romcam.errors import RomcamError
-from romcam.measure import angles
+from romcam.measure import angles, head
 from romcam.measure.reps import RepThresholds
 
 SIDES = ("left", "right")
@@ -39,9 +39,16 @@ class Joint:
     reps: RepThresholds            # floors; analysis scales them to the movement seen
     normal_deg: tuple[float, float]
     needs_face: bool = False
-    max_yaw_deg: float | None = None   # frames with the head turned further are invalid
+    # frames whose face is turned further from the camera (head.face_obliqueness_deg) are
+    # invalid: the face mesh's own reliability limit (README, "Where the face mesh holds")
+    max_face_turn_deg: float | None = None
+    # a rep whose head turn (start to peak) exceeds this many times its excursion is a head
+    # turn, not this movement: reported, not counted
+    max_turn_ratio: float | None = None
     reference: Callable[[FrameLandmarks], float] | None = None  # angle is measured against this
     reference_window_s: float = 3.0    # the reference is read at rest over this window
+    # the angle of a frame given the (smoothed) reference; default: segment - reference
+    relative: Callable[[FrameLandmarks, float], float] | None = None
     aliases: tuple[str, ...] = field(default=())
     description: str = ""
 
@@ -61,10 +68,18 @@ class Joint:
             return 0.0
         return float(self.reference(lm)) if self._seen(lm) else float("nan")
 
+    def angle_against(self, lm: FrameLandmarks, side: str | None, reference_deg: float) -> float:
+        """The joint angle of one frame measured against a given reference angle."""
+        if not self._seen(lm) or not np.isfinite(reference_deg):
+            return float("nan")
+        if self.relative is not None:
+            return float(self.relative(lm, reference_deg))
+        return float(angles.wrap_deg(self.segment_angle(lm, side) - reference_deg))
+
     def angle(self, lm: FrameLandmarks, side: str | None = None) -> float:
         """The joint angle in degrees for one frame alone (NaN if the landmarks are missing).
         Over a series, :func:`romcam.measure.series.measure_channel` smooths the reference first."""
-        return float(angles.wrap_deg(self.segment_angle(lm, side) - self.reference_angle(lm)))
+        return self.angle_against(lm, side, self.reference_angle(lm))
 
 
 def _p(lm: FrameLandmarks, side: str, name: str) -> np.ndarray:
@@ -76,11 +91,15 @@ def _trunk_roll(lm: FrameLandmarks) -> float:
 
 
 def _head_roll(lm: FrameLandmarks, side: str | None) -> float:
-    return float(angles.head_roll_deg(lm.face_matrix))
+    return float(head.image_roll_deg(lm.face_matrix))
+
+
+def _lateral_flexion(lm: FrameLandmarks, trunk_roll_deg: float) -> float:
+    return float(head.lateral_flexion_deg(lm.face_matrix, trunk_roll_deg))
 
 
 def _neck_rotation(lm: FrameLandmarks, side: str | None) -> float:
-    return float(angles.head_yaw_deg(lm.face_matrix))
+    return float(head.camera_yaw_deg(lm.face_matrix))
 
 
 def _ankle_dorsiflexion(lm, side):
@@ -121,9 +140,11 @@ JOINTS: dict[str, Joint] = {j.name: j for j in (
         "neck_lateral_flexion", "Neck side-bend (lateral flexion)", "front", "signed",
         ("left_shoulder", "right_shoulder"), _head_roll,
         RepThresholds(enter_deg=6.0, exit_deg=3.0, min_amplitude_deg=8.0), (0.0, 45.0),
-        needs_face=True, max_yaw_deg=25.0, reference=_trunk_roll,
+        needs_face=True, max_face_turn_deg=45.0, max_turn_ratio=2.0, reference=_trunk_roll,
+        relative=_lateral_flexion,
         aliases=("neck-side-bend", "neck-lateral-flexion", "side-bend", "neck_side_bend"),
-        description="head roll (face mesh) relative to the shoulder line; + = towards the right shoulder",
+        description="elevation of the ear-to-ear axis (face mesh, 3-D) above the trunk's transverse "
+                    "plane (shoulder line); + = towards the right shoulder",
     ),
     Joint(
         "neck_rotation", "Neck rotation (head turn)", "front", "signed",

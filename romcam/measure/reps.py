@@ -76,6 +76,7 @@ class RepCounter:
         self._below_t: float | None = None  # when the angle fell back below exit in this rep
         self._start = self._peak_t = 0.0
         self._peak_e = -math.inf
+        self._last_e = -math.inf  # excursion of the last valid sample
 
     @property
     def count(self) -> int:
@@ -89,11 +90,24 @@ class RepCounter:
         """Peak angle of the excursion in progress (None when near neutral)."""
         return self._angle(self._peak_e) if self._in_rep else None
 
-    def _lose_sight_if_gap(self, t: float) -> None:
-        """Invalid frames lasting longer than max_gap_s: what happened meanwhile is unknown."""
-        if self._last_valid_t is not None and t - self._last_valid_t > self.th.max_gap_s:
-            self._near_t = None
-            self._whole = False
+    def _lose_sight_if_gap(self, t: float) -> Rep | None:
+        """Invalid frames lasting longer than max_gap_s: what happened meanwhile is unknown.
+
+        A rep already seen coming back from its peak by more than the hysteresis band
+        (enter - exit: the counter's own measure of a real change, not jitter) when the view was
+        lost was seen from near-neutral, through its peak and on its way back: it is closed at
+        the last valid sample and counts. A real side-bend followed by a head turn past the
+        face-mesh limit must not be swallowed (side_bend_rotation_front.mp4: the view is lost
+        19-28 deg below the peak, the band is ~12 deg). One lost nearer its peak was not seen
+        whole and never counts."""
+        if self._last_valid_t is None or t - self._last_valid_t <= self.th.max_gap_s:
+            return None
+        rep = None
+        if self._in_rep and self._whole and self._peak_e - self._last_e > self.th.enter_deg - self.th.exit_deg:
+            rep = self._close(self._below_t if self._below_t is not None else self._last_valid_t)
+        self._near_t = None
+        self._whole = False
+        return rep
 
     def _angle(self, e: float) -> float:
         return e + self.sign * self.neutral
@@ -102,14 +116,17 @@ class RepCounter:
         """Feed one sample (NaN = invalid frame). Returns the rep that just completed, if it counts."""
         if angle is None or not math.isfinite(angle):
             self._missed = True
-            self._lose_sight_if_gap(t)
-            return None
+            return self._lose_sight_if_gap(t)
+        closed = None
         if self._missed:
-            self._lose_sight_if_gap(t)
+            closed = self._lose_sight_if_gap(t)
             self._missed = False
         self._last_valid_t = t
         e = self.sign * (angle - self.neutral)
+        self._last_e = e
+        return closed or self._step(t, e)
 
+    def _step(self, t: float, e: float) -> Rep | None:
         if not self._in_rep:
             if e <= self.th.exit_deg:
                 self._near_t = t

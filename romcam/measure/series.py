@@ -4,11 +4,12 @@ frame (live). Pure: no file, camera or model here."""
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
-from romcam.measure import angles
+from romcam.measure import angles, head
 from romcam.measure.joints import Joint
 
 MIN_VISIBILITY = 0.5
@@ -42,54 +43,120 @@ def channel_names(joint: Joint, sides) -> list[str]:
     return list(sides) if joint.kind == "limb" else ["signed"]
 
 
+# Why a frame is not usable: counted in the analyze summary and the session stats, stored per frame.
+NO_PERSON = "no person found"
+HIDDEN = "landmarks not visible"
+NO_FACE = "face not found"
+FACE_ELSEWHERE = "face not on the measured person"
+FACE_CUT = "face partly out of view"
+TURNED = "face turned away from the camera past the face-mesh limit"
+MAX_FACE_OUTSIDE = 0.10   # share of face-mesh points outside the frame above which it is cut off
+
+
+def face_outside_share(lm: FrameLandmarks) -> float:
+    """Share of the face-mesh points that MediaPipe placed outside the image (extrapolated)."""
+    if lm.face is None or not len(lm.face):
+        return 0.0
+    x, y = lm.face[:, 0], lm.face[:, 1]
+    return float(np.mean((x < 0) | (y < 0) | (x >= lm.width) | (y >= lm.height)))
+
+
+def frame_problem(joint: Joint, lm: FrameLandmarks, side: str | None,
+                  min_visibility: float = MIN_VISIBILITY) -> str | None:
+    """Why this frame does not count for this joint (and limb), or None when it does."""
+    if lm.pose is None:
+        return NO_PERSON
+    if joint.needs_face and lm.face_matrix is None:
+        return FACE_ELSEWHERE if lm.face_elsewhere else NO_FACE
+    for name in joint.needed_landmarks(side):
+        if lm.pose[POSE[name], 3] < min_visibility:
+            return HIDDEN
+    if joint.needs_face and face_outside_share(lm) > MAX_FACE_OUTSIDE:
+        return FACE_CUT
+    if joint.max_face_turn_deg is not None and \
+            float(head.face_obliqueness_deg(lm.face_matrix)) > joint.max_face_turn_deg:
+        return TURNED
+    return None
+
+
 def frame_validity(joint: Joint, lm: FrameLandmarks, side: str | None,
                    min_visibility: float = MIN_VISIBILITY) -> bool:
     """A frame counts for this joint (and limb) only when everything it needs was seen well."""
-    if lm.pose is None:
-        return False
-    if joint.needs_face and lm.face_matrix is None:
-        return False
-    for name in joint.needed_landmarks(side):
-        if lm.pose[POSE[name], 3] < min_visibility:
-            return False
-    if joint.max_yaw_deg is not None and lm.face_matrix is not None:
-        if abs(float(angles.head_yaw_deg(lm.face_matrix))) > joint.max_yaw_deg:
-            return False
-    return True
+    return frame_problem(joint, lm, side, min_visibility) is None
+
+
+@dataclass
+class ChannelSeries:
+    """One measured series: the raw angle per frame (NaN where invalid), the validity mask, why
+    each invalid frame was left out, and the reference the angle was measured against."""
+
+    angle: np.ndarray
+    valid: np.ndarray
+    problems: list[str | None]
+    reference: np.ndarray | None = None
 
 
 def measure_channel(joint: Joint, landmarks: list[FrameLandmarks], side: str | None,
-                    min_visibility: float = MIN_VISIBILITY) -> tuple[np.ndarray, np.ndarray]:
-    """Raw angle per frame (NaN where invalid) and the validity mask.
+                    min_visibility: float = MIN_VISIBILITY) -> ChannelSeries:
+    """Raw angle per frame (NaN where invalid), validity and the reasons.
 
-    For a joint measured against a reference (neck side-bend: head roll against the shoulder
+    For a joint measured against a reference (neck side-bend: the head against the shoulder
     line) the reference is read at rest (:func:`reference_series`, over
     ``joint.reference_window_s``): the pose model's shoulders follow a tilting head by 2-3.5 deg
     (full model; 6 deg lite) even when the shoulders do not move at all (measured on the
-    known-warp clips), so the shoulder line is taken from the moments the head is upright, while
-    a trunk lean that lasts is still followed. Measured on a one-sided set of fast reps: peaks
-    1.6-3.0 deg low with a plain 2-s running median, 0.4-1.0 deg low with this.
+    known-warp clips; 4-7 deg on the rendered 3-D heads), so the shoulder line is taken from the
+    moments the head is upright, while a trunk lean that lasts is still followed. Measured on a
+    one-sided set of fast reps: peaks 1.6-3.0 deg low with a plain 2-s running median, 0.4-1.0
+    deg low with this.
     """
-    valid = np.array([frame_validity(joint, lm, side, min_visibility) for lm in landmarks], dtype=bool)
+    problems = [frame_problem(joint, lm, side, min_visibility) for lm in landmarks]
+    valid = np.array([p is None for p in problems], dtype=bool)
+    if joint.reference is None:
+        angle = np.array([joint.segment_angle(lm, side) if ok else np.nan for lm, ok in zip(landmarks, valid)])
+        valid &= np.isfinite(angle)
+        return ChannelSeries(angle, valid, problems)
+    t = np.array([lm.t_s for lm in landmarks], dtype=float)
     segment = np.array([joint.segment_angle(lm, side) if ok else np.nan for lm, ok in zip(landmarks, valid)])
-    if joint.reference is not None:
-        t = np.array([lm.t_s for lm in landmarks], dtype=float)
-        ref = np.array([joint.reference_angle(lm) if ok else np.nan for lm, ok in zip(landmarks, valid)])
-        segment = angles.wrap_deg(segment - reference_series(t, segment, ref, joint.reference_window_s))
-    valid &= np.isfinite(segment)
-    return segment, valid
+    ref = np.array([joint.reference_angle(lm) if ok else np.nan for lm, ok in zip(landmarks, valid)])
+    reference = reference_series(t, segment, ref, joint.reference_window_s)
+    angle = np.array([joint.angle_against(lm, side, r) if ok else np.nan
+                      for lm, ok, r in zip(landmarks, valid, reference)])
+    valid &= np.isfinite(angle)
+    return ChannelSeries(angle, valid, problems, reference)
+
+
+def head_channels(landmarks: list[FrameLandmarks], trunk_roll_deg=None) -> tuple[np.ndarray, np.ndarray]:
+    """Head turn and head flexion (nod) per frame, relative to the trunk, NaN without a face.
+    They are kept for every frame with a face (also those past the side-bend gate), so that a
+    trial that looked odd can be explained. ``trunk_roll_deg``: the reference series the angle
+    was measured against; where it is missing the frame's own shoulder line is used."""
+    turn = np.full(len(landmarks), np.nan)
+    flexion = np.full(len(landmarks), np.nan)
+    for k, lm in enumerate(landmarks):
+        if lm.face_matrix is None or lm.pose is None:
+            continue
+        ref = np.nan if trunk_roll_deg is None else trunk_roll_deg[k]
+        if not np.isfinite(ref):
+            ref = float(angles.direction_deg(lm.point("right_shoulder"), lm.point("left_shoulder")))
+        turn[k] = head.head_turn_deg(lm.face_matrix, ref)
+        flexion[k] = head.head_flexion_deg(lm.face_matrix, ref)
+    return turn, flexion
 
 
 class StreamingMeasurer:
     """Live counterpart of :func:`measure_channel`: one frame in, the raw angle per channel out
     (NaN where invalid). The reference (neck: the shoulder line) is read at rest over the *past*
-    reference window only, since the future is not known live."""
+    reference window only, since the future is not known live. After each frame,
+    ``problems`` holds why each channel's frame was left out (None when usable) and, for head
+    joints, ``turn_deg`` and ``flexion_deg`` the head's other channels."""
 
     def __init__(self, joint: Joint, sides, min_visibility: float = MIN_VISIBILITY):
         self.joint = joint
         self.channels = channel_names(joint, sides)
         self.min_visibility = min_visibility
         self._ref: deque[tuple[float, float, float]] = deque()   # (t, segment, reference)
+        self.problems: dict[str, str | None] = {}
+        self.turn_deg = self.flexion_deg = float("nan")
 
     def _reference(self, t: float, segment: float, reference: float) -> float:
         if np.isfinite(segment) and np.isfinite(reference):
@@ -105,12 +172,15 @@ class StreamingMeasurer:
         out = {}
         for name in self.channels:
             side = name if self.joint.kind == "limb" else None
-            if not frame_validity(self.joint, lm, side, self.min_visibility):
-                out[name] = float("nan")
-                continue
-            out[name] = self.joint.segment_angle(lm, side)
+            self.problems[name] = frame_problem(self.joint, lm, side, self.min_visibility)
+            out[name] = self.joint.segment_angle(lm, side) if self.problems[name] is None else float("nan")
+        reference = None
         if self.joint.reference is not None:  # signed joints: a single channel
             (name, segment), = out.items()
             ref_now = self.joint.reference_angle(lm) if np.isfinite(segment) else float("nan")
-            out[name] = float(angles.wrap_deg(segment - self._reference(lm.t_s, segment, ref_now)))
+            reference = self._reference(lm.t_s, segment, ref_now)
+            out[name] = self.joint.angle_against(lm, None, reference) if np.isfinite(segment) else float("nan")
+        if self.joint.needs_face:
+            turn, flexion = head_channels([lm], None if reference is None else [reference])
+            self.turn_deg, self.flexion_deg = float(turn[0]), float(flexion[0])
         return out

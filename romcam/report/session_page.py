@@ -217,8 +217,8 @@ def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Ce
         ("Frames stored", Cell.number("frames_stored", len(frames) if frames is not None else 0)),
         ("Valid-frame share", Cell.share("valid_share", share,
                                          " (from stored frames)" if share_from == "stored frames" else "")),
-        ("Frames rejected for head turning", Cell.share("yaw_rejected_share",
-                                                        _stat(stats, "yaw_rejected_share"))),
+        ("Frames left out: face turned away", Cell.share("turned_share", turned_share(stats))),
+        ("Frames left out, by reason", Cell.words("invalid_frames", _reasons_text(stats))),
         ("Latency, median", Cell.number("latency_ms_median", _stat(stats, "latency_ms_median"),
                                         "{:.0f}", "ms")),
         ("Latency, 95th percentile", Cell.number("latency_ms_p95", _stat(stats, "latency_ms_p95"),
@@ -229,6 +229,22 @@ def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Ce
         ("Synthetic data", Cell("synthetic", row.synthetic, "yes" if row.synthetic else "no")),
         ("romcam version (recording)", Cell.words("app_version", detail.app_version)),
     ]
+
+
+def turned_share(stats: dict) -> float | None:
+    """Share of processed frames left out because the face was turned away from the camera
+    (sessions before schema v2 stored it as ``yaw_rejected_share``)."""
+    reasons, processed = stats.get("invalid_frames"), _stat(stats, "frames_processed")
+    if isinstance(reasons, dict) and processed:
+        return sum(n for why, n in reasons.items() if why.startswith("face turned away")) / processed
+    return _stat(stats, "yaw_rejected_share")
+
+
+def _reasons_text(stats: dict) -> str | None:
+    reasons = stats.get("invalid_frames")
+    if not isinstance(reasons, dict) or not reasons:
+        return None
+    return "; ".join(f"{why}: {n}" for why, n in reasons.items())
 
 
 def _facts_section(detail: SessionDetail, frames, title: str) -> Section:
@@ -245,10 +261,10 @@ def session_warnings(detail: SessionDetail, frames) -> list[str]:
     if share is not None and share < LOW_VALID_SHARE:
         out.append(f"only {100 * share:.0f} % of frames were valid (landmarks not seen well "
                    f"enough, or head turned too far)")
-    yaw = _stat(stats, "yaw_rejected_share")
-    if yaw is not None and yaw > HIGH_YAW_SHARE:
-        out.append(f"{100 * yaw:.0f} % of frames were rejected because the head was turned too "
-                   f"far; ask the person to face the camera")
+    turned = turned_share(stats)
+    if turned is not None and turned > HIGH_YAW_SHARE:
+        out.append(f"{100 * turned:.0f} % of frames were left out because the face was turned too far "
+                   f"from the camera; ask the person to face the camera")
     dropped, captured = _stat(stats, "frames_dropped"), _stat(stats, "frames_captured")
     if dropped and captured and dropped / captured > HIGH_DROP_SHARE:
         out.append(f"{dropped} of {captured} captured frames were dropped (processing could not "

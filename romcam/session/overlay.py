@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
-from romcam.measure import angles
+from romcam.measure import angles, head
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
@@ -96,11 +96,15 @@ def draw_geometry(img: np.ndarray, lm: FrameLandmarks, joint_name: str, side: st
             cv2.circle(img, p, max(3, int(4 * scale)), ACCENT, -1, cv2.LINE_AA)
     radius = int(40 * scale)
     if joint_name == "neck_lateral_flexion" and lm.face_matrix is not None:
+        # the 3-D side-bend (ear axis above the trunk's transverse plane), drawn as the head's
+        # tilt from the trunk's vertical in the image plane
         ls, rs = lm.point("left_shoulder"), lm.point("right_shoulder")
         base = (ls + rs) / 2.0
         trunk_up = np.array([(ls - rs)[1], -(ls - rs)[0]])       # perpendicular to the shoulder line
-        roll = np.radians(float(angles.head_roll_deg(lm.face_matrix)))
-        head_up = np.array([-np.sin(roll), -np.cos(roll)])
+        trunk_roll = float(angles.direction_deg(rs, ls))
+        bend = np.radians(float(head.lateral_flexion_deg(lm.face_matrix, trunk_roll)))
+        c, s = np.cos(bend), np.sin(bend)                        # + = towards the person's right
+        head_up = np.array([c * trunk_up[0] + s * trunk_up[1], -s * trunk_up[0] + c * trunk_up[1]])
         _draw_arc(img, base, trunk_up, head_up, int(radius * 1.8), ACCENT)
     elif joint_name in ("ankle_dorsiflexion", "tibial_inclination"):
         s = side

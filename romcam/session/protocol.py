@@ -68,6 +68,7 @@ class Sample:
     t: float
     angles: dict[str, float]          # channel ("signed" or a side) -> raw angle, NaN = unusable
     setup_problems: tuple[str, ...] = ()
+    turn_deg: float = math.nan        # head joints: the head turn (about the trunk's vertical)
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -107,6 +108,16 @@ class RepDone:
 
 
 @dataclass(frozen=True)
+class TurnIgnored:
+    """An excursion that came with more head turn than the joint allows (``max_turn_ratio``):
+    a head turn, not a side-bend; neither a trial nor a rep."""
+    phase: Phase
+    side: str
+    rep: Rep
+    turn_deg: float
+
+
+@dataclass(frozen=True)
 class Finished:
     complete: bool
     reason: str
@@ -140,6 +151,9 @@ class Protocol:
         self._buffer: dict[str, deque] = {c: deque() for c in self.channels}
         self._ok_since: float | None = None
         self._neutral_samples: dict[str, list[tuple[float, float]]] = {c: [] for c in self.channels}
+        self._turns: deque = deque()          # (t, head turn) for head joints
+        self._neutral_turns: list[tuple[float, float]] = []
+        self.neutral_turn = 0.0
         self._last_rep_t: float | None = None
         self.problems: tuple[str, ...] = ()
         self.finished: Finished | None = None
@@ -170,6 +184,10 @@ class Protocol:
             while buf and buf[0][0] < t - self.BUFFER_S:
                 buf.popleft()
             self.filtered[c] = self._filters[c](t, raw)
+        if math.isfinite(sample.turn_deg):
+            self._turns.append((t, sample.turn_deg))
+        while self._turns and self._turns[0][0] < t - self.BUFFER_S:
+            self._turns.popleft()
 
         if self.phase is Phase.SETUP:
             ok = not sample.setup_problems and all(math.isfinite(sample.angles.get(c, math.nan))
@@ -281,6 +299,8 @@ class Protocol:
             raw = self._buffer[c][-1][1]
             if math.isfinite(raw):
                 self._neutral_samples[c].append((t, raw))
+        if self._turns and self._turns[-1][0] == t:
+            self._neutral_turns.append(self._turns[-1])
         return self._finish_neutral(t, force=False)
 
     def _finish_neutral(self, t: float, force: bool) -> list:
@@ -294,6 +314,9 @@ class Protocol:
         for c in self.channels:
             if window[c]:
                 self.neutral[c] = float(np.median(window[c]))
+        turns = [v for ts, v in self._neutral_turns if ts >= t - self.cfg.neutral_hold_s]
+        if turns:
+            self.neutral_turn = float(np.median(turns))
         return [NeutralMeasured(dict(self.neutral), t)] + self._advance(t)
 
     def _update_counting(self, t: float) -> list:
@@ -304,6 +327,10 @@ class Protocol:
             if rep is None:
                 continue
             rep = self._refine(st, rep)
+            turn = self._turn_during(rep)
+            if self.joint.max_turn_ratio is not None and turn > self.joint.max_turn_ratio * rep.peak_deg:
+                events.append(TurnIgnored(self.phase, side, rep, turn))
+                continue
             if self.phase is Phase.SET:
                 st.reps.append(rep)
                 self._last_rep_t = t
@@ -321,6 +348,11 @@ class Protocol:
         elif all(len(self._trials(st)) >= self.cfg.trials for st in self.sides.values()):
             events += self._advance(t)
         return events
+
+    def _turn_during(self, rep: Rep) -> float:
+        """The largest head turn (from the neutral's) between the rep's start and its peak."""
+        turns = [abs(v - self.neutral_turn) for ts, v in self._turns if rep.start_s <= ts <= rep.peak_s]
+        return max(turns, default=0.0)
 
     def _refine(self, st: _SideState, rep: Rep) -> Rep:
         """Re-read the peak from the zero-phase-filtered raw samples of the rep's own window."""

@@ -30,12 +30,11 @@ from romcam.capture.camera import LatestFrameCapture, ReplayCamera
 from romcam.capture.landmarks import FrameLandmarks
 from romcam.capture.pipeline import ModelChoice
 from romcam.errors import RomcamError
-from romcam.measure import angles
 from romcam.measure.joints import Joint
 from romcam.session.engine import SessionEngine
 from romcam.session.overlay import OverlayState, draw_overlay
 from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, ProtocolConfig, RepDone,
-                             TrialDiscarded, TrialDone)
+                                     TrialDiscarded, TrialDone, TurnIgnored)
 from romcam.capture.sources import open_source
 from romcam.storage.store import Store, clean_subject_code
 
@@ -96,6 +95,10 @@ class _Recorder:
         elif isinstance(e, TrialDiscarded):
             self.store.discard_trial(self.trial_ids.pop((e.phase, e.side, e.trial_no)))
             self.say(f"{e.phase.value} trial {e.trial_no} {e.side} discarded: do it again")
+        elif isinstance(e, TurnIgnored):
+            self.say(f"[{e.rep.end_s or e.rep.peak_s:6.1f} s] {e.phase.value}: an excursion of "
+                     f"{e.rep.peak_deg:.1f} deg to the {e.side} came with {e.turn_deg:.0f} deg of head turn; "
+                     f"a head turn, not counted")
         elif isinstance(e, RepDone):
             self.store.add_rep(self.sid, e.side, e.rep_no, e.rep.peak_deg, e.rep.start_s, e.rep.peak_s, e.rep.end_s)
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {e.rep_no}/{p.cfg.target_reps} {e.side}: "
@@ -120,11 +123,13 @@ class _Recorder:
         return finished
 
     def frame(self, t: float) -> None:
-        p = self.engine.protocol
+        p, m = self.engine.protocol, self.engine.measurer
         for channel, raw in self.engine.last_raw.items():
             side = channel if channel != "signed" else None
             value = p.reported(channel, raw) if math.isfinite(raw) else None
-            self.rows.setdefault(side, []).append((t, p.phase.value, value, value is not None))
+            reason = None if value is not None else (m.problems.get(channel) or "not measurable")
+            self.rows.setdefault(side, []).append((t, p.phase.value, value, value is not None, m.turn_deg,
+                                                   m.flexion_deg, reason))
         if t - self.last_flush >= FRAME_BATCH_S:
             self.flush(t)
 
@@ -232,7 +237,7 @@ class _Loop:
         self.dropped = 0
         self.latencies: list[float] = []
         self.valid = 0
-        self.yaw_rejected = 0
+        self.invalid: dict[str, int] = {}     # why frames were not usable, counted
         self.t_start = time.monotonic()
         self.writer = None
         self.live = info.live
@@ -276,10 +281,8 @@ class _Loop:
 
     def _count(self, lm: FrameLandmarks, usable: bool) -> None:
         self.valid += usable
-        limit = self.opts.joint.max_yaw_deg
-        if limit is not None and lm.face_matrix is not None \
-                and abs(float(angles.head_yaw_deg(lm.face_matrix))) > limit:
-            self.yaw_rejected += 1
+        for problem in set(self.engine.measurer.problems.values()) - {None}:
+            self.invalid[problem] = self.invalid.get(problem, 0) + 1
 
     def _status(self) -> str:
         elapsed = max(time.monotonic() - self.t_start, 1e-6)
@@ -328,11 +331,10 @@ class _Loop:
             "live": self.live,
             "warnings": list(self.warnings),
         }
-        if self.opts.joint.max_yaw_deg is not None and self.processed:
-            out["yaw_rejected_share"] = round(self.yaw_rejected / self.processed, 4)
-            if out["yaw_rejected_share"] > 0.2:
-                out["warnings"].append(f"{out['yaw_rejected_share']:.0%} of frames rejected: head turned more "
-                                       f"than {self.opts.joint.max_yaw_deg:.0f} deg")
+        out["invalid_frames"] = dict(sorted(self.invalid.items(), key=lambda kv: -kv[1]))
+        for problem, n in out["invalid_frames"].items():
+            if self.processed and n > 0.2 * self.processed:
+                out["warnings"].append(f"{n / self.processed:.0%} of frames not usable: {problem}")
         if out["valid_share"] is not None and out["valid_share"] < 0.5:
             out["warnings"].append(f"only {out['valid_share']:.0%} of frames were usable")
         return out

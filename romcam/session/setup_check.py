@@ -6,8 +6,8 @@ an empty list means ready.
 The view is judged from the shoulder width relative to the trunk length (shoulder centre to
 hip centre) when the hips are visible: measured 0.56-0.72 on the front-view clips of
 ../shared/media and 0.09-0.47 on the side-view ones, so 0.5 separates them. A seated person
-at a laptop shows no hips; then the face's yaw decides (front view = head turned less than
-the joint's yaw limit).
+at a laptop shows no hips; then the face's turn from the camera decides (front view = face
+turned less than 20 deg).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
-from romcam.measure import angles
+from romcam.measure import head
 from romcam.measure.joints import Joint
 from romcam.measure.series import MIN_VISIBILITY
 
@@ -51,7 +51,7 @@ def setup_problems(joint: Joint, lm: FrameLandmarks, sides, min_visibility: floa
         problems.append("Face the camera so that your face is visible")
     ratio = shoulder_trunk_ratio(lm, min_visibility)
     if joint.view == "front":
-        if lm.face_matrix is not None and abs(float(angles.head_yaw_deg(lm.face_matrix))) > FRONT_MAX_YAW_DEG:
+        if lm.face_matrix is not None and abs(float(head.camera_yaw_deg(lm.face_matrix))) > FRONT_MAX_YAW_DEG:
             problems.append("Look straight at the camera")
         elif ratio is not None and ratio < FRONT_MIN_RATIO:
             problems.append("Turn to face the camera")

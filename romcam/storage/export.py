@@ -77,8 +77,16 @@ FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
                          "relative to the person's neutral and signed (+ = towards the person's "
                          "right); for limbs the anatomical angle. Raw (unfiltered); empty when the "
                          "frame was not usable."),
-    ("valid", "0/1", "1 if the frame passed the quality checks (landmarks visible, head not "
-                     "turned too far), else 0."),
+    ("valid", "0/1", "1 if the frame passed the quality checks (landmarks visible, face found on "
+                     "the measured person and in view, head not turned past the face-mesh limit), "
+                     "else 0."),
+    ("invalid_reason", "-", "Why the frame was not usable (e.g. face not found, head turned past the "
+                            "face-mesh limit); empty when it was."),
+    ("head_turn_deg", "deg", "Neck joints: the head's turn about the trunk's vertical (+ = towards the "
+                             "person's right), as measured, also when the frame was not usable for "
+                             "the side-bend; empty without a face."),
+    ("head_flexion_deg", "deg", "Neck joints: the head's flexion (nod, + = chin down), as measured "
+                                "(includes the camera's own pitch); empty without a face."),
 )
 
 _INT_COLUMNS = ("session_id", "trials_before", "trials_after", "reps_done", "target_reps",
@@ -132,7 +140,8 @@ def frames_table(store: Store, rows: Iterable[SessionRow]) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     df = pd.concat(parts, ignore_index=True)[columns]
     df["t_s"] = df["t_s"].round(FRAME_T_DECIMALS)
-    df["angle_deg"] = df["angle_deg"].round(FRAME_DEG_DECIMALS)
+    for name in ("angle_deg", "head_turn_deg", "head_flexion_deg"):
+        df[name] = df[name].round(FRAME_DEG_DECIMALS)
     df["valid"] = df["valid"].astype(int)
     df["session_id"] = df["session_id"].astype("Int64")
     return df

@@ -50,6 +50,9 @@ MAX_SUBJECT_CODE = 64
 SESSION_META = ("source", "camera", "pose_model", "target_reps", "trials_per_phase",
                 "neutral_deg", "synthetic", "app_version", "started_at")
 
+# per-frame fields, in the order add_frames takes them
+FRAME_FIELDS = ("t_s", "phase", "angle_deg", "valid", "head_turn_deg", "head_flexion_deg", "invalid_reason")
+
 
 # --------------------------------------------------------------------------- paths and times
 
@@ -347,19 +350,25 @@ class Store:
             return int(cur.lastrowid)
 
     def add_frames(self, session_id: int, rows: Iterable, side: str | None = None) -> int:
-        """Store a batch of per-frame angles: rows of (t_s, phase, angle_deg, valid), or a
+        """Store a batch of per-frame angles: rows of (t_s, phase, angle_deg, valid) or
+        (t_s, phase, angle_deg, valid, head_turn_deg, head_flexion_deg, invalid_reason), or a
         DataFrame with those columns. ``side`` labels the batch (for two-limb sessions).
         Returns the number of rows stored."""
         if hasattr(rows, "itertuples"):
-            rows = rows[["t_s", "phase", "angle_deg", "valid"]].itertuples(index=False, name=None)
+            names = [c for c in FRAME_FIELDS if c in rows.columns]
+            rows = rows[names].itertuples(index=False, name=None)
         if side is not None:
             _check_choice(side, SIDES, "side")
         sid = int(session_id)
-        batch = [(sid, str(phase), side, float(t), _opt_float(angle), int(bool(valid)))
-                 for t, phase, angle, valid in rows]
+        batch = []
+        for row in rows:
+            t, phase, angle, valid, turn, flexion, reason = (tuple(row) + (None, None, None))[:7]
+            batch.append((sid, str(phase), side, float(t), _opt_float(angle), int(bool(valid)),
+                          _opt_float(turn), _opt_float(flexion), reason or None))
         with self._transaction() as conn:
-            conn.executemany("INSERT INTO frames (session_id, phase, side, t_s, angle_deg, valid) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", batch)
+            conn.executemany("INSERT INTO frames (session_id, phase, side, t_s, angle_deg, valid, "
+                             "head_turn_deg, head_flexion_deg, invalid_reason) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
         return len(batch)
 
     def set_neutral(self, session_id: int, neutral_deg: float | None) -> None:
@@ -445,16 +454,19 @@ class Store:
             trials=tuple(trials), reps=tuple(reps))
 
     def frames(self, session_id: int):
-        """The per-frame angle series of a session: a DataFrame with columns
-        t_s, phase, side, angle_deg (NaN when not measured), valid (bool), in recording order."""
+        """The per-frame angle series of a session: a DataFrame with columns t_s, phase, side,
+        angle_deg (NaN when not measured), valid (bool), head_turn_deg, head_flexion_deg (NaN
+        when not measured) and invalid_reason (None when valid), in recording order."""
         import pandas as pd
 
-        rows = self._read("SELECT t_s, phase, side, angle_deg, valid FROM frames "
-                          "WHERE session_id = ? ORDER BY id", (int(session_id),))
-        df = pd.DataFrame([tuple(r) for r in rows],
-                          columns=["t_s", "phase", "side", "angle_deg", "valid"])
+        columns = ["t_s", "phase", "side", "angle_deg", "valid", "head_turn_deg", "head_flexion_deg",
+                   "invalid_reason"]
+        rows = self._read(f"SELECT {', '.join(columns)} FROM frames WHERE session_id = ? ORDER BY id",
+                          (int(session_id),))
+        df = pd.DataFrame([tuple(r) for r in rows], columns=columns)
         df["t_s"] = df["t_s"].astype(float)
-        df["angle_deg"] = pd.to_numeric(df["angle_deg"], errors="coerce").astype(float)
+        for name in ("angle_deg", "head_turn_deg", "head_flexion_deg"):
+            df[name] = pd.to_numeric(df[name], errors="coerce").astype(float)
         df["valid"] = df["valid"].astype(bool)
         return df
 
