@@ -56,7 +56,7 @@ Everything here is pure (numpy only): feed samples, get :class:`Turn` records.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -199,6 +199,17 @@ class TurnCounter:
         self._buf = self._buf[-1:]
         self._ext = u
         return turn
+
+
+def with_extremes(turn: Turn, t, side_bend, nod) -> Turn:
+    """``turn`` with its extremes re-read from the samples of its own window [start_s, end_s]
+    of other (e.g. zero-phase-filtered) series of side-bend and nod at times ``t``."""
+    t = np.asarray(t, dtype=float)
+    inside = (t >= turn.start_s) & (t <= turn.end_s)
+    sb = np.asarray(side_bend, dtype=float)[inside]
+    nod = np.asarray(nod, dtype=float)[inside]
+    return replace(turn, right_extreme_deg=_positive_max(sb), left_extreme_deg=_positive_max(-sb),
+                   forward_extreme_deg=_positive_max(nod), backward_extreme_deg=_positive_max(-nod))
 
 
 def count_turns(t, lateral, forward, side_bend=None, nod=None, **params) -> list[Turn]:

@@ -19,4 +19,5 @@ class SessionEngine:
     def step(self, lm: FrameLandmarks) -> list:
         self.last_raw = self.measurer.update(lm)
         problems = tuple(setup_problems(self.config.joint, lm, self.config.sides))
-        return self.protocol.update(Sample(lm.t_s, self.last_raw, problems, self.measurer.turn_deg))
+        m = self.measurer
+        return self.protocol.update(Sample(lm.t_s, self.last_raw, problems, m.turn_deg, m.tilt_deg, m.flexion_deg))

@@ -27,6 +27,8 @@ class SessionRow:
     target_reps: int | None
     outcomes: tuple[SideOutcome, ...]
     results_stored: bool               # False: outcomes computed from the stored trials
+    set_kind: str = "reps"             # reps | circles (neck circles: turns instead of reps)
+    target_turns: int | None = None
 
     @property
     def status_label(self) -> str:
@@ -75,6 +77,29 @@ class RepRecord:
 
 
 @dataclass(frozen=True)
+class TurnRecord:
+    """One neck circle of a set of circles; extremes are positive magnitudes relative to the
+    neutral (None when the turn never reached that side)."""
+    id: int
+    turn_no: int
+    direction: str                     # cw (forward -> right -> back -> left, seen from above) | ccw
+    start_s: float | None
+    end_s: float | None
+    right_deg: float | None
+    left_deg: float | None
+    forward_deg: float | None
+    backward_deg: float | None
+    created_at: str
+
+    def extreme(self, side: str) -> float | None:
+        return getattr(self, f"{side}_deg")
+
+    @property
+    def index(self) -> int:            # as romcam.measure.turns.Turn
+        return self.turn_no
+
+
+@dataclass(frozen=True)
 class SessionDetail:
     """Everything stored about one session (for the report)."""
 
@@ -88,6 +113,7 @@ class SessionDetail:
     stats: dict = field(default_factory=dict)
     trials: tuple[TrialRecord, ...] = ()
     reps: tuple[RepRecord, ...] = ()
+    turns: tuple[TurnRecord, ...] = ()
 
     @property
     def id(self) -> int:
