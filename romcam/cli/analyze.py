@@ -52,7 +52,8 @@ def describe(source_name: str, title: str, summary: dict,
 
 @click.command()
 @click.argument("video")
-@click.option("--joint", "-j", required=True, help="Joint to measure, e.g. neck-side-bend, ankle, knee.")
+@click.option("--joint", "-j", required=True, help="Joint to measure, e.g. neck-side-bend, ankle, knee; "
+                                                  "neck-circles counts neck circles (turns).")
 @click.option("--side", type=SIDE_CHOICES, default="auto", show_default=True,
               help="Person's side. auto: the limb nearer the camera for side-view joints, both otherwise.")
 @click.option("--mirrored", is_flag=True, help="The video is mirrored (selfie view); it is flipped back first.")
@@ -69,7 +70,10 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
     from romcam.measure.joints import get_joint
     from romcam.capture.pipeline import ModelChoice, extract_landmarks
 
-    j = get_joint(joint)
+    from romcam.measure import circles
+
+    circle_set = circles.is_circles(joint)
+    j = circles.side_bend_joint() if circle_set else get_joint(joint)
     profile = None
     if camera_profile:  # checked before the long part, so a wrong profile fails at once
         from romcam.calibration import load_profile, scaled_camera_matrix
@@ -83,13 +87,19 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
     if profile is not None:
         from romcam.calibration import undistort_series
         landmarks = undistort_series(landmarks, profile, info.width, info.height)
+    extra = {"video": str(video), "mirrored": mirrored, "pose_model": model,
+             "resolution": f"{info.width}x{info.height}", "camera_profile": camera_profile}
+    if circle_set:
+        c = circles.analyze_circles(landmarks)
+        out_dir = out_dir or Path("romcam-out") / f"{Path(video).stem}_{circles.JOINT_NAME}"
+        frames_path, summary_path = write_analysis(circles.frames_table(c), circles.summary(c), out_dir, extra)
+        click.echo(circles.describe(str(video), c))
+        click.echo(f"wrote {frames_path} and {summary_path}")
+        return
     a = analyze_landmarks(j, landmarks, side)
     out_dir = out_dir or Path("romcam-out") / f"{Path(video).stem}_{j.name}"
     content = summary(a)
-    frames_path, summary_path = write_analysis(frames_table(a), content, out_dir, {
-        "video": str(video), "mirrored": mirrored, "pose_model": model,
-        "resolution": f"{info.width}x{info.height}", "camera_profile": camera_profile,
-    })
+    frames_path, summary_path = write_analysis(frames_table(a), content, out_dir, extra)
     per_side = {s: ([r.peak_deg for r in result.reps], result.max_deg) for s, result in a.sides.items()}
     click.echo(describe(str(video), a.joint.title, content, per_side))
     click.echo(f"wrote {frames_path} and {summary_path}")

@@ -55,8 +55,10 @@ def history(subject, joint, since, db):
 @click.option("--joint", "-j", default=None, help="Only this joint (name or alias).")
 @click.option("--frames", is_flag=True, help="Also write the per-frame angle series to "
                                              "<stem>_frames.csv beside the CSV.")
+@click.option("--turns", is_flag=True, help="Also write the neck circles of sets of circles, one row "
+                                            "per turn, to <stem>_turns.csv beside the CSV.")
 @_db_option
-def export(csv_path, subject, since, joint, frames, db):
+def export(csv_path, subject, since, joint, frames, turns, db):
     """Write the sessions as CSV for a spreadsheet (UTF-8, comma separated, units in the
     column names)."""
     from romcam.storage.export import export_tables, write_export
@@ -66,9 +68,21 @@ def export(csv_path, subject, since, joint, frames, db):
         tables = export_tables(store, subject=subject, since=since, frames=frames,
                                joint=_joint_name(joint))
         paths = write_export(tables, csv_path, store.path)
+        turn_rows = None
+        if turns:
+            from romcam.storage.export import turns_path, turns_table, write_csv
+
+            target = turns_path(Path(csv_path))
+            if target.resolve() == Path(store.path).resolve():
+                from romcam.errors import RomcamError
+                raise RomcamError(f"{target} is the session database itself; give another file name for --csv")
+            turn_rows = turns_table(store, store.sessions(subject=subject, joint=_joint_name(joint), since=since))
+            write_csv(turn_rows, target)
     sessions, frame_rows = tables
     n_sessions = sessions["session_id"].nunique()
     click.echo(f"wrote {paths[0]}: {len(sessions)} rows ({n_sessions} session"
                f"{'s' if n_sessions != 1 else ''} x side)")
     if frame_rows is not None:
         click.echo(f"wrote {paths[1]}: {len(frame_rows)} frames (per-frame angle series)")
+    if turn_rows is not None:
+        click.echo(f"wrote {target}: {len(turn_rows)} turns (neck circles)")
