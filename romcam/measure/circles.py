@@ -18,7 +18,8 @@ the circle, head extended) and breaks a turn at long ones.
 
 The session has a neutral hold; a recording (``romcam analyze --joint neck-circles``) has not, so
 its neutral is the first still second (tilt SD under 1.5 deg) of the clip; without one, the
-centre of the movement (median tilt), with a warning. Pure: no file, camera or model here.
+centre of the movement (median tilt), with a warning. The trunk reference (the shoulder line
+read at rest) is read over that neutral and held through the circles (see :func:`circle_series`). Pure: no file, camera or model here.
 """
 
 from __future__ import annotations
@@ -96,62 +97,83 @@ class CircleAnalysis:
         return float(1.0 / np.median(np.diff(t))) if len(t) > 1 else 0.0
 
 
-def still_neutral(t, lateral, forward, side_bend, nod) -> Neutral | None:
-    """The medians over the first ``STILL_S`` window whose tilt components both have an SD
-    under ``STILL_MAX_SD_DEG`` (at least 80 % of its frames valid); None if there is none."""
+def still_window(t, lateral, forward) -> slice | None:
+    """The first ``STILL_S`` window whose tilt components both have an SD under
+    ``STILL_MAX_SD_DEG`` (at least 80 % of its frames valid); None if there is none."""
     t = np.asarray(t, dtype=float)
     ok = np.isfinite(lateral) & np.isfinite(forward)
     ends = np.searchsorted(t, t + STILL_S, side="right")
     for i, j in enumerate(ends):
         if not ok[i] or t[j - 1] - t[i] < 0.9 * STILL_S:
             continue
-        w = slice(i, j)
-        good = ok[w]
+        good = ok[i:j]
         if good.mean() < STILL_MIN_VALID or good.sum() < 5:
             continue
-        lat, fwd = lateral[w][good], forward[w][good]
-        if np.std(lat) <= STILL_MAX_SD_DEG and np.std(fwd) <= STILL_MAX_SD_DEG:
-            return Neutral(float(np.median(lat)), float(np.median(fwd)),
-                           float(np.nanmedian(side_bend[w][good])), float(np.nanmedian(nod[w][good])),
-                           f"still hold at {t[i]:.1f}-{t[j - 1]:.1f} s")
+        if np.std(lateral[i:j][good]) <= STILL_MAX_SD_DEG and np.std(forward[i:j][good]) <= STILL_MAX_SD_DEG:
+            return slice(i, j)
     return None
 
 
-def circle_series(landmarks: list[FrameLandmarks], neutral: Neutral | None = None) -> tuple[CircleSeries, list[str]]:
-    """The per-frame series of a recording (see the module notes); ``neutral`` None = found in
-    the recording. Returns the series and warnings."""
+def _fixed(landmarks, valid, reference_deg: float):
+    """Side-bend, tilt and nod per frame against one fixed trunk reference (NaN where not valid)."""
+    joint = side_bend_joint()
+    ref = np.full(len(landmarks), reference_deg)
+    side_bend = np.array([joint.angle_against(lm, None, reference_deg) if ok else np.nan
+                          for lm, ok in zip(landmarks, valid)])
+    turn, nod = head_channels(landmarks, ref)
+    lateral, forward = head_tilts(landmarks, ref)
+    masked = [np.where(valid, x, np.nan) for x in (side_bend, lateral, forward, nod)]
+    return (*masked, turn)
+
+
+def circle_series(landmarks: list[FrameLandmarks], neutral: Neutral | None = None,
+                  trunk_roll_deg: float | None = None) -> tuple[CircleSeries, list[str]]:
+    """The per-frame series of a recording (see the module notes). ``neutral`` None = found in
+    the recording; ``trunk_roll_deg`` None = the shoulder line read at rest over the neutral.
+    Returns the series and warnings.
+
+    The trunk reference is held fixed through the circles: the pose model's shoulders follow a
+    circling head (on the rendered circles the shoulder line read at rest moved by 0.5 deg
+    towards the head's side, which moved every turn's right and left extremes by -0.4/+0.4 deg),
+    and a seated person's trunk does not move during neck circles."""
     joint = side_bend_joint()
     t = np.array([lm.t_s for lm in landmarks], dtype=float)
     frame = np.array([lm.index for lm in landmarks], dtype=int)
     ch = measure_channel(joint, landmarks, None)
-    raw = reject_glitches(t, ch.angle)
-    valid = ch.valid & np.isfinite(raw)
-    turn, nod_all = head_channels(landmarks, ch.reference)
-    lat_all, fwd_all = head_tilts(landmarks, ch.reference)
-    lateral, forward = np.where(valid, lat_all, np.nan), np.where(valid, fwd_all, np.nan)
-    nod = np.where(valid, nod_all, np.nan)
+    valid = ch.valid & np.isfinite(reject_glitches(t, ch.angle))
+    lat0, fwd0 = (np.where(valid, x, np.nan) for x in head_tilts(landmarks, ch.reference))
     warnings = []
+    window = still_window(t, lat0, fwd0) if neutral is None or trunk_roll_deg is None else None
+    if trunk_roll_deg is None:
+        refs = ch.reference[window] if window is not None else ch.reference
+        trunk_roll_deg = float(np.nanmedian(refs)) if np.isfinite(refs).any() else 0.0
+    raw, lateral, forward, nod, turn = _fixed(landmarks, valid, trunk_roll_deg)
+    raw = reject_glitches(t, raw)
+    valid &= np.isfinite(raw)
+    if neutral is None and window is not None:
+        w = slice(window.start, window.stop)
+        neutral = Neutral(float(np.nanmedian(lateral[w])), float(np.nanmedian(forward[w])),
+                          float(np.nanmedian(raw[w])), float(np.nanmedian(nod[w])),
+                          f"still hold at {t[w.start]:.1f}-{t[w.stop - 1]:.1f} s")
     if neutral is None:
-        neutral = still_neutral(t, lateral, forward, raw, nod)
-    if neutral is None:
-        neutral = Neutral(float(np.nanmedian(lateral)) if valid.any() else 0.0,
-                          float(np.nanmedian(forward)) if valid.any() else 0.0,
-                          float(np.nanmedian(raw)) if valid.any() else 0.0,
-                          float(np.nanmedian(nod)) if valid.any() else 0.0, "centre of the movement")
+        med = [float(np.nanmedian(x)) if np.isfinite(x).any() else 0.0 for x in (lateral, forward, raw, nod)]
+        neutral = Neutral(*med, "centre of the movement")
         warnings.append("no still second in the recording: the neutral is the centre of the movement "
                         "(start a recording with a second of looking ahead)")
     side_bend_raw = raw - neutral.side_bend_deg
+    lateral, forward, nod = (np.where(valid, x, np.nan) for x in (lateral, forward, nod))
     return CircleSeries(
         t, frame, lateral - neutral.lateral_deg, forward - neutral.forward_deg,
         zero_phase(t, side_bend_raw), side_bend_raw, zero_phase(t, nod - neutral.nod_deg), turn, valid,
         ch.problems, neutral), warnings
 
 
-def analyze_circles(landmarks: list[FrameLandmarks], neutral: Neutral | None = None, **params) -> CircleAnalysis:
+def analyze_circles(landmarks: list[FrameLandmarks], neutral: Neutral | None = None,
+                    trunk_roll_deg: float | None = None, **params) -> CircleAnalysis:
     """Count the turns of a recording; ``params`` go to :class:`romcam.measure.turns.TurnCounter`."""
     from romcam.measure.turns import TurnCounter
 
-    s, warnings = circle_series(landmarks, neutral)
+    s, warnings = circle_series(landmarks, neutral, trunk_roll_deg)
     counter = TurnCounter(**params)
     for row in zip(s.t, s.lateral, s.forward, s.side_bend, s.nod):
         counter.update(*row)

@@ -179,6 +179,8 @@ class StreamingMeasurer:
         self.problems: dict[str, str | None] = {}
         self.turn_deg = self.flexion_deg = float("nan")
         self.tilt_deg = (float("nan"), float("nan"))
+        self.reference_deg = float("nan")         # the trunk reference used for the last frame
+        self.fixed_reference: float | None = None  # set: used instead of the one read at rest
 
     def _reference(self, t: float, segment: float, reference: float) -> float:
         if np.isfinite(segment) and np.isfinite(reference):
@@ -201,6 +203,9 @@ class StreamingMeasurer:
             (name, segment), = out.items()
             ref_now = self.joint.reference_angle(lm) if np.isfinite(segment) else float("nan")
             reference = self._reference(lm.t_s, segment, ref_now)
+            if self.fixed_reference is not None:
+                reference = self.fixed_reference
+            self.reference_deg = reference
             out[name] = self.joint.angle_against(lm, None, reference) if np.isfinite(segment) else float("nan")
         if self.joint.needs_face:
             turn, flexion = head_channels([lm], None if reference is None else [reference])
