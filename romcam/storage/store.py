@@ -518,7 +518,8 @@ class Store:
             started_at=r["started_at"], ended_at=r["ended_at"], status=r["status"],
             end_reason=r["end_reason"], synthetic=bool(r["synthetic"]),
             target_reps=r["target_reps"], outcomes=tuple(outcomes), results_stored=bool(stored),
-            set_kind=r["set_kind"] or "reps", target_turns=r["target_turns"])
+            **({"set_kind": r["set_kind"] or "reps", "target_turns": r["target_turns"]}
+               if "set_kind" in r.keys() else {}))
 
     def _computed_outcomes(self, session_id: int, session_side: str) -> list[SideOutcome]:
         """Outcomes from the stored, non-discarded trials and reps (a session with no results
