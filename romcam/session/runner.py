@@ -239,6 +239,7 @@ class _Loop:
         self.valid = 0
         self.invalid: dict[str, int] = {}     # why frames were not usable, counted
         self.t_start = time.monotonic()
+        self.cpu_start = time.process_time()
         self.writer = None
         self.live = info.live
 
@@ -317,6 +318,7 @@ class _Loop:
 
     def stats(self) -> dict:
         elapsed = max(time.monotonic() - self.t_start, 1e-6)
+        cpu = time.process_time() - self.cpu_start
         lat = np.array(self.latencies) * 1000.0
         out = {
             "fps": round(self.processed / elapsed, 2),
@@ -329,6 +331,8 @@ class _Loop:
             "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
             "valid_share": round(self.valid / self.processed, 4) if self.processed else None,
             "live": self.live,
+            "cpu_s": round(cpu, 2),
+            "cores_busy": round(cpu / elapsed, 2),      # average CPU cores the loop kept busy
             "warnings": list(self.warnings),
         }
         out["invalid_frames"] = dict(sorted(self.invalid.items(), key=lambda kv: -kv[1]))
