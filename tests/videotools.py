@@ -125,3 +125,20 @@ def build_side_bend_session(path: Path, source_video: Path, fps: float = 20.0, s
     if stop_after_s is not None:
         angle = angle[: int(stop_after_s * fps)]
     return write_video(path, [tilter.tilt(a) for a in angle], fps)
+
+
+def roll_camera(frame: np.ndarray, roll_deg: float, pose=None):
+    """The frame as a camera rolled by ``roll_deg`` would show it (the scene turned
+    counter-clockwise on screen by ``roll_deg`` about the centre, same canvas), the mask of real
+    image pixels (eroded, so the new black corners' edges are ignored), and ``pose`` landmarks
+    (N, >=2 pixels) moved the same way."""
+    h, w = frame.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), roll_deg, 1.0)
+    out = cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.warpAffine(np.full((h, w), 255, np.uint8), m, (w, h), flags=cv2.INTER_NEAREST)
+    mask = cv2.erode(mask, np.ones((15, 15), np.uint8))
+    moved = None
+    if pose is not None:
+        moved = np.array(pose, dtype=float, copy=True)
+        moved[..., :2] = moved[..., :2] @ m[:, :2].T + m[:, 2]
+    return out, mask, moved
