@@ -13,7 +13,7 @@ import pandas as pd
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.errors import RomcamError
-from romcam.measure import angles
+from romcam.measure import angles, ankle
 from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.measure.joints import SIDES, Joint
 from romcam.measure.reps import Rep, RepThresholds, count_reps
@@ -55,6 +55,7 @@ class Analysis:
     yaw: np.ndarray | None = None
     side_note: str = ""
     warnings: list[str] = field(default_factory=list)
+    ankle_report: ankle.AnkleReport | None = None     # the ankle's extras: heel flags, vertical, swaps
 
     @property
     def fps(self) -> float:
@@ -92,20 +93,30 @@ def _sides_for(joint: Joint, side: str, landmarks) -> tuple[list[str], str]:
 
 def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str = "auto", *,
                       cutoff_hz: float = DEFAULT_CUTOFF_HZ,
-                      min_visibility: float = MIN_VISIBILITY) -> Analysis:
-    """Measure ``joint`` over a landmark series and count its reps per side."""
+                      min_visibility: float = MIN_VISIBILITY,
+                      vertical: ankle.Vertical | None = None) -> Analysis:
+    """Measure ``joint`` over a landmark series and count its reps per side. ``vertical``: where
+    the true vertical comes from, for the ankle (default: a level camera is assumed)."""
     if not landmarks:
         raise RomcamError("the video has no frames to analyse")
     if not any(lm.pose is not None for lm in landmarks):
         raise RomcamError("no person was found in the video; is the whole body in view and lit?")
-    sides, note = _sides_for(joint, side, landmarks)
+    legs_seen = ankle.measure_legs(landmarks, vertical, min_visibility) if ankle.is_shin_joint(joint) else None
+    if legs_seen is not None:   # the ankle: the standing leg, not the nearer one (DESIGN.md)
+        sides = [legs_seen.choice.side] if side == "auto" else _sides_for(joint, side, landmarks)[0]
+        note = "; ".join(ankle.side_note(legs_seen, s) for s in sides)
+    else:
+        sides, note = _sides_for(joint, side, landmarks)
     t = np.array([lm.t_s for lm in landmarks], dtype=float)
     frame = np.array([lm.index for lm in landmarks], dtype=int)
 
     channels: dict[str, Channel] = {}
     results: dict[str, SideResult] = {}
     for name in channel_names(joint, sides):
-        raw, valid = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
+        if legs_seen is not None:
+            raw, valid = legs_seen.shin[name].copy(), legs_seen.valid[name].copy()
+        else:
+            raw, valid = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
         raw = reject_glitches(t, raw)
         valid &= np.isfinite(raw)
         channels[name] = Channel(name, raw, zero_phase(t, raw, cutoff_hz), valid)
@@ -132,7 +143,11 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
         yaw = np.array([float(angles.head_yaw_deg(lm.face_matrix)) if lm.face_matrix is not None else np.nan
                         for lm in landmarks])
     analysis = Analysis(joint, t, frame, channels, results, yaw, note)
-    analysis.warnings = _warnings(analysis)
+    if legs_seen is not None:
+        analysis.ankle_report = ankle.review_reps(joint, legs_seen, {s: r.reps for s, r in results.items()})
+        for s, r in results.items():
+            r.reps = analysis.ankle_report.reps[s]
+    analysis.warnings = _warnings(analysis) + (analysis.ankle_report.warnings if analysis.ankle_report else [])
     return analysis
 
 
@@ -170,7 +185,7 @@ def frames_table(a: Analysis) -> pd.DataFrame:
 def summary(a: Analysis) -> dict:
     """The summary.json content (issue #2 keys, plus neutral, thresholds and warnings)."""
     reps = sorted((r for s in a.sides.values() for r in s.reps), key=lambda r: r.start_s)
-    return {
+    out = {
         "joint": a.joint.name,
         "fps": round(a.fps, 3),
         "frames": int(len(a.t)),
@@ -190,3 +205,8 @@ def summary(a: Analysis) -> dict:
                            for s, r in a.sides.items()},
         "warnings": a.warnings,
     }
+    if a.ankle_report is not None:
+        for rep, item in zip(reps, out["reps"]):
+            item["heel_lifted"] = a.ankle_report.heel_lifted.get((rep.side, rep.start_s))
+        out.update(a.ankle_report.summary)
+    return out
