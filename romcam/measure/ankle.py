@@ -25,7 +25,8 @@ from romcam.measure.series import MIN_VISIBILITY
 SHIN_JOINTS = ("ankle_dorsiflexion",)
 TILT_WARN_DEG = 3.0
 HEEL_WINDOW_S = 0.2          # a rep's heel is judged over its peak +- this
-SMOOTH_FRAMES = 5            # heel rise: 5-frame running median (single-frame foot glitches)
+SMOOTH_FRAMES = 5            # heel rise and despiking: 5-frame running median
+SPIKE_DEG = 12.0             # a shin sample this far from its 5-frame median is a glitch
 
 
 def is_shin_joint(joint: Joint) -> bool:
@@ -104,6 +105,16 @@ def _usable(lm: np.ndarray, side: str, min_visibility: float) -> np.ndarray:
     return np.all(np.isfinite(lm[:, [g["knee"], g["ankle"]], 0]), axis=1) & np.all(vis >= min_visibility, axis=1)
 
 
+def despike(x, frames: int = SMOOTH_FRAMES, limit_deg: float = SPIKE_DEG) -> np.ndarray:
+    """Samples more than ``limit_deg`` from their ``frames``-frame running median become NaN.
+    MediaPipe draws single frames with one leg's knee on the other's ankle while the rear leg
+    passes (1-2 frame spikes of 15-25 deg, seen on the lunges); the general glitch rejector
+    (0.35 s window) lets some through during fast movement. Smooth peaks are left untouched."""
+    x = np.asarray(x, dtype=float)
+    med = running_median(np.arange(len(x), dtype=float), x, frames - 1)
+    return np.where(np.abs(x - med) > limit_deg, np.nan, x)
+
+
 def measure_legs(landmarks: list[FrameLandmarks], vertical: Vertical | None = None,
                  min_visibility: float = MIN_VISIBILITY) -> LegSeries:
     """Offline: repair the swaps, find the toes' direction, measure both shins against the true
@@ -117,7 +128,8 @@ def measure_legs(landmarks: list[FrameLandmarks], vertical: Vertical | None = No
     shin, valid, rise = {}, {}, {}
     for side in SIDES:
         ok = _usable(lm, side, min_visibility) & ~repair.ambiguous & np.isfinite(forward)
-        shin[side] = np.where(ok, legs.shin_inclination(lm, side, forward, roll_deg=roll), np.nan)
+        raw = np.where(ok, legs.shin_inclination(lm, side, forward, roll_deg=roll), np.nan)
+        shin[side] = despike(raw)
         valid[side] = ok & np.isfinite(shin[side])
         r = np.where(repair.ambiguous, np.nan, legs.heel_rise(lm, side, roll_deg=roll))
         rise[side] = running_median(np.arange(len(t), dtype=float), r, SMOOTH_FRAMES - 1)

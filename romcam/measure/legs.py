@@ -148,8 +148,10 @@ class LegSwapTracker:
     leg lengths), while a rear leg stepping past the standing one gives margins of 0.05-0.12 that
     point either way (lunges_side.mp4 analysed in two chunks lost the leg there with 0.03; with
     0.2 it did not). After more than ``max_gap`` frames without
-    legs, or when even the cheaper assignment costs over ``restart_cost`` leg lengths (another
-    person, a cut), the tracks restart and a new segment begins with MediaPipe's labels.
+    legs, when even the cheaper assignment costs over ``restart_cost`` leg lengths (another
+    person, a cut), or at the first clear frame after more than ``max_gap`` unsure ones (the
+    reference is stale: the lunges replayed three times lost the leg after 34 unsure frames
+    without this), the tracks restart and a new segment begins with MediaPipe's labels.
 
     Measured on lunges_side.mp4: 8 stretches (48 frames) repaired; frame-to-frame jumps of the
     standing shin over 10 deg went 29 -> 13 (-> 5 with the ambiguous frames left out); rendered
@@ -164,6 +166,7 @@ class LegSwapTracker:
         self._lengths: deque[float] = deque(maxlen=300)   # live scale: recent leg lengths
         self._ref = None                  # (left, right) of the last confident frame, repaired
         self._last_i: int | None = None
+        self._unsure = 0                  # ambiguous frames in a row (the reference grows stale)
         self._parity = False
         self.segment = -1
 
@@ -183,25 +186,28 @@ class LegSwapTracker:
         if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.isfinite(scale) and scale > 0):
             return None
         a, b = a / scale, b / scale
-        if self._ref is not None:
+        gap = self._last_i is not None and i - self._last_i > self.max_gap
+        self._last_i = i
+        if self._ref is not None and not gap:
             keep = _cost(a, self._ref[0]) + _cost(b, self._ref[1])
             swap = _cost(a, self._ref[1]) + _cost(b, self._ref[0])
-            if i - self._last_i > self.max_gap or min(keep, swap) > self.restart_cost:
-                self._ref = None
-        self._last_i = i
-        if self._ref is None:
-            self.segment += 1
-            self._parity = False
-            self._ref = (a, b)
-            return TrackStep(False, False, self.segment, float("nan"))
-        margin = abs(keep - swap)
-        merged = _cost(a, b) < self.merge_ratio * _cost(*self._ref)
-        flips = (swap < keep) != self._parity
-        if margin < self.min_margin or merged or (flips and margin < self.flip_margin):
-            return TrackStep(self._parity, True, self.segment, margin)
-        self._parity = swap < keep
-        self._ref = (b, a) if self._parity else (a, b)
-        return TrackStep(self._parity, False, self.segment, margin)
+            margin = abs(keep - swap)
+            clear = margin >= self.min_margin and _cost(a, b) >= self.merge_ratio * _cost(*self._ref)
+            # a new person or a cut; or a clear frame after a long unsure stretch (stale reference)
+            restart = min(keep, swap) > self.restart_cost or (clear and self._unsure > self.max_gap)
+            if not restart:
+                if not clear or ((swap < keep) != self._parity and margin < self.flip_margin):
+                    self._unsure += 1
+                    return TrackStep(self._parity, True, self.segment, margin)
+                self._unsure = 0
+                self._parity = swap < keep
+                self._ref = (b, a) if self._parity else (a, b)
+                return TrackStep(self._parity, False, self.segment, margin)
+        self.segment += 1
+        self._unsure = 0
+        self._parity = False
+        self._ref = (a, b)
+        return TrackStep(False, False, self.segment, float("nan"))
 
 
 @dataclass
