@@ -26,7 +26,8 @@ SHIN_JOINTS = ("ankle_dorsiflexion",)
 TILT_WARN_DEG = 3.0
 HEEL_WINDOW_S = 0.2          # a rep's heel is judged over its peak +- this
 SMOOTH_FRAMES = 5            # heel rise and despiking: 5-frame running median
-SPIKE_DEG = 12.0             # a shin sample this far from its 5-frame median is a glitch
+SPIKE_WINDOW_S = 0.14       # 5 frames at 30 fps, 3 at 15 fps: 1-2 frame spikes, not a peak
+SPIKE_DEG = 12.0             # a shin sample this far from that median is a glitch
 
 
 def is_shin_joint(joint: Joint) -> bool:
@@ -105,13 +106,13 @@ def _usable(lm: np.ndarray, side: str, min_visibility: float) -> np.ndarray:
     return np.all(np.isfinite(lm[:, [g["knee"], g["ankle"]], 0]), axis=1) & np.all(vis >= min_visibility, axis=1)
 
 
-def despike(x, frames: int = SMOOTH_FRAMES, limit_deg: float = SPIKE_DEG) -> np.ndarray:
-    """Samples more than ``limit_deg`` from their ``frames``-frame running median become NaN.
+def despike(t, x, window_s: float = SPIKE_WINDOW_S, limit_deg: float = SPIKE_DEG) -> np.ndarray:
+    """Samples more than ``limit_deg`` from the running median over ``window_s`` become NaN.
     MediaPipe draws single frames with one leg's knee on the other's ankle while the rear leg
     passes (1-2 frame spikes of 15-25 deg, seen on the lunges); the general glitch rejector
     (0.35 s window) lets some through during fast movement. Smooth peaks are left untouched."""
     x = np.asarray(x, dtype=float)
-    med = running_median(np.arange(len(x), dtype=float), x, frames - 1)
+    med = running_median(t, x, window_s)
     return np.where(np.abs(x - med) > limit_deg, np.nan, x)
 
 
@@ -129,7 +130,7 @@ def measure_legs(landmarks: list[FrameLandmarks], vertical: Vertical | None = No
     for side in SIDES:
         ok = _usable(lm, side, min_visibility) & ~repair.ambiguous & np.isfinite(forward)
         raw = np.where(ok, legs.shin_inclination(lm, side, forward, roll_deg=roll), np.nan)
-        shin[side] = despike(raw)
+        shin[side] = despike(t, raw)
         valid[side] = ok & np.isfinite(shin[side])
         r = np.where(repair.ambiguous, np.nan, legs.heel_rise(lm, side, roll_deg=roll))
         rise[side] = running_median(np.arange(len(t), dtype=float), r, SMOOTH_FRAMES - 1)
