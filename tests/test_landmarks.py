@@ -62,6 +62,7 @@ def test_detector_closes_cleanly_and_refuses_reuse(model_dir):
 @pytest.mark.parametrize("joint,clip,frame,face,side", [
     ("neck_lateral_flexion", "neck_rotation_front.mp4", 80, True, "both"),
     ("ankle_dorsiflexion", "lunges_side.mp4", 0, False, "auto"),
+    ("ankle_dorsiflexion", "squat_jumps_side.mp4", 55, False, "left"),     # held at a deep squat's bottom
 ])
 def test_still_hold_jitter(joint, clip, frame, face, side, tmp_path, landmarks_of):
     """A person holding still in front of a webcam: one real frame repeated for 3 s with fresh
