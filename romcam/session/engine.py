@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from romcam.capture.landmarks import FrameLandmarks
+from romcam.measure.ankle import StreamingShinMeasurer, is_shin_joint
 from romcam.measure.series import StreamingMeasurer
 from romcam.session.protocol import NeutralMeasured, Phase, Protocol, ProtocolConfig, Sample
 from romcam.session.setup_check import setup_problems
@@ -14,7 +15,9 @@ from romcam.session.setup_check import setup_problems
 class SessionEngine:
     def __init__(self, config: ProtocolConfig):
         self.config = config
-        self.measurer = StreamingMeasurer(config.joint, config.sides)
+        # the ankle: the shin from the true vertical, on the same physical leg (causal swap tracker)
+        self.measurer = StreamingShinMeasurer(config.sides) if is_shin_joint(config.joint) \
+            else StreamingMeasurer(config.joint, config.sides)
         self.protocol = Protocol(config)
         self.last_raw: dict[str, float] = {}
         self._neutral_reference: float | None = None
@@ -23,7 +26,8 @@ class SessionEngine:
         self.last_raw = self.measurer.update(lm)
         problems = tuple(setup_problems(self.config.joint, lm, self.config.sides))
         m = self.measurer
-        events = self.protocol.update(Sample(lm.t_s, self.last_raw, problems, m.turn_deg, m.tilt_deg, m.flexion_deg))
+        tilt = getattr(m, "tilt_deg", (math.nan, math.nan))     # head joints only
+        events = self.protocol.update(Sample(lm.t_s, self.last_raw, problems, m.turn_deg, tilt, m.flexion_deg))
         if self.protocol.circles:
             self._hold_trunk_reference(events)
         return events

@@ -30,6 +30,7 @@ from romcam.capture.camera import LatestFrameCapture, ReplayCamera
 from romcam.capture.landmarks import FrameLandmarks
 from romcam.capture.pipeline import ModelChoice
 from romcam.errors import RomcamError
+from romcam.measure.ankle import is_shin_joint
 from romcam.measure.joints import Joint
 from romcam.session.engine import SessionEngine
 from romcam.session.overlay import OverlayState, draw_overlay
@@ -84,6 +85,11 @@ class _Recorder:
         self.rows: dict[str | None, list] = {}
         self.last_flush = -math.inf
 
+    def heel(self, side: str, peak_s: float) -> bool | None:
+        """The ankle's heel at a peak (None for other joints)."""
+        measurer = self.engine.measurer
+        return measurer.heel_lifted(side, peak_s) if hasattr(measurer, "heel_lifted") else None
+
     def event(self, e) -> None:
         p = self.engine.protocol
         if isinstance(e, PhaseStarted) and e.phase is not Phase.DONE:
@@ -93,11 +99,12 @@ class _Recorder:
             self.store.set_neutral(self.sid, values[0] if len(values) == 1 else None)
             self.say(f"[{e.t:6.1f} s] neutral: {', '.join(f'{v:.1f}' for v in values)} deg")
         elif isinstance(e, TrialDone):
+            heel = self.heel(e.side, e.rep.peak_s)
             self.trial_ids[(e.phase, e.side, e.trial_no)] = self.store.add_trial(
                 self.sid, e.phase.value, e.side, e.trial_no, e.rep.peak_deg, e.rep.start_s, e.rep.peak_s,
-                e.rep.end_s)
+                e.rep.end_s, heel_lifted=heel)
             self.say(f"[{e.rep.end_s:6.1f} s] {e.phase.value} trial {e.trial_no}/{p.cfg.trials} {e.side}: "
-                     f"{e.rep.peak_deg:.1f} deg")
+                     f"{e.rep.peak_deg:.1f} deg" + (" (HEEL LIFTED: redo it with the heel down, key r)" if heel else ""))
         elif isinstance(e, TrialDiscarded):
             self.store.discard_trial(self.trial_ids.pop((e.phase, e.side, e.trial_no)))
             self.say(f"{e.phase.value} trial {e.trial_no} {e.side} discarded: do it again")
@@ -106,9 +113,11 @@ class _Recorder:
                      f"{e.rep.peak_deg:.1f} deg to the {e.side} came with {e.turn_deg:.0f} deg of head turn; "
                      f"a head turn, not counted")
         elif isinstance(e, RepDone):
-            self.store.add_rep(self.sid, e.side, e.rep_no, e.rep.peak_deg, e.rep.start_s, e.rep.peak_s, e.rep.end_s)
+            heel = self.heel(e.side, e.rep.peak_s)
+            self.store.add_rep(self.sid, e.side, e.rep_no, e.rep.peak_deg, e.rep.start_s, e.rep.peak_s, e.rep.end_s,
+                               heel_lifted=heel)
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {e.rep_no}/{p.cfg.target_reps} {e.side}: "
-                     f"peak {e.rep.peak_deg:.1f} deg")
+                     f"peak {e.rep.peak_deg:.1f} deg" + (" (heel lifted)" if heel else ""))
         elif isinstance(e, TurnDone):
             self.turn(e)
 
@@ -173,6 +182,9 @@ def _check_display() -> None:
 def _sides(joint: Joint, side: str) -> tuple[str, ...]:
     if side not in ("left", "right", "both"):
         raise RomcamError(f"unknown side {side!r}; use left, right or both")
+    if side == "both" and joint.view == "side":
+        raise RomcamError(f"{joint.title} is measured from the side, one leg or arm at a time: "
+                          "--side both is not possible; give --side left or --side right")
     return ("left", "right") if side == "both" else (side,)
 
 
@@ -233,6 +245,8 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
             f"keys: n = next phase, r = redo trial, q = quit and save")
         recorder = _Recorder(store, sid, engine, say, Sounder(quiet=opts.quiet))
         runner = _Loop(opts, engine, recorder, detector, profile, warnings, info)
+        if is_shin_joint(opts.joint):
+            runner.start_vertical(store, sid, say)
         previous = signal.signal(signal.SIGTERM, _raise_interrupt) if _main_thread() else None
         try:
             reason = runner.run(source)
@@ -282,8 +296,28 @@ class _Loop:
         self.valid = 0
         self.invalid: dict[str, int] = {}     # why frames were not usable, counted
         self.t_start = time.monotonic()
+        self.cpu_start = time.process_time()
         self.writer = None
         self.live = info.live
+        self.setup_vertical = None        # the ankle without a profile roll: read during setup
+
+    def start_vertical(self, store, sid: int, say) -> None:
+        """The ankle's vertical: the profile's roll now, or the scene's once setup is over."""
+        from romcam.session.vertical import SetupVertical, profile_vertical
+
+        self._vertical_out = (store, sid, say)
+        vertical = profile_vertical(self.profile)
+        if vertical is None:
+            self.setup_vertical = SetupVertical()
+        else:
+            self._use_vertical(vertical)
+
+    def _use_vertical(self, vertical) -> None:
+        store, sid, say = self._vertical_out
+        self.engine.measurer.set_roll(vertical.roll_deg)
+        store.set_vertical(sid, vertical.source, vertical.camera_roll_deg)
+        self.warnings.extend(w for w in vertical.warnings() if w not in self.warnings)
+        say(vertical.describe())
 
     def run(self, source) -> str:
         if self.live:
@@ -310,7 +344,12 @@ class _Loop:
             from romcam.calibration import undistort_series
             lm = undistort_series([lm], self.profile, lm.width, lm.height)[0]
         self.last_t = frame.t_s
+        if self.setup_vertical is not None and self.engine.protocol.phase is Phase.SETUP:
+            self.setup_vertical.add(frame.t_s, frame.image, lm.pose)
         self._count(lm, usable=self.recorder.step(lm, self.opts.save_frames))
+        if self.setup_vertical is not None and self.engine.protocol.phase is not Phase.SETUP:
+            self._use_vertical(self.setup_vertical.estimate())   # before any trial is measured
+            self.setup_vertical = None
         key = self._show(frame.image, lm)
         if captured_at is not None:
             self.latencies.append(time.monotonic() - captured_at)
@@ -360,6 +399,7 @@ class _Loop:
 
     def stats(self) -> dict:
         elapsed = max(time.monotonic() - self.t_start, 1e-6)
+        cpu = time.process_time() - self.cpu_start
         lat = np.array(self.latencies) * 1000.0
         out = {
             "fps": round(self.processed / elapsed, 2),
@@ -372,8 +412,12 @@ class _Loop:
             "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
             "valid_share": round(self.valid / self.processed, 4) if self.processed else None,
             "live": self.live,
+            "cpu_s": round(cpu, 2),
+            "cores_busy": round(cpu / elapsed, 2),      # average CPU cores the loop kept busy
             "warnings": list(self.warnings),
         }
+        if hasattr(self.engine.measurer, "swaps_repaired"):
+            out["leg_swaps_repaired"] = self.engine.measurer.swaps_repaired
         out["invalid_frames"] = dict(sorted(self.invalid.items(), key=lambda kv: -kv[1]))
         for problem, n in out["invalid_frames"].items():
             if self.processed and n > 0.2 * self.processed:
@@ -411,6 +455,8 @@ def describe_result(result: SessionResult) -> str:
     else:
         speed = f" at {s['fps']} fps" if s.get("fps") else ""
         lines.append(f"  {s.get('frames_processed', 0)} frames analysed{speed}")
+    if s.get("leg_swaps_repaired"):
+        lines.append(f"  MediaPipe's left/right leg swaps repaired: {s['leg_swaps_repaired']}")
     lines += [f"  note: {w}" for w in s.get("warnings", [])]
     return "\n".join(lines)
 
@@ -441,6 +487,8 @@ def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, la
                               target_reps=target_reps, trials_per_phase=trials, synthetic=synthetic,
                               app_version=__version__, **set_config)
     recorder = _Recorder(store, sid, engine, say, sounder)
+    if is_shin_joint(joint):    # no images here: nothing to read the scene from
+        store.set_vertical(sid, "assumed level", None)
     t, processed, valid = 0.0, 0, 0
     for lm in landmarks:
         t = lm.t_s
