@@ -17,7 +17,7 @@ the face-mesh limit): elsewhere the tilt is NaN and the counter bridges short lo
 the circle, head extended) and breaks a turn at long ones.
 
 The session has a neutral hold; a recording (``romcam analyze --joint neck-circles``) has not, so
-its neutral is the first still second (tilt SD under 1.5 deg) of the clip; without one, the
+its neutral is the most upright still second (tilt SD under 1.5 deg) of the clip; without one, the
 centre of the movement (median tilt), with a warning. The trunk reference (the shoulder line
 read at rest) is read over that neutral and held through the circles (see :func:`circle_series`). Pure: no file, camera or model here.
 """
@@ -98,20 +98,26 @@ class CircleAnalysis:
 
 
 def still_window(t, lateral, forward) -> slice | None:
-    """The first ``STILL_S`` window whose tilt components both have an SD under
-    ``STILL_MAX_SD_DEG`` (at least 80 % of its frames valid); None if there is none."""
+    """The most upright ``STILL_S`` window (smallest median tilt) among those whose tilt
+    components both have an SD under ``STILL_MAX_SD_DEG`` (at least 80 % of their frames valid);
+    None if there is none. The most upright, not the first: a side-bend held at the end of range
+    is still too (side_bend_rotation_front.mp4 holds one at 2.9-3.9 s)."""
     t = np.asarray(t, dtype=float)
     ok = np.isfinite(lateral) & np.isfinite(forward)
     ends = np.searchsorted(t, t + STILL_S, side="right")
+    best, best_tilt = None, np.inf
     for i, j in enumerate(ends):
         if not ok[i] or t[j - 1] - t[i] < 0.9 * STILL_S:
             continue
         good = ok[i:j]
         if good.mean() < STILL_MIN_VALID or good.sum() < 5:
             continue
-        if np.std(lateral[i:j][good]) <= STILL_MAX_SD_DEG and np.std(forward[i:j][good]) <= STILL_MAX_SD_DEG:
-            return slice(i, j)
-    return None
+        lat, fwd = lateral[i:j][good], forward[i:j][good]
+        if np.std(lat) <= STILL_MAX_SD_DEG and np.std(fwd) <= STILL_MAX_SD_DEG:
+            tilt = float(np.hypot(np.median(lat), np.median(fwd)))
+            if tilt < best_tilt - 0.5:        # a clearly more upright hold; else keep the earlier
+                best, best_tilt = slice(i, j), tilt
+    return best
 
 
 def _fixed(landmarks, valid, reference_deg: float):
