@@ -182,6 +182,8 @@ def _draw_turn_strip(img, extremes: dict, s: float) -> None:
     x0, mid, half, bar = int(w - 25 * s - 40 * 9 * s), int(h - 120 * s), int(55 * s), max(2, int(7 * s))
     cv2.rectangle(img, (x0 - 6, mid - half - 6), (x0 + int(40 * 9 * s) + 6, mid + half + 6), BLACK, -1)
     cv2.line(img, (x0 - 6, mid), (x0 + int(40 * 9 * s) + 6, mid), WHITE, 1)
+    for label, y in (("R", mid - half + int(14 * s)), ("L", mid + half - 2)):   # right up, left down
+        cv2.putText(img, label, (x0 - 6 - int(22 * s), y), FONT, 0.5 * s, WHITE, 1, cv2.LINE_AA)
     n = max(len(right), len(left))
     for k in range(n):
         x = x0 + int(k * 9 * s)
