@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
@@ -84,8 +85,15 @@ def probe_folder(folder: Path, option: str, nbytes: int = PROBE_BYTES) -> None:
 
 
 def check_folder(folder: Path, option: str, create: bool = False) -> None:
-    """The folder an output goes into must exist (``create``: romcam's own default folders are
-    made, with their parents)."""
+    """The folder an output goes into must exist. A missing last folder whose parent exists is
+    made, and that is said; a deeper missing path is refused (a typo must not create a tree).
+    ``create``: romcam's own default folders, made with their parents."""
+    if not create and not folder.exists() and folder.parent.is_dir():
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            raise disk_error(exc, folder, option) from None
+        print(f"romcam: created the folder {folder}", file=sys.stderr)
     if create:
         try:
             folder.mkdir(parents=True, exist_ok=True)

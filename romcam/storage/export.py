@@ -25,7 +25,7 @@ from typing import Iterable
 import pandas as pd
 
 from romcam.errors import RomcamError
-from romcam.files import atomic_write_text, check_output, disk_error
+from romcam.files import atomic_write_text, check_output, disk_error, same_file
 from romcam.measure.outcome import SideOutcome
 from romcam.storage.rows import SessionRow
 from romcam.storage.store import Store
@@ -182,6 +182,10 @@ def check_export_outputs(path: Path, frames: bool, db_path: Path | None = None,
         raise RomcamError(f"{path} is a folder (give a file name for the CSV, e.g. {path / 'romcam.csv'})")
     targets = [path] + ([frames_path(path)] if frames else [])
     inputs = [db_path] if db_path is not None else []
+    for target in targets:
+        if db_path is not None and same_file(target, db_path):
+            raise RomcamError(f"{target} is the session database itself (give another file name "
+                              f"for --csv)")
     return [check_output(target, "--csv", overwrite=overwrite, inputs=inputs) for target in targets]
 
 

@@ -230,6 +230,7 @@ def read_target(db: Path) -> tuple[str, tempfile.TemporaryDirectory | None]:
     """How to open ``db`` for reading without creating any file beside it: an SQLite URI, and
     the temporary folder of a private copy to delete afterwards (or None).
 
+    * a database not in WAL mode (a rollback journal): an ordinary read-only connection;
     * no ``-wal`` file: no writer is active and every record is in the main file: open it
       ``immutable`` (SQLite then creates no ``-wal``/``-shm`` file);
     * a ``-wal`` and a ``-shm`` file in a writable folder: an ordinary read-only connection
@@ -239,6 +240,10 @@ def read_target(db: Path) -> tuple[str, tempfile.TemporaryDirectory | None]:
     """
     wal, shm = wal_files(db)
     uri = db.resolve().as_uri()
+    with open(db, "rb") as fh:
+        header = fh.read(20)
+    if len(header) < 20 or header[18] != 2:     # not in WAL mode: readers create no file
+        return uri + "?mode=ro", None
     if not wal.exists():
         return uri + "?mode=ro&immutable=1", None
     if shm.exists() and may_write(db.parent) and may_write(shm):
