@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 
 from romcam.errors import RomcamError
 
-_CREATED: set[str] = set()          # real paths of the files this process wrote
+_CREATED: dict[str, tuple] = {}     # real path -> identity of the files this process wrote
 PROBE_BYTES = 64 * 1024             # what a folder must take before long work starts
 
 
@@ -32,14 +32,24 @@ def _real(path: str | os.PathLike) -> str:
     return os.path.realpath(os.fspath(path))
 
 
+def _identity(real: str) -> tuple | None:
+    try:
+        st = os.stat(real)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def created_this_run(path: str | os.PathLike) -> bool:
-    """Whether romcam itself wrote ``path`` earlier in this process."""
-    return _real(path) in _CREATED
+    """Whether romcam itself wrote ``path`` earlier in this process, and nobody changed it since."""
+    real = _real(path)
+    return real in _CREATED and _CREATED[real] == _identity(real)
 
 
 def mark_created(path: str | os.PathLike) -> None:
     """Remember that romcam wrote ``path`` in this run (it may be replaced again)."""
-    _CREATED.add(_real(path))
+    real = _real(path)
+    _CREATED[real] = _identity(real)
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:

@@ -13,7 +13,7 @@ import click
 
 from romcam.cli.options import SIDE_CHOICES, model_options
 from romcam.errors import RomcamError
-from romcam.files import atomic_write_text, check_folder, check_output, free_name
+from romcam.files import atomic_write_text, check_folder, check_output, free_name, probe_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,12 +49,18 @@ def prepare_out_dir(out_dir: Path | None, default: Path, video: str, overwrite: 
         check_folder(out_dir, "--out", create=True)
     elif not out_dir.exists():
         check_folder(out_dir.parent, "--out")
+        probe_folder(out_dir.parent, "--out")
         check_folder(out_dir, "--out", create=True)
         click.echo(f"created the folder {out_dir}")
     elif not out_dir.is_dir():
         raise RomcamError(f"{out_dir} is a file, not a folder (give a folder with --out)")
-    for name in OUTPUT_FILES:
-        check_output(out_dir / name, "--out", overwrite=overwrite, inputs=[video])
+    try:
+        for name in OUTPUT_FILES:
+            check_output(out_dir / name, "--out", overwrite=overwrite, inputs=[video])
+    except RomcamError:
+        if not any(out_dir.iterdir()):
+            out_dir.rmdir()              # no litter: a folder made for nothing goes again
+        raise
     return out_dir
 
 

@@ -472,5 +472,6 @@ def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, la
     stats = {"frames_captured": processed, "frames_processed": processed, "frames_dropped": 0,
              "valid_share": round(valid / processed, 4) if processed else None, "live": False,
              "warnings": ["SYNTHETIC landmark stream: not a measurement of a person"] if synthetic else []}
-    finished = recorder.finish(t, "the landmark stream ended early", stats)
+    p = engine.protocol
+    finished = recorder.finish(t, f"the landmark stream ended during '{p.phase.value}': {waiting_for(p)}", stats)
     return SessionResult(sid, finished, stats, kept_elsewhere=journal.close())

@@ -96,11 +96,11 @@ class SessionJournal:
             self.discard_file()
         return True
 
-    def close(self, final_wait_s: float = FINAL_WAIT_S) -> str | None:
+    def close(self, final_wait_s: float | None = None) -> str | None:
         """At the session's end: wait up to ``final_wait_s`` for the database to take the
         waiting records; if it does not (or its pages are damaged), keep the whole session in
         the recovery file. Returns a sentence saying so, or None when all is in the database."""
-        deadline = time.monotonic() + final_wait_s
+        deadline = time.monotonic() + (FINAL_WAIT_S if final_wait_s is None else final_wait_s)
         while not self.flush(force=True) and time.monotonic() < deadline:
             time.sleep(0.5)
         if not self.pending:
