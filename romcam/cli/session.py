@@ -61,7 +61,7 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Database to store the demo session in [default: a new temporary one].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Report file [default: romcam-reports/session-<id>.html].")
+              help="Report file [default: romcam-reports/session-<id>-<hash>.html].")
 @click.option("--side", type=click.Choice(["left", "right"]), default="right", show_default=True)
 @click.option("--reps", type=click.IntRange(5, 200), default=40, show_default=True)
 @click.option("--pdf", is_flag=True, help="Also write the report as PDF.")
