@@ -119,10 +119,16 @@ class SessionJournal:
                 f"free, or with --db to another database)")
 
     def _damage(self) -> str | None:
+        """A damaged page, read by a new connection (this one's page cache may still hold the
+        good copy of a page that was damaged on disk)."""
         try:
-            rows = [r[0] for r in self.store._read("PRAGMA quick_check")]
-        except RomcamError as exc:
-            return str(exc)
+            conn = sqlite3.connect(Path(os.path.abspath(self.store.path)).as_uri() + "?mode=ro", uri=True)
+            try:
+                rows = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            rows = [str(exc)]
         return None if rows == ["ok"] else f"the database is damaged: {rows[0]}"
 
     # ----- the recovery file
