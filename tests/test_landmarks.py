@@ -62,6 +62,7 @@ def test_detector_closes_cleanly_and_refuses_reuse(model_dir):
 @pytest.mark.parametrize("joint,clip,frame,face,side", [
     ("neck_lateral_flexion", "neck_rotation_front.mp4", 80, True, "both"),
     ("ankle_dorsiflexion", "lunges_side.mp4", 0, False, "auto"),
+    ("ankle_dorsiflexion", "squat_jumps_side.mp4", 55, False, "left"),     # held at a deep squat's bottom
 ])
 def test_still_hold_jitter(joint, clip, frame, face, side, tmp_path, landmarks_of):
     """A person holding still in front of a webcam: one real frame repeated for 3 s with fresh
@@ -83,3 +84,21 @@ def test_still_hold_jitter(joint, clip, frame, face, side, tmp_path, landmarks_o
         assert ch.valid.mean() > 0.9
         assert np.nanstd(ch.filtered[settled]) <= 0.5
         assert np.nanstd(live[settled]) <= 0.5
+
+
+def test_head_joints_run_the_pose_model_on_every_third_frame(model_dir):
+    """Head joints need the pose only for the shoulders (read at rest): the pose model runs on
+    every 3rd frame and its result stands in between, while the face model runs on every frame."""
+    from romcam.capture.pipeline import HEAD_POSE_EVERY, ModelChoice
+    from romcam.capture.sources import open_source
+
+    assert HEAD_POSE_EVERY == 3
+    models = ModelChoice.resolve("full", True, model_dir)
+    with open_source(media("neck_rotation_front.mp4"), stop=7) as source, models.detector() as det:
+        lms = [det.detect(f.index, f.t_s, cv2.resize(f.image, None, fx=0.5, fy=0.5)) for f in source]
+    assert det.pose_every == 3
+    same = [np.array_equal(lms[k].pose, lms[k - 1].pose) for k in range(1, 7)]
+    assert same == [True, True, False, True, True, False]
+    assert not any(np.array_equal(lms[k].face_matrix, lms[k - 1].face_matrix) for k in range(1, 7))
+    with ModelChoice.resolve("full", False, model_dir).detector() as limb_det:
+        assert limb_det.pose_every == 1

@@ -68,3 +68,24 @@ def test_bad_sources_say_what_is_wrong(tmp_path, make, message):
 def test_webcam_that_does_not_open():
     with pytest.raises(RomcamError, match="webcam 7 did not open"):
         open_source("7")
+
+
+def test_prefetched_decoding_keeps_order_and_raises_decoder_errors():
+    """Frames decoded ahead on their own thread come out in order, a decoder error is raised in
+    the consumer, and closing early stops the decoder thread."""
+    import threading
+
+    from romcam.capture.pipeline import prefetched
+
+    assert list(prefetched(iter(range(50)), depth=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise OSError("decoder failed")
+
+    with pytest.raises(OSError, match="decoder failed"):
+        list(prefetched(broken()))
+    frames = prefetched(iter(range(10_000)), depth=2)
+    next(frames)
+    frames.close()
+    assert not any(t.name == "romcam-decode" and t.is_alive() for t in threading.enumerate())

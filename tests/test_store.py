@@ -121,6 +121,7 @@ def test_upgrade_applies_new_migrations_in_order(tmp_path, monkeypatch):
 
     def v2(conn):
         applied.append(2)
+        MIGRATIONS[1](conn)     # the real v2 columns: the store reads heel_lifted since v2
         conn.execute("ALTER TABLE sessions ADD COLUMN room TEXT")
 
     def v3(conn):

@@ -125,3 +125,81 @@ def build_side_bend_session(path: Path, source_video: Path, fps: float = 20.0, s
     if stop_after_s is not None:
         angle = angle[: int(stop_after_s * fps)]
     return write_video(path, [tilter.tilt(a) for a in angle], fps)
+
+
+def roll_camera(frame: np.ndarray, roll_deg: float, pose=None):
+    """The frame as a camera rolled by ``roll_deg`` would show it (the scene turned
+    counter-clockwise on screen by ``roll_deg`` about the centre, same canvas), the mask of real
+    image pixels (eroded, so the new black corners' edges are ignored), and ``pose`` landmarks
+    (N, >=2 pixels) moved the same way."""
+    h, w = frame.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), roll_deg, 1.0)
+    out = cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.warpAffine(np.full((h, w), 255, np.uint8), m, (w, h), flags=cv2.INTER_NEAREST)
+    mask = cv2.erode(mask, np.ones((15, 15), np.uint8))
+    moved = None
+    if pose is not None:
+        moved = np.array(pose, dtype=float, copy=True)
+        moved[..., :2] = moved[..., :2] @ m[:, :2].T + m[:, 2]
+    return out, mask, moved
+
+
+def person_mask(frame: np.ndarray, model_path) -> np.ndarray:
+    """MediaPipe's person segmentation of one BGR frame (float 0..1, frame size)."""
+    import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    options = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
+                                           output_segmentation_masks=True)
+    with vision.PoseLandmarker.create_from_options(options) as det:
+        result = det.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)))
+        assert result.segmentation_masks, "no person found for the mask"
+        # copy while the landmarker lives: the view points into memory it frees when closed
+        mask = np.array(result.segmentation_masks[0].numpy_view(), dtype=np.float32).reshape(frame.shape[:2])
+    assert (mask > 0.5).mean() > 0.01, "the person mask is empty"
+    return mask
+
+
+class ShinTilter:
+    """Rotates everything of a standing person above the ankles about the ankle joint (a
+    synthetic dorsiflexion: the shins incline forward, the feet and the floor stay).
+
+    The person (MediaPipe's segmentation, dilated) above a line just over the ankle is cut out
+    with a soft edge, the hole is filled by inpainting, and the cut-out is pasted back rotated
+    by a known angle about the ankle, forward = towards where the toes point (``forward`` +1 =
+    image right)."""
+
+    def __init__(self, frame: np.ndarray, mask: np.ndarray, ankle_xy, forward: int, feather_px: float = 3.0):
+        self.frame, self.forward = frame, int(forward)
+        self.pivot = (float(ankle_xy[0]), float(ankle_xy[1]))
+        h, w = frame.shape[:2]
+        person = (mask > 0.5).astype(np.uint8) * 255
+        person = cv2.dilate(person, np.ones((9, 9), np.uint8))
+        person[int(round(self.pivot[1])):, :] = 0          # below the ankle: the feet stay
+        self.alpha = cv2.GaussianBlur(person, (0, 0), feather_px).astype(np.float32) / 255.0
+        self.alpha[int(round(self.pivot[1])):, :] = 0.0
+        hole = cv2.dilate(person, np.ones((15, 15), np.uint8))
+        hole[int(round(self.pivot[1])) + 2:, :] = 0
+        self.background = cv2.inpaint(frame, hole, 7, cv2.INPAINT_TELEA)
+
+    def tilt(self, angle_deg: float) -> np.ndarray:
+        h, w = self.frame.shape[:2]
+        # cv2's positive angle turns counter-clockwise on screen, which brings the knee towards -x
+        m = cv2.getRotationMatrix2D(self.pivot, -self.forward * angle_deg, 1.0)
+        body = cv2.warpAffine(self.frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        alpha = cv2.warpAffine(self.alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+        return (alpha * body + (1.0 - alpha) * self.background).astype(np.uint8)
+
+
+def contact_sheet(frames, labels, columns: int = 4, width: int = 360) -> np.ndarray:
+    """Frames side by side (resized to ``width``), each with its label, for a human to look at."""
+    tiles = []
+    for f, label in zip(frames, labels):
+        scale = width / f.shape[1]
+        tile = cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        cv2.putText(tile, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 255), 2)
+        tiles.append(tile)
+    while len(tiles) % columns:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)]
+    return np.vstack(rows)

@@ -96,7 +96,7 @@ class LandmarkDetector:
     """
 
     def __init__(self, pose_model: Path, face_model: Path | None = None, *, num_poses: int = 1,
-                 parallel: bool = False, min_pose_confidence: float = 0.5):
+                 parallel: bool = False, min_pose_confidence: float = 0.5, pose_every: int = 1):
         from mediapipe.tasks.python import BaseOptions, vision  # heavy import, only when needed
 
         self._vision = vision
@@ -124,6 +124,12 @@ class LandmarkDetector:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="romcam-face")
         self._last_ms = -1
         self._lock = threading.Lock()
+        # head joints: the pose model (for the shoulders, read at rest anyway) runs on every
+        # ``pose_every``-th frame only and its last result stands in between; the face model runs
+        # on every frame (README, "Speed")
+        self.pose_every = max(1, int(pose_every))
+        self._frames = 0
+        self._last_poses: list[np.ndarray] = []
 
     def detect(self, index: int, t_s: float, image_bgr: np.ndarray) -> FrameLandmarks:
         import mediapipe as mp
@@ -134,17 +140,21 @@ class LandmarkDetector:
         with self._lock:  # VIDEO mode needs strictly increasing timestamps
             ts_ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
             self._last_ms = ts_ms
+        run_pose = self._frames % self.pose_every == 0 or not self._last_poses
+        self._frames += 1
         face_future = None
-        if self._executor is not None:
+        if self._executor is not None and run_pose:
             face_future = self._executor.submit(self._face.detect_for_video, image, ts_ms)
-        pose_result = self._pose.detect_for_video(image, ts_ms)
+        if run_pose:
+            pose_result = self._pose.detect_for_video(image, ts_ms)
+            self._last_poses = [_pose_array(p, width, height) for p in pose_result.pose_landmarks]
         face_result = None
         if face_future is not None:
             face_result = face_future.result()
         elif self._face is not None:
             face_result = self._face.detect_for_video(image, ts_ms)
 
-        poses = [_pose_array(p, width, height) for p in pose_result.pose_landmarks]
+        poses = self._last_poses
         pose = most_prominent(poses)
         face = matrix = None
         elsewhere = False

@@ -78,22 +78,45 @@ def describe(source_name: str, title: str, summary: dict,
         top = "n/a" if max_deg is None else f"{max_deg:.1f} deg"
         lines.append(f"  {side:>5}: {len(rep_peaks)} reps" + (f" (peaks {peaks} deg)" if peaks else "")
                      + f", largest angle {top}")
+    if "vertical" in s:      # the ankle: where the vertical came from, heel flags, leg swaps
+        lines.append(f"  {s['vertical']['note']}")
+        lifted = [str(k + 1) for k, r in enumerate(s["reps"]) if r.get("heel_lifted")]
+        if lifted:
+            lines.append(f"  heel lifted at the peak of rep {', '.join(lifted)}")
+        lines.append(f"  leg swaps repaired: {s['leg_swaps_repaired']}")
     lines += [f"  note: {w}" for w in s["warnings"]]
     return "\n".join(lines)
+
+
+def _vertical(joint, video, landmarks, profile, mirrored):
+    """The ankle's true vertical: the profile's measured roll (the landmarks are already levelled
+    with it), else the roll of the scene's straight lines, else None (a level camera assumed)."""
+    from romcam.measure.ankle import Vertical, is_shin_joint
+
+    if not is_shin_joint(joint):
+        return None
+    if profile is not None and profile.roll_deg is not None:
+        return Vertical.from_profile(profile.roll_deg)
+    from romcam.calibration.scene_level import estimate_video_roll
+
+    e = estimate_video_roll(video, [lm.pose for lm in landmarks], mirrored=mirrored)
+    return Vertical.from_scene(e.roll_deg, e.confidence, e.confident)
 
 
 @click.command()
 @click.argument("video")
 @click.option("--joint", "-j", required=True, help="Joint to measure, e.g. neck-side-bend, ankle, knee.")
 @click.option("--side", type=SIDE_CHOICES, default="auto", show_default=True,
-              help="Person's side. auto: the limb nearer the camera for side-view joints, both otherwise.")
+              help="Person's side. auto: for the ankle the standing (loaded) leg, for other side-view "
+                   "joints the limb nearer the camera, both otherwise.")
 @click.option("--mirrored", is_flag=True, help="The video is mirrored (selfie view); it is flipped back first.")
 @model_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder [default: romcam-out/<video>_<joint>].")
 @click.option("--workers", type=click.IntRange(1, 8), default=2, show_default=True,
               help="Parts of the video analysed at once (one per CPU core).")
-@click.option("--camera-profile", default=None, help="Camera profile (romcam calibrate camera) to undistort with.")
+@click.option("--camera-profile", default=None, help="Camera profile (romcam calibrate camera) to undistort "
+                                                     "with; its measured roll (calibrate level) is the ankle's vertical.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--overwrite", is_flag=True, help="Let the results replace existing files in --out.")
 def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, camera_profile, no_progress,
@@ -122,7 +145,7 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
         raise RomcamError(f"no person was found in any of the {len(landmarks)} frames of {video}, so "
                           f"nothing was written (check that this is the right video, with the "
                           f"person in view)")
-    a = analyze_landmarks(j, landmarks, side)
+    a = analyze_landmarks(j, landmarks, side, vertical=_vertical(j, video, landmarks, profile, mirrored))
     content = summary(a)
     if info.frame_count and len(landmarks) < info.frame_count - max(2, 0.02 * info.frame_count):
         content["warnings"].append(f"the video file ended early: {len(landmarks)} of "

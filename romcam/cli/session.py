@@ -11,8 +11,9 @@ from romcam.cli.store import DB_HELP
 
 @click.command()
 @click.option("--joint", "-j", required=True, help="Joint, e.g. neck-side-bend, ankle.")
-@click.option("--side", type=click.Choice(["left", "right", "both"]), default=None,
-              help="Person's side [default: both for front-view joints; side-view joints need left or right].")
+@click.option("--side", type=click.Choice(["left", "right", "both", "auto"]), default=None,
+              help="Person's side [default: both for front-view joints; side-view joints need left or right: "
+                   "the person names the leg].")
 @click.option("--subject", required=True, help="Subject code (a pseudonym such as P001, not a name).")
 @click.option("--source", default="0", show_default=True, help="Webcam index, or a video file.")
 @click.option("--target-reps", type=click.IntRange(1, 500), default=40, show_default=True,
@@ -43,11 +44,21 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
     from romcam.session.runner import SessionOptions, describe_result, run_session
 
     j = get_joint(joint)
-    if side is None:
-        if j.view == "side":
-            raise RomcamError(f"{j.title} is measured from the side, one leg or arm at a time: "
-                              "give --side left or --side right")
+    if side in (None, "auto") and j.view == "front":
         side = "both"
+    if side is None:
+        raise RomcamError(f"{j.title} is measured from the side, one leg or arm at a time: "
+                          "give --side left or --side right")
+    if side == "auto":
+        # analyze picks the standing leg from the whole exercise; a session must know the leg
+        # before its first trial, when the person has only stood still (setup, neutral), and
+        # standing still does not tell the legs apart (README: "The right leg")
+        raise RomcamError(f"--side auto is not possible in a session for {j.title.lower()}: the leg can only be "
+                          "told from the exercise itself, after the trials it must measure; name the leg "
+                          "being tested with --side left or --side right")
+    if side == "both" and j.view == "side":
+        raise RomcamError(f"{j.title} is measured from the side, one leg or arm at a time: --side both is "
+                          "not possible; give --side left or --side right")
     result = run_session(SessionOptions(
         joint=j, side=side, subject=subject, source=source, target_reps=target_reps, trials=trials, db=db,
         window=not no_window, realtime=realtime, mirrored=mirrored, model=model, model_dir=model_dir,

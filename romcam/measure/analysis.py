@@ -13,10 +13,11 @@ import pandas as pd
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.errors import RomcamError
+from romcam.measure import ankle
 from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.measure.joints import SIDES, Joint
 from romcam.measure.reps import Rep, RepThresholds, count_reps
-from romcam.measure.series import MIN_VISIBILITY, channel_names, head_channels, measure_channel
+from romcam.measure.series import LEG_UNSEEN, MIN_VISIBILITY, channel_names, head_channels, measure_channel
 
 NEUTRAL_PERCENTILE = 10.0   # limbs: the low end of the range is the neutral (standing, arm down)
 TYPICAL_PERCENTILE = 95.0   # the typical excursion, used to scale the rep thresholds
@@ -63,6 +64,7 @@ class Analysis:
     flexion: np.ndarray | None = None   # head joints: head flexion (nod)
     side_note: str = ""
     warnings: list[str] = field(default_factory=list)
+    ankle_report: ankle.AnkleReport | None = None     # the ankle's extras: heel flags, vertical, swaps
 
     @property
     def fps(self) -> float:
@@ -110,13 +112,20 @@ def _sides_for(joint: Joint, side: str, landmarks) -> tuple[list[str], str]:
 
 def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str = "auto", *,
                       cutoff_hz: float = DEFAULT_CUTOFF_HZ,
-                      min_visibility: float = MIN_VISIBILITY) -> Analysis:
-    """Measure ``joint`` over a landmark series and count its reps per side."""
+                      min_visibility: float = MIN_VISIBILITY,
+                      vertical: ankle.Vertical | None = None) -> Analysis:
+    """Measure ``joint`` over a landmark series and count its reps per side. ``vertical``: where
+    the true vertical comes from, for the ankle (default: a level camera is assumed)."""
     if not landmarks:
         raise RomcamError("the video has no frames to analyse")
     if not any(lm.pose is not None for lm in landmarks):
         raise RomcamError("no person was found in the video; is the whole body in view and lit?")
-    sides, note = _sides_for(joint, side, landmarks)
+    legs_seen = ankle.measure_legs(landmarks, vertical, min_visibility) if ankle.is_shin_joint(joint) else None
+    if legs_seen is not None:   # the ankle: the standing leg, not the nearer one (DESIGN.md)
+        sides = [legs_seen.choice.side] if side == "auto" else _sides_for(joint, side, landmarks)[0]
+        note = "; ".join(ankle.side_note(legs_seen, s) for s in sides)
+    else:
+        sides, note = _sides_for(joint, side, landmarks)
     t = np.array([lm.t_s for lm in landmarks], dtype=float)
     frame = np.array([lm.index for lm in landmarks], dtype=int)
 
@@ -124,11 +133,16 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
     results: dict[str, SideResult] = {}
     reference = None
     for name in channel_names(joint, sides):
-        series = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
-        raw = reject_glitches(t, series.angle)
-        valid = series.valid & np.isfinite(raw)
-        channels[name] = Channel(name, raw, zero_phase(t, raw, cutoff_hz), valid, series.problems)
-        reference = series.reference
+        if legs_seen is not None:
+            raw, valid = legs_seen.shin[name].copy(), legs_seen.valid[name].copy()
+            problems = [None if ok else LEG_UNSEEN for ok in valid]
+        else:
+            series = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
+            raw, valid, problems = series.angle, series.valid, series.problems
+            reference = series.reference
+        raw = reject_glitches(t, raw)
+        valid = valid & np.isfinite(raw)
+        channels[name] = Channel(name, raw, zero_phase(t, raw, cutoff_hz), valid, problems)
     turn = flexion = None
     if joint.needs_face:
         turn, flexion = head_channels(landmarks, reference)
@@ -156,7 +170,11 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
                                    turned)
 
     analysis = Analysis(joint, t, frame, channels, results, turn, flexion, note)
-    analysis.warnings = _warnings(analysis)
+    if legs_seen is not None:
+        analysis.ankle_report = ankle.review_reps(joint, legs_seen, {s: r.reps for s, r in results.items()})
+        for s, r in results.items():
+            r.reps = analysis.ankle_report.reps[s]
+    analysis.warnings = _warnings(analysis) + (analysis.ankle_report.warnings if analysis.ankle_report else [])
     return analysis
 
 
@@ -241,7 +259,7 @@ def frames_table(a: Analysis) -> pd.DataFrame:
 def summary(a: Analysis) -> dict:
     """The summary.json content (issue #2 keys, plus neutral, thresholds and warnings)."""
     reps = sorted((r for s in a.sides.values() for r in s.reps), key=lambda r: r.start_s)
-    return {
+    out = {
         "joint": a.joint.name,
         "fps": round(a.fps, 3),
         "frames": int(len(a.t)),
@@ -265,3 +283,8 @@ def summary(a: Analysis) -> dict:
              "head_turn_deg": round(turn, 1)} for s in a.sides.values() for r, turn in s.turn_reps],
         "warnings": a.warnings,
     }
+    if a.ankle_report is not None:
+        for rep, item in zip(reps, out["reps"]):
+            item["heel_lifted"] = a.ankle_report.heel_lifted.get((rep.side, rep.start_s))
+        out.update(a.ankle_report.summary)
+    return out

@@ -102,15 +102,11 @@ def _neck_rotation(lm: FrameLandmarks, side: str | None) -> float:
     return float(head.camera_yaw_deg(lm.face_matrix))
 
 
-def _ankle_dorsiflexion(lm, side):
-    return angles.ankle_dorsiflexion_deg(_p(lm, side, "knee"), _p(lm, side, "ankle"),
-                                         _p(lm, side, "heel"), _p(lm, side, "foot_index"))
-
-
-def _tibial_inclination(lm, side):
-    """Shank (ankle -> knee) from the image vertical: 0 = vertical, + = knee ahead of the ankle
-    in the direction the foot points (heel -> toe). NaN when the foot points more than 60 deg
-    from the horizontal, since it then no longer shows which way the person faces."""
+def _shin_inclination(lm, side):
+    """One frame alone: shank (ankle -> knee) from the image vertical, + = knee ahead of the ankle
+    in the direction this frame's foot points (heel -> toe); NaN when the foot points more than
+    60 deg from the horizontal. Over a recording or live, romcam.measure.ankle measures the ankle
+    instead (toes' direction over time, true vertical, the same physical leg)."""
     shank = _p(lm, side, "knee") - _p(lm, side, "ankle")
     foot = _p(lm, side, "foot_index") - _p(lm, side, "heel")
     if not abs(foot[0]) > 0.5 * np.hypot(foot[0], foot[1]):
@@ -155,18 +151,12 @@ JOINTS: dict[str, Joint] = {j.name: j for j in (
     ),
     Joint(
         "ankle_dorsiflexion", "Ankle dorsiflexion", "side", "limb",
-        ("{side}_knee", "{side}_ankle", "{side}_heel", "{side}_foot_index"), _ankle_dorsiflexion,
+        ("{side}_knee", "{side}_ankle", "{side}_heel", "{side}_foot_index"), _shin_inclination,
         RepThresholds(enter_deg=6.0, exit_deg=3.0, min_amplitude_deg=8.0), (0.0, 45.0),
-        aliases=("ankle", "ankle-dorsiflexion", "dorsiflexion", "knee-to-wall"),
-        description="90 - angle(shank, foot); 0 = shank perpendicular to the foot",
-    ),
-    Joint(
-        "tibial_inclination", "Shin angle from vertical (tibial inclination)", "side", "limb",
-        ("{side}_knee", "{side}_ankle", "{side}_heel", "{side}_foot_index"), _tibial_inclination,
-        RepThresholds(enter_deg=6.0, exit_deg=3.0, min_amplitude_deg=8.0), (0.0, 45.0),
-        aliases=("tibial-inclination", "tibia", "shin-angle"),
-        description="shank (ankle -> knee) from the image vertical; + = knee ahead of the ankle "
-                    "(levelled by a camera profile's roll)",
+        aliases=("ankle", "ankle-dorsiflexion", "dorsiflexion", "knee-to-wall",
+                 "tibial_inclination", "tibial-inclination", "tibia", "shin-angle"),
+        description="shin (ankle -> knee) from the true vertical, + = knee ahead of the ankle "
+                    "(knee-to-wall inclinometer); 0 = vertical shin",
     ),
     Joint(
         "knee_flexion", "Knee flexion", "side", "limb",

@@ -50,6 +50,7 @@ NO_FACE = "face not found"
 FACE_ELSEWHERE = "face not on the measured person"
 FACE_CUT = "face partly out of view"
 TURNED = "face turned away from the camera past the face-mesh limit"
+LEG_UNSEEN = "leg not measurable (hidden, merged with the other leg, or a spike)"
 MAX_FACE_OUTSIDE = 0.10   # share of face-mesh points outside the frame above which it is cut off
 
 

@@ -189,11 +189,25 @@ def _trace_section(detail: SessionDetail, frames, title: str, kind: str) -> Sect
     return section
 
 
+def _ankle_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
+    """The ankle's facts: where the vertical came from, and the trials/reps with a lifted heel."""
+    if detail.vertical_source is None:
+        return []
+    lifted_trials = [f"{t.phase} {t.trial_no} ({t.side})" for t in detail.trials if t.heel_lifted and not t.discarded]
+    lifted_reps = [f"rep {r.rep_no} ({r.side})" for r in detail.reps if r.heel_lifted]
+    roll = detail.camera_roll_deg
+    vertical = detail.vertical_source + ("" if roll is None else f", camera roll {roll:+.1f} deg")
+    return [("True vertical (ankle)", Cell("vertical_source", detail.vertical_source, vertical)),
+            ("Heel lifted (voids a knee-to-wall trial)",
+             Cell("heel_lifted", len(lifted_trials) + len(lifted_reps),
+                  ", ".join(lifted_trials + lifted_reps) or "never"))]
+
+
 def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Cell]]:
     row, stats = detail.row, detail.stats
     share, share_from = valid_share(detail, frames)
     discarded = sum(1 for t in detail.trials if t.discarded)
-    return [
+    return _ankle_rows(detail) + [
         ("Session", Cell.number("session_id", row.id)),
         ("Subject", Cell.words("subject", row.subject)),
         ("Started", Cell("started_at", row.started_at, local_time(row.started_at))),

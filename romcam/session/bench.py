@@ -9,26 +9,38 @@ and the largest angle difference between them is reported with the speeds.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from romcam.capture.pipeline import ModelChoice, extract_landmarks, landmarks_from_source
+from romcam.capture.pipeline import HEAD_POSE_EVERY, ModelChoice, extract_landmarks, landmarks_from_source
 from romcam.capture.sources import open_source
 from romcam.measure.analysis import analyze_landmarks
 from romcam.measure.joints import Joint
 
 
 def _baseline(spec, models: ModelChoice, mirrored: bool):
-    with open_source(spec, mirrored=mirrored) as source, models.detector(parallel=False) as det:
+    with open_source(spec, mirrored=mirrored) as source, models.detector(parallel=False, pose_every=1) as det:
         return [lm for _, lm in landmarks_from_source(source, det)]
 
 
 def _timed(fn):
-    t0 = time.perf_counter()
+    """(result, wall seconds, CPU seconds of the whole process: every thread, every core)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
-    return out, time.perf_counter() - t0
+    return out, time.perf_counter() - t0, time.process_time() - c0
+
+
+def peak_memory_mb() -> float | None:
+    """The process' peak resident memory so far (MiB), where the OS reports it."""
+    try:
+        import resource
+    except ImportError:       # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0), 1)
 
 
 def compare(joint: Joint, base, ours, side: str) -> dict:
@@ -56,15 +68,18 @@ def compare(joint: Joint, base, ours, side: str) -> dict:
 def run_bench(spec, joint: Joint, models: ModelChoice, *, side: str = "auto", mirrored: bool = False,
               workers: int = 2, repeat: int = 1) -> dict:
     """Time the baseline and romcam (best of ``repeat`` runs each, alternating) on one video."""
-    base_times, our_times = [], []
+    base_times, our_times, base_cpu, our_cpu = [], [], [], []
     base = ours = None
     info = None
     for _ in range(repeat):
-        base, dt = _timed(lambda: _baseline(spec, models, mirrored))
+        base, dt, cpu = _timed(lambda: _baseline(spec, models, mirrored))
         base_times.append(dt)
-        (ours, info), dt = _timed(lambda: extract_landmarks(spec, models, mirrored=mirrored,
-                                                            workers=workers, progress=False))
+        base_cpu.append(cpu)
+        base_peak = peak_memory_mb()
+        (ours, info), dt, cpu = _timed(lambda: extract_landmarks(spec, models, mirrored=mirrored,
+                                                                 workers=workers, progress=False))
         our_times.append(dt)
+        our_cpu.append(cpu)
     n = len(base)
     base_fps = n / min(base_times)
     our_fps = len(ours) / min(our_times)
@@ -82,6 +97,13 @@ def run_bench(spec, joint: Joint, models: ModelChoice, *, side: str = "auto", mi
         "romcam_fps": round(our_fps, 1),
         "speedup": round(our_fps / base_fps, 2),
         "realtime_factor": round(our_fps / info.fps, 2) if info.fps else None,
+        "baseline_cpu_ms_per_frame": round(1000.0 * min(base_cpu) / n, 1),
+        "romcam_cpu_ms_per_frame": round(1000.0 * min(our_cpu) / len(ours), 1),
+        "head_pose_every": HEAD_POSE_EVERY if models.face is not None else 1,
+        # peak resident memory of the process after the baseline, then after romcam (the
+        # process' high-water mark only grows, so the second includes the first)
+        "peak_memory_mb_after_baseline": base_peak,
+        "peak_memory_mb_after_romcam": peak_memory_mb(),
     }
     result.update(compare(joint, base, ours, side))
     return result
@@ -102,6 +124,6 @@ def run_live_bench(spec, joint: Joint, *, model: str = "full", model_dir=None, w
             joint=joint, side=side, subject="BENCH", source=str(spec), db=str(Path(tmp) / "bench.sqlite3"),
             window=window, realtime=True, model=model, model_dir=model_dir), say=lambda _: None)
     keys = ("frames_captured", "frames_processed", "frames_dropped", "dropped_share", "latency_ms_median",
-            "latency_ms_p95", "fps", "source_fps")
+            "latency_ms_p95", "fps", "source_fps", "cpu_s", "cores_busy")
     return {"video": str(spec), "joint": joint.name, "pose_model": model, "window": window,
             "cpu_count": os.cpu_count(), **{k: result.stats.get(k) for k in keys}}

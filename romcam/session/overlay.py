@@ -109,9 +109,7 @@ def draw_geometry(img: np.ndarray, lm: FrameLandmarks, joint_name: str, side: st
     elif joint_name in ("ankle_dorsiflexion", "tibial_inclination"):
         s = side
         ankle, knee = lm.point(f"{s}_ankle"), lm.point(f"{s}_knee")
-        second = (lm.point(f"{s}_foot_index") - lm.point(f"{s}_heel")) if joint_name == "ankle_dorsiflexion" \
-            else np.array([0.0, -1.0])
-        _draw_arc(img, ankle, knee - ankle, second, radius, ACCENT)
+        _draw_arc(img, ankle, knee - ankle, np.array([0.0, -1.0]), radius, ACCENT)   # shin vs vertical
     elif joint_name in ARC_POINTS:
         v, r1, r2 = (lm.point(n.format(s=side)) for n in ARC_POINTS[joint_name])
         _draw_arc(img, v, r1 - v, r2 - v, radius, ACCENT)

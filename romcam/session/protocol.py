@@ -228,15 +228,23 @@ class Protocol:
         n = self.cfg.trials
         if self.phase is Phase.SETUP:
             return self.problems[0] if self.problems else "Hold still: checking the view..."
+        ankle = self.joint.name == "ankle_dorsiflexion"
         if self.phase is Phase.NEUTRAL:
+            if ankle:
+                return "Stand still, side on to the camera, the tested foot flat on the floor"
             return "Look straight ahead and hold still" if self.joint.kind == "signed" else "Stand still in your start position"
         if self.phase in (Phase.BEFORE, Phase.AFTER):
             todo = [s for s, st in self.sides.items() if len(self._trials(st)) < n]
             side = todo[0] if todo else ""
             word = "BEFORE" if self.phase is Phase.BEFORE else "AFTER"
             done = len(self._trials(self.sides[side])) if side else n
+            if ankle:
+                return (f"{word}: bend the {side} knee forward over your toes as far as you can, heel down, "
+                        f"then back ({done + 1}/{n})")
             return f"{word}: move as far as you can to the {side}, then back ({done + 1}/{n})"
         if self.phase is Phase.SET:
+            if ankle:
+                return "SET: knee over the toes and back, heel down; gently nudge the edge of your range"
             return "SET: keep going, gently nudge the edge of your range"
         return self.finished.outcomes[0].verdict if self.finished and self.finished.outcomes else "done"
 

@@ -30,6 +30,7 @@ from romcam.capture.camera import LatestFrameCapture, ReplayCamera
 from romcam.capture.landmarks import FrameLandmarks
 from romcam.capture.pipeline import ModelChoice
 from romcam.errors import RomcamError
+from romcam.measure.ankle import is_shin_joint
 from romcam.measure.joints import Joint
 from romcam.session.engine import SessionEngine
 from romcam.session.overlay import OverlayState, draw_overlay
@@ -37,7 +38,7 @@ from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStar
                                      TrialDiscarded, TrialDone, TurnIgnored)
 from romcam.capture.sources import open_source
 from romcam.files import check_output, mark_created, publish
-from romcam.storage.journal import SessionJournal
+from romcam.storage.journal import SessionJournal, delete_empty_session
 from romcam.storage.rows import owner_meta
 from romcam.storage.store import Store, clean_subject_code, resolve_db_path
 
@@ -124,6 +125,11 @@ class _Recorder:
         self.prompts = prompts            # headless: print every change of the prompt
         self.last_prompt: str | None = None
 
+    def heel(self, side: str, peak_s: float) -> bool | None:
+        """The ankle's heel at a peak (None for other joints)."""
+        measurer = self.engine.measurer
+        return measurer.heel_lifted(side, peak_s) if hasattr(measurer, "heel_lifted") else None
+
     def event(self, e) -> None:
         p = self.engine.protocol
         if isinstance(e, PhaseStarted) and e.phase is not Phase.DONE:
@@ -134,12 +140,13 @@ class _Recorder:
             self.journal.write("neutral", neutral_deg=values[0] if len(values) == 1 else None)
             self.say(f"[{e.t:6.1f} s] neutral: {', '.join(f'{v:.1f}' for v in values)} deg")
         elif isinstance(e, TrialDone):
+            heel = self.heel(e.side, e.rep.peak_s)
             self.journal.write("trial", phase=e.phase.value, side=e.side, trial_no=e.trial_no,
                                peak_deg=float(e.rep.peak_deg), start_s=e.rep.start_s, peak_s=e.rep.peak_s,
-                               end_s=e.rep.end_s)
+                               end_s=e.rep.end_s, heel_lifted=heel)
             self.trial_keys[(e.phase, e.side, e.trial_no)] = self.journal.ops[-1]["created_at"]
             self.say(f"[{e.rep.end_s:6.1f} s] {e.phase.value} trial {e.trial_no}/{p.cfg.trials} {e.side}: "
-                     f"{e.rep.peak_deg:.1f} deg")
+                     f"{e.rep.peak_deg:.1f} deg" + (" (HEEL LIFTED: redo it with the heel down, key r)" if heel else ""))
         elif isinstance(e, TrialDiscarded):
             self.journal.write("discard", phase=e.phase.value, side=e.side, trial_no=e.trial_no,
                                created_at=self.trial_keys.pop((e.phase, e.side, e.trial_no)))
@@ -149,10 +156,11 @@ class _Recorder:
                      f"{e.rep.peak_deg:.1f} deg to the {e.side} came with {e.turn_deg:.0f} deg of head turn; "
                      f"a head turn, not counted")
         elif isinstance(e, RepDone):
+            heel = self.heel(e.side, e.rep.peak_s)
             self.journal.write("rep", side=e.side, rep_no=e.rep_no, peak_deg=float(e.rep.peak_deg),
-                               start_s=e.rep.start_s, peak_s=e.rep.peak_s, end_s=e.rep.end_s)
+                               start_s=e.rep.start_s, peak_s=e.rep.peak_s, end_s=e.rep.end_s, heel_lifted=heel)
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {e.rep_no}/{p.cfg.target_reps} {e.side}: "
-                     f"peak {e.rep.peak_deg:.1f} deg")
+                     f"peak {e.rep.peak_deg:.1f} deg" + (" (heel lifted)" if heel else ""))
 
     def step(self, lm: FrameLandmarks, save_frame: bool = True) -> bool:
         """One frame through the engine, its events stored; returns whether the frame was usable."""
@@ -206,6 +214,9 @@ def _check_display() -> None:
 def _sides(joint: Joint, side: str) -> tuple[str, ...]:
     if side not in ("left", "right", "both"):
         raise RomcamError(f"unknown side {side!r}; use left, right or both")
+    if side == "both" and joint.view == "side":
+        raise RomcamError(f"{joint.title} is measured from the side, one leg or arm at a time: "
+                          "--side both is not possible; give --side left or --side right")
     return ("left", "right") if side == "both" else (side,)
 
 
@@ -261,6 +272,8 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
             f"keys: n = next phase, r = redo trial, q = quit and save")
         recorder = _Recorder(journal, engine, say, prompts=not opts.window)
         runner = _Loop(opts, engine, recorder, detector, profile, warnings, info)
+        if is_shin_joint(opts.joint):
+            runner.start_vertical(store, sid, say)
         previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
         try:
             reason = runner.run(source)
@@ -276,7 +289,7 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
             runner.close_recording()
         stats = runner.stats()
         if runner.valid == 0 and reason not in (INTERRUPTED_INT, INTERRUPTED_TERM) \
-                and journal.flush(force=True) and store.delete_empty_session(sid):
+                and journal.flush(force=True) and delete_empty_session(store, sid):
             top = max(runner.invalid, key=runner.invalid.get) if runner.invalid else "no person found"
             raise RomcamError(f"no usable frame in {runner.processed} frames of {info.name} ({top}), so "
                               f"no session was stored (check that the person is in view, lit, and "
@@ -309,9 +322,29 @@ class _Loop:
         self.valid = 0
         self.invalid: dict[str, int] = {}     # why frames were not usable, counted
         self.t_start = time.monotonic()
+        self.cpu_start = time.process_time()
         self.writer = None
         self.record_tmp: Path | None = None
         self.live = info.live
+        self.setup_vertical = None        # the ankle without a profile roll: read during setup
+
+    def start_vertical(self, store, sid: int, say) -> None:
+        """The ankle's vertical: the profile's roll now, or the scene's once setup is over."""
+        from romcam.session.vertical import SetupVertical, profile_vertical
+
+        self._vertical_out = (store, sid, say)
+        vertical = profile_vertical(self.profile)
+        if vertical is None:
+            self.setup_vertical = SetupVertical()
+        else:
+            self._use_vertical(vertical)
+
+    def _use_vertical(self, vertical) -> None:
+        store, sid, say = self._vertical_out
+        self.engine.measurer.set_roll(vertical.roll_deg)
+        store.set_vertical(sid, vertical.source, vertical.camera_roll_deg)
+        self.warnings.extend(w for w in vertical.warnings() if w not in self.warnings)
+        say(vertical.describe())
 
     def run(self, source) -> str:
         if self.live:
@@ -344,7 +377,12 @@ class _Loop:
             from romcam.calibration import undistort_series
             lm = undistort_series([lm], self.profile, lm.width, lm.height)[0]
         self.last_t = frame.t_s
+        if self.setup_vertical is not None and self.engine.protocol.phase is Phase.SETUP:
+            self.setup_vertical.add(frame.t_s, frame.image, lm.pose)
         self._count(lm, usable=self.recorder.step(lm, self.opts.save_frames))
+        if self.setup_vertical is not None and self.engine.protocol.phase is not Phase.SETUP:
+            self._use_vertical(self.setup_vertical.estimate())   # before any trial is measured
+            self.setup_vertical = None
         key = self._show(frame.image, lm)
         if captured_at is not None:
             self.latencies.append(time.monotonic() - captured_at)
@@ -399,6 +437,7 @@ class _Loop:
 
     def stats(self) -> dict:
         elapsed = max(time.monotonic() - self.t_start, 1e-6)
+        cpu = time.process_time() - self.cpu_start
         lat = np.array(self.latencies) * 1000.0
         out = {
             "fps": round(self.processed / elapsed, 2),
@@ -411,8 +450,12 @@ class _Loop:
             "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
             "valid_share": round(self.valid / self.processed, 4) if self.processed else None,
             "live": self.live,
+            "cpu_s": round(cpu, 2),
+            "cores_busy": round(cpu / elapsed, 2),      # average CPU cores the loop kept busy
             "warnings": list(self.warnings),
         }
+        if hasattr(self.engine.measurer, "swaps_repaired"):
+            out["leg_swaps_repaired"] = self.engine.measurer.swaps_repaired
         out["invalid_frames"] = dict(sorted(self.invalid.items(), key=lambda kv: -kv[1]))
         for problem, n in out["invalid_frames"].items():
             if self.processed and n > 0.2 * self.processed:
@@ -445,6 +488,8 @@ def describe_result(result: SessionResult) -> str:
     else:
         speed = f" at {s['fps']} fps" if s.get("fps") else ""
         lines.append(f"  {s.get('frames_processed', 0)} frames analysed{speed}")
+    if s.get("leg_swaps_repaired"):
+        lines.append(f"  MediaPipe's left/right leg swaps repaired: {s['leg_swaps_repaired']}")
     lines += [f"  note: {w}" for w in s.get("warnings", [])]
     if result.kept_elsewhere:
         lines.append(f"  WARNING: {result.kept_elsewhere}")
@@ -462,6 +507,8 @@ def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, la
                         target_reps=target_reps, trials_per_phase=trials, synthetic=synthetic,
                         app_version=__version__, **owner_meta())
     recorder = _Recorder(journal, engine, say)
+    if is_shin_joint(joint):    # no images here: nothing to read the scene from
+        store.set_vertical(sid, "assumed level", None)
     t, processed, valid = 0.0, 0, 0
     for lm in landmarks:
         t = lm.t_s

@@ -63,6 +63,8 @@ SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("reps_done", "count", "Mobilisation reps counted on this side during the set."),
     ("target_reps", "count", "Reps the set asked for (empty if none was set)."),
     ("first_rep_at_after_level", "rep number", "First set rep whose peak reached after_deg (empty if none)."),
+    ("heel_lifted", "count", "Ankle: trials and set reps on this side whose heel was lifted at the peak "
+                             "(a lifted heel voids a knee-to-wall trial); empty for joints without a heel check."),
     ("synthetic", "0/1", "1 for demo or synthetic data (not a measurement of a person), else 0."),
 )
 
@@ -90,7 +92,7 @@ FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 _INT_COLUMNS = ("session_id", "trials_before", "trials_after", "reps_done", "target_reps",
-                "first_rep_at_after_level", "synthetic")
+                "first_rep_at_after_level", "heel_lifted", "synthetic")
 
 
 def _round(value: float | None, decimals: int) -> float | None:
@@ -113,7 +115,8 @@ def _session_record(row: SessionRow, o: SideOutcome) -> dict:
         "mdc95_deg": _round(o.mdc95_deg, DEG_DECIMALS),
         "verdict": o.verdict, "trials_before": o.trials_before, "trials_after": o.trials_after,
         "reps_done": o.reps_done, "target_reps": row.target_reps,
-        "first_rep_at_after_level": o.first_rep_at_after_level, "synthetic": int(row.synthetic),
+        "first_rep_at_after_level": o.first_rep_at_after_level,
+        "heel_lifted": row.heel_lifted.get(o.side) if row.heel_lifted else None, "synthetic": int(row.synthetic),
     }
 
 

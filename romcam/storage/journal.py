@@ -159,6 +159,24 @@ class SessionJournal:
         self.file = None
 
 
+def delete_empty_session(store: Store, session_id: int) -> bool:
+    """Remove a session that recorded no trial and no rep (e.g. no person was ever seen),
+    with its frames, and its subject if that has no other session. Returns whether it did."""
+    sid = int(session_id)
+    with store._transaction() as conn:
+        if any(conn.execute(f"SELECT 1 FROM {table} WHERE session_id = ? LIMIT 1", (sid,)).fetchone()
+               for table in ("trials", "reps", "turns")):
+            return False
+        row = conn.execute("SELECT subject_id FROM sessions WHERE id = ?", (sid,)).fetchone()
+        for table in ("frames", "results"):
+            conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
+        conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+        if row is not None:
+            conn.execute("DELETE FROM subjects WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
+                         "sessions WHERE subject_id = ?)", (row[0], row[0]))
+        return True
+
+
 def _plain(value):
     if hasattr(value, "tolist"):
         return value.tolist()
@@ -177,7 +195,8 @@ def apply(store: Store, sid: int, o: dict) -> None:
                               "AND trial_no = ? AND created_at = ?",
                        (sid, o["phase"], o["side"], o["trial_no"], o["created_at"])):
             store.add_trial(sid, o["phase"], o["side"], o["trial_no"], o["peak_deg"], o.get("start_s"),
-                            o.get("peak_s"), o.get("end_s"), created_at=o["created_at"])
+                            o.get("peak_s"), o.get("end_s"), heel_lifted=o.get("heel_lifted"),
+                            created_at=o["created_at"])
     elif op == "discard":
         with store._transaction() as conn:
             conn.execute("UPDATE trials SET discarded = 1 WHERE session_id = ? AND phase = ? AND "
@@ -187,7 +206,7 @@ def apply(store: Store, sid: int, o: dict) -> None:
         if not _exists(store, "SELECT 1 FROM reps WHERE session_id = ? AND side = ? AND rep_no = ? "
                               "AND created_at = ?", (sid, o["side"], o["rep_no"], o["created_at"])):
             store.add_rep(sid, o["side"], o["rep_no"], o["peak_deg"], o.get("start_s"), o.get("peak_s"),
-                          o.get("end_s"), created_at=o["created_at"])
+                          o.get("end_s"), heel_lifted=o.get("heel_lifted"), created_at=o["created_at"])
     elif op == "frames":
         rows = o["rows"]
         if rows and not _exists(store, "SELECT 1 FROM frames WHERE session_id = ? AND side IS ? AND "

@@ -63,6 +63,7 @@ class SessionRow:
     target_reps: int | None
     outcomes: tuple[SideOutcome, ...]
     results_stored: bool               # False: outcomes computed from the stored trials
+    heel_lifted: dict = field(default_factory=dict)   # ankle: side -> trials and reps with the heel up
     running: bool = False              # in_progress and its process is still alive
 
     @property
@@ -100,6 +101,7 @@ class TrialRecord:
     end_s: float | None
     discarded: bool
     created_at: str
+    heel_lifted: bool | None = None   # the ankle's heel was up at the peak (None: not measured)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class RepRecord:
     peak_s: float | None
     end_s: float | None
     created_at: str
+    heel_lifted: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,8 @@ class SessionDetail:
     stats: dict = field(default_factory=dict)
     trials: tuple[TrialRecord, ...] = ()
     reps: tuple[RepRecord, ...] = ()
+    vertical_source: str | None = None     # ankle: camera profile, scene or assumed level
+    camera_roll_deg: float | None = None
 
     @property
     def id(self) -> int:

@@ -113,6 +113,14 @@ def _opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _opt_bool(value: Any) -> int | None:
+    return None if value is None else int(bool(value))
+
+
+def _stored_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
 def _json_default(value: Any) -> Any:
     """numpy scalars/arrays and other objects in stats: plain JSON values."""
     if hasattr(value, "tolist"):
@@ -351,16 +359,19 @@ class Store:
 
     def add_trial(self, session_id: int, phase: str, side: str, trial_no: int, peak_deg: float,
                   start_s: float | None = None, peak_s: float | None = None,
-                  end_s: float | None = None, created_at: str | None = None) -> int:
-        """Store one maximal trial (committed on return); returns its id."""
+                  end_s: float | None = None, heel_lifted: bool | None = None,
+                  created_at: str | None = None) -> int:
+        """Store one maximal trial (committed on return); returns its id. ``heel_lifted``: the
+        ankle's heel was up at the peak (None: not measured, other joints)."""
         _check_choice(phase, TRIAL_PHASES, "phase")
         _check_choice(side, SIDES, "side")
         with self._transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO trials (session_id, phase, side, trial_no, start_s, peak_s, end_s, "
-                "peak_deg, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "peak_deg, created_at, heel_lifted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (int(session_id), phase, side, int(trial_no), _opt_float(start_s),
-                 _opt_float(peak_s), _opt_float(end_s), _peak(peak_deg), created_at or now_iso()))
+                 _opt_float(peak_s), _opt_float(end_s), _peak(peak_deg), created_at or now_iso(),
+                 _opt_bool(heel_lifted)))
             return int(cur.lastrowid)
 
     def discard_trial(self, trial_id: int) -> None:
@@ -372,15 +383,16 @@ class Store:
 
     def add_rep(self, session_id: int, side: str, rep_no: int, peak_deg: float,
                 start_s: float | None = None, peak_s: float | None = None,
-                end_s: float | None = None, created_at: str | None = None) -> int:
+                end_s: float | None = None, heel_lifted: bool | None = None,
+                created_at: str | None = None) -> int:
         """Store one counted rep of the set (committed on return); returns its id."""
         _check_choice(side, SIDES, "side")
         with self._transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO reps (session_id, side, rep_no, start_s, peak_s, end_s, peak_deg, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, heel_lifted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (int(session_id), side, int(rep_no), _opt_float(start_s), _opt_float(peak_s),
-                 _opt_float(end_s), _peak(peak_deg), created_at or now_iso()))
+                 _opt_float(end_s), _peak(peak_deg), created_at or now_iso(), _opt_bool(heel_lifted)))
             return int(cur.lastrowid)
 
     def add_frames(self, session_id: int, rows: Iterable, side: str | None = None) -> int:
@@ -404,6 +416,12 @@ class Store:
                              "head_turn_deg, head_flexion_deg, invalid_reason) "
                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
         return len(batch)
+
+    def set_vertical(self, session_id: int, source: str, camera_roll_deg: float | None) -> None:
+        """Where the ankle's true vertical came from (camera profile, scene, assumed level) and
+        the camera's roll it used."""
+        self._update_session(session_id, "UPDATE sessions SET vertical_source = ?, camera_roll_deg = ? "
+                             "WHERE id = ?", (str(source), _opt_float(camera_roll_deg), int(session_id)))
 
     def set_neutral(self, session_id: int, neutral_deg: float | None) -> None:
         """The measured neutral angle of the session."""
@@ -434,23 +452,6 @@ class Store:
                 "first_rep_at_after_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_result_values(sid, o) for o in results])
 
-    def delete_empty_session(self, session_id: int) -> bool:
-        """Remove a session that recorded no trial and no rep (e.g. no person was ever seen),
-        with its frames, and its subject if that has no other session. Returns whether it did."""
-        sid = int(session_id)
-        with self._transaction() as conn:
-            if any(conn.execute(f"SELECT 1 FROM {table} WHERE session_id = ? LIMIT 1", (sid,)).fetchone()
-                   for table in ("trials", "reps", "turns")):
-                return False
-            row = conn.execute("SELECT subject_id FROM sessions WHERE id = ?", (sid,)).fetchone()
-            for table in ("frames", "results"):
-                conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
-            conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
-            if row is not None:
-                conn.execute("DELETE FROM subjects WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
-                             "sessions WHERE subject_id = ?)", (row[0], row[0]))
-            return True
-
     def _update_session(self, session_id: int, sql: str, params: tuple) -> None:
         with self._transaction() as conn:
             if conn.execute(sql, params).rowcount == 0:
@@ -476,7 +477,8 @@ class Store:
             start = parse_since(since)
             rows = [r for r in rows if parse_timestamp(r["started_at"]) >= start]
         stored = self._stored_results(clause, tuple(params))
-        out = [self._session_row(r, stored.get(r["id"])) for r in rows]
+        heels = self._heel_counts(clause, tuple(params))
+        out = [self._session_row(r, stored.get(r["id"]), heels.get(r["id"])) for r in rows]
         return sorted(out, key=lambda s: (s.started, s.id))
 
     def session(self, session_id: int) -> SessionDetail:
@@ -487,21 +489,23 @@ class Store:
             raise RomcamError(f"there is no session {session_id} in {self.path}; "
                               f"`romcam history` lists the sessions")
         stored = self._stored_results(" WHERE s.id = ?", (int(session_id),))
+        heels = self._heel_counts(" WHERE s.id = ?", (int(session_id),))
         trials = [TrialRecord(r["id"], r["phase"], r["side"], r["trial_no"], r["peak_deg"],
                               r["start_s"], r["peak_s"], r["end_s"], bool(r["discarded"]),
-                              r["created_at"])
+                              r["created_at"], _stored_bool(r["heel_lifted"]))
                   for r in self._read("SELECT * FROM trials WHERE session_id = ? ORDER BY id",
                                       (row["id"],))]
         reps = [RepRecord(r["id"], r["side"], r["rep_no"], r["peak_deg"], r["start_s"],
-                          r["peak_s"], r["end_s"], r["created_at"])
+                          r["peak_s"], r["end_s"], r["created_at"], _stored_bool(r["heel_lifted"]))
                 for r in self._read("SELECT * FROM reps WHERE session_id = ? "
                                     "ORDER BY rep_no, id", (row["id"],))]
         return SessionDetail(
-            row=self._session_row(row, stored.get(row["id"])), source=row["source"],
+            row=self._session_row(row, stored.get(row["id"]), heels.get(row["id"])), source=row["source"],
             camera=row["camera"], pose_model=row["pose_model"],
             trials_per_phase=row["trials_per_phase"], neutral_deg=row["neutral_deg"],
             app_version=row["app_version"],
             stats=json.loads(row["stats_json"]) if row["stats_json"] else {},
+            vertical_source=row["vertical_source"], camera_roll_deg=row["camera_roll_deg"],
             trials=tuple(trials), reps=tuple(reps))
 
     def frames(self, session_id: int):
@@ -535,13 +539,28 @@ class Store:
                 first_rep_at_after_level=r["first_rep_at_after_level"]))
         return out
 
-    def _session_row(self, r: sqlite3.Row, stored: list[SideOutcome] | None) -> SessionRow:
+    def _heel_counts(self, clause: str, params: tuple) -> dict[int, dict[str, int]]:
+        """Per session and side, the trials (not discarded) and reps flagged "heel lifted";
+        only sessions that measured the heel (the ankle) appear."""
+        out: dict[int, dict[str, int]] = {}
+        for table, extra in (("trials", " AND discarded = 0"), ("reps", "")):
+            rows = self._read(f"SELECT session_id, side, SUM(heel_lifted) AS lifted FROM {table} WHERE "
+                              f"heel_lifted IS NOT NULL{extra} AND session_id IN (SELECT s.id FROM sessions s"
+                              + clause + ") GROUP BY session_id, side", params)
+            for r in rows:
+                sides = out.setdefault(r["session_id"], {})
+                sides[r["side"]] = sides.get(r["side"], 0) + int(r["lifted"] or 0)
+        return out
+
+    def _session_row(self, r: sqlite3.Row, stored: list[SideOutcome] | None,
+                     heel_lifted: dict[str, int] | None = None) -> SessionRow:
         outcomes = stored or self._computed_outcomes(r["id"], r["side"])
         return SessionRow(
             id=r["id"], subject=r["subject"], joint=r["joint"], side=r["side"],
             started_at=r["started_at"], ended_at=r["ended_at"], status=r["status"],
             end_reason=r["end_reason"], synthetic=bool(r["synthetic"]),
             target_reps=r["target_reps"], outcomes=tuple(outcomes), results_stored=bool(stored),
+            heel_lifted=heel_lifted or {},
             running=r["status"] == "in_progress" and process_alive(_meta_of(r["stats_json"])))
 
     def _computed_outcomes(self, session_id: int, session_side: str) -> list[SideOutcome]:

@@ -1,0 +1,40 @@
+"""The ankle's true vertical in a live session: the camera profile's measured roll when it has
+one, else the roll of the scene's straight lines read from a few frames of the setup phase (the
+person standing still in view), else a level camera assumed and said so."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from romcam.calibration.scene_level import estimate_roll
+from romcam.measure.ankle import Vertical
+
+
+class SetupVertical:
+    """Collects up to ``frames`` frames, ``every_s`` apart, while the session is in setup, then
+    estimates the scene's roll once (:meth:`estimate`, after setup: about 0.1-0.3 s of work)."""
+
+    def __init__(self, frames: int = 3, every_s: float = 0.3):
+        self.frames, self.every_s = frames, every_s
+        self.images: list[np.ndarray] = []
+        self.poses: list[np.ndarray | None] = []
+        self._last_t = -np.inf
+
+    def add(self, t: float, image: np.ndarray, pose: np.ndarray | None) -> None:
+        if len(self.images) < self.frames and t - self._last_t >= self.every_s:
+            self.images.append(image.copy())
+            self.poses.append(None if pose is None else np.asarray(pose).copy())
+            self._last_t = t
+
+    def estimate(self) -> Vertical:
+        if not self.images:
+            return Vertical(detail="no frame of the setup phase to read the scene from")
+        e = estimate_roll(self.images, self.poses)
+        return Vertical.from_scene(e.roll_deg, e.confidence, e.confident)
+
+
+def profile_vertical(profile) -> Vertical | None:
+    """A profile with a measured roll: the landmarks are levelled with it already."""
+    if profile is not None and getattr(profile, "roll_deg", None) is not None:
+        return Vertical.from_profile(profile.roll_deg)
+    return None

@@ -1,0 +1,156 @@
+"""Ankle dorsiflexion (the shin from the true vertical) on the real side-view clips: rep counts
+and peaks, the standing leg, walking, repeatability, and a rolled camera with and without a
+camera profile. Numbers print with ``pytest -s``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import media
+from romcam.calibration.profiles import CameraProfile
+from romcam.calibration.scene_level import estimate_video_roll
+from romcam.calibration.undistort import undistort_series
+from romcam.measure import legs
+from romcam.measure.analysis import analyze_landmarks
+from romcam.measure.ankle import Vertical, rep_floor_deg
+from romcam.measure.joints import get_joint
+from videotools import read_frames, rotate_whole, write_video
+
+ANKLE = get_joint("ankle")
+
+
+def _scene(clip, landmarks):
+    e = estimate_video_roll(clip, [lm.pose for lm in landmarks])
+    return Vertical.from_scene(e.roll_deg, e.confidence, e.confident)
+
+
+def _shin_at_peaks(a, landmarks, side, vertical):
+    """The shin angle computed independently of the rep counter: swaps repaired, the largest
+    3-frame-median shin inclination within +-0.1 s of each rep's peak."""
+    t = np.array([lm.t_s for lm in landmarks])
+    rep = legs.repair_leg_swaps(legs.pose_array(landmarks))
+    fwd = legs.toe_direction(rep.lm, t, roll_deg=vertical.roll_deg)
+    shin = legs.shin_inclination(rep.lm, side, fwd, roll_deg=vertical.roll_deg)
+    shin = np.array([np.nanmedian(shin[max(i - 1, 0):i + 2]) for i in range(len(shin))])
+    return np.array([np.nanmax(shin[np.abs(t - r.peak_s) <= 0.1]) for r in a.sides[side].reps])
+
+
+@pytest.mark.parametrize("clip,side,count,low,high", [
+    # squat_jumps: the clip starts at a squat bottom, so that first squat is not a whole rep
+    ("squat_jumps_side.mp4", "left", 5, 42.0, 48.5),
+    # lunges: the FRONT (standing) leg; at each bottom its shin is 24-28 deg from vertical
+    ("lunges_side.mp4", "right", 3, 23.0, 28.5),
+])
+def test_real_clip_reps_on_the_standing_leg(clip, side, count, low, high, landmarks_of):
+    landmarks = landmarks_of(media(clip))
+    vertical = _scene(media(clip), landmarks)
+    a = analyze_landmarks(ANKLE, landmarks, "auto", vertical=vertical)
+    assert list(a.sides) == [side], a.side_note
+    peaks = np.array([r.peak_deg for r in a.sides[side].reps])
+    independent = _shin_at_peaks(a, landmarks, side, vertical)
+    print(f"{clip}: {a.side_note}; {vertical.describe()}; peaks {np.round(peaks, 1)} deg; "
+          f"shin at those times {np.round(independent, 1)} deg")
+    assert len(peaks) == count
+    assert peaks.min() >= rep_floor_deg(ANKLE)
+    assert low <= peaks.min() and peaks.max() <= high
+    assert np.max(np.abs(peaks - independent)) <= 2.0
+
+
+def test_walking_gives_no_negative_rep_and_a_warning(landmarks_of):
+    clip = media("walking_side_multi_person.mp4")
+    landmarks = landmarks_of(clip)
+    a = analyze_landmarks(ANKLE, landmarks, "auto", vertical=_scene(clip, landmarks))
+    peaks = [r.peak_deg for s in a.sides.values() for r in s.reps]
+    print(f"walking: {a.side_note}; rep peaks {np.round(peaks, 1)}; warnings: {a.warnings}")
+    assert all(p >= rep_floor_deg(ANKLE) for p in peaks)
+    assert any(w.startswith("this does not look like a dorsiflexion exercise") for w in a.warnings)
+
+
+@pytest.mark.parametrize("clip,side", [("lunges_side.mp4", "right"), ("squat_jumps_side.mp4", "left")])
+def test_mediapipe_nearer_limb_is_not_the_answer(clip, side, landmarks_of):
+    """Issue #10: on lunges the "nearer limb" by visibility/depth was the lifted rear leg."""
+    a = analyze_landmarks(ANKLE, landmarks_of(media(clip)), "auto")
+    assert list(a.sides) == [side] and "standing leg" in a.side_note
+
+
+@pytest.fixture(scope="module")
+def lunges_three_times(tmp_path_factory):
+    frames, fps = read_frames(media("lunges_side.mp4"))
+    # each replay ends and starts standing: half a second of its last and first frame between
+    # them, so the cut falls in a still stand, not inside a lunge
+    seam = [frames[-1]] * int(fps / 2) + [frames[0]] * int(fps / 2)
+    return write_video(tmp_path_factory.mktemp("replay") / "lunges_x3.mp4", frames + seam + frames + seam + frames, fps)
+
+
+@pytest.mark.xfail(strict=True, reason="NOT MET yet: measured 8 of 9 trials found, peaks 21.4-28.4 deg, SD 2.2 "
+                   "deg (limit 1.5): in this longer clip MediaPipe draws 1-2 frame partial leg swaps that "
+                   "survive the swap tracker (the 12-deg despiker took the SD from 6.8 to 2.2)")
+def test_same_lunges_replayed_three_times_repeat(lunges_three_times, landmarks_of):
+    """The same three real lunges played three times in a row: 9 trials of one person's range.
+    Their spread is what a session's SEM would see (issue: trial peaks 14.5-20.5 deg before)."""
+    landmarks = landmarks_of(lunges_three_times)
+    a = analyze_landmarks(ANKLE, landmarks, "auto", vertical=_scene(lunges_three_times, landmarks))
+    peaks = np.array([r.peak_deg for r in a.sides["right"].reps])
+    print(f"lunges x3: {len(peaks)} trials, peaks {np.round(peaks, 1)}, SD {np.std(peaks, ddof=1):.2f} deg, "
+          f"range {np.ptp(peaks):.1f} deg")
+    assert len(peaks) == 9
+    assert np.std(peaks, ddof=1) <= 1.5
+
+
+# ------------------------------------------------------------------ camera roll
+
+@pytest.fixture(scope="module")
+def rolled_lunges(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rolled")
+    frames, fps = read_frames(media("lunges_side.mp4"))
+    made = {}
+
+    def get(roll):
+        if roll not in made:
+            made[roll] = write_video(folder / f"roll{roll:+.0f}.mp4", [rotate_whole(f, roll) for f in frames], fps)
+        return made[roll]
+
+    return get
+
+
+def _profile(roll, width, height):
+    k = np.array([[width, 0.0, (width - 1) / 2.0], [0.0, width, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
+    return CameraProfile("test", width, height, k, np.zeros(5), 0.1, "2026-01-01T00:00:00+00:00", roll_deg=roll)
+
+
+def _with_profile(landmarks, roll):
+    w, h = landmarks[0].width, landmarks[0].height
+    levelled = undistort_series(landmarks, _profile(roll, w, h), w, h)
+    return analyze_landmarks(ANKLE, levelled, "right", vertical=Vertical.from_profile(roll))
+
+
+@pytest.mark.parametrize("roll", [8.0, -8.0])
+def test_camera_roll_with_a_profile_moves_peaks_little(roll, rolled_lunges, landmarks_of):
+    """rotate_whole turns the scene counter-clockwise by ``roll`` (a profile's roll_deg sign).
+    The upright clip (same canvas) uses a profile holding the scene's own roll, 2.5 deg."""
+    upright_lm = landmarks_of(rolled_lunges(0.0))
+    scene0 = _scene(rolled_lunges(0.0), upright_lm).camera_roll_deg
+    upright = _with_profile(upright_lm, scene0)
+    rolled = _with_profile(landmarks_of(rolled_lunges(roll)), scene0 + roll)
+    p0 = np.array([r.peak_deg for r in upright.sides["right"].reps])
+    p1 = np.array([r.peak_deg for r in rolled.sides["right"].reps])
+    print(f"roll {roll:+.0f} deg with a profile: peaks {np.round(p0, 1)} -> {np.round(p1, 1)}; warnings {rolled.warnings}")
+    assert len(p0) == len(p1) == 3
+    assert np.max(np.abs(p1 - p0)) <= 1.5
+    assert any("camera is tilted" in w for w in rolled.warnings)
+
+
+@pytest.mark.parametrize("roll", [8.0, -8.0])
+def test_camera_roll_without_a_profile_from_the_scene(roll, rolled_lunges, landmarks_of):
+    upright_lm, rolled_lm = landmarks_of(rolled_lunges(0.0)), landmarks_of(rolled_lunges(roll))
+    v0, v1 = _scene(rolled_lunges(0.0), upright_lm), _scene(rolled_lunges(roll), rolled_lm)
+    upright = analyze_landmarks(ANKLE, upright_lm, "right", vertical=v0)
+    rolled = analyze_landmarks(ANKLE, rolled_lm, "right", vertical=v1)
+    p0 = np.array([r.peak_deg for r in upright.sides["right"].reps])
+    p1 = np.array([r.peak_deg for r in rolled.sides["right"].reps])
+    print(f"roll {roll:+.0f} deg, no profile: scene roll {v0.camera_roll_deg:+.2f} -> {v1.camera_roll_deg:+.2f} "
+          f"(change {v1.camera_roll_deg - v0.camera_roll_deg:+.2f}); peaks {np.round(p0, 1)} -> {np.round(p1, 1)}")
+    assert v1.source == "scene" and abs((v1.camera_roll_deg - v0.camera_roll_deg) - roll) <= 2.0
+    assert any("camera is tilted" in w for w in rolled.warnings)
+    assert len(p1) == 3 and np.max(np.abs(p1 - p0)) <= 2.0

@@ -1,0 +1,195 @@
+"""The legs in a side view (romcam.measure.legs): sign conventions on exact poses, and on real
+MediaPipe landmarks of the shared clips: swap repair, the standing leg, heel rise, walking."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from scipy.signal import medfilt
+
+from conftest import media
+from romcam.measure import legs
+
+
+def _pose(knee, ankle, heel, toe, other_offset=(0.0, 0.0)):
+    """One frame (33, 4): both legs the same shape, the right one shifted by ``other_offset``."""
+    lm = np.full((33, 4), np.nan)
+    lm[:, 3] = 1.0
+    for side, off in (("left", (0.0, 0.0)), ("right", other_offset)):
+        g = legs.LEG[side]
+        for name, p in (("hip", np.add(knee, (0, -200))), ("knee", knee), ("ankle", ankle),
+                        ("heel", heel), ("toe", toe)):
+            lm[g[name], :2] = np.add(p, off)
+    lm[[legs.NOSE, legs.LEFT_EAR, legs.RIGHT_EAR], :2] = [(110, 100), (100, 100), (100, 100)]
+    return lm
+
+
+def _knee_at(deg, ankle=(100.0, 500.0), shin=200.0):
+    return ankle[0] + shin * np.sin(np.radians(deg)), ankle[1] - shin * np.cos(np.radians(deg))
+
+
+def test_level_vectors_undo_a_cv2_rotation():
+    for roll in (-8.0, 3.0, 8.0):
+        m = cv2.getRotationMatrix2D((0, 0), roll, 1.0)[:, :2]
+        up_seen = m @ np.array([0.0, -1.0])        # a true vertical as the rolled camera shows it
+        assert up_seen[0] * np.sign(roll) < 0      # leaning left for a positive roll
+        np.testing.assert_allclose(legs.level_vectors(up_seen, roll), [0.0, -1.0], atol=1e-12)
+
+
+def test_shin_sign_follows_the_toes_and_mirroring():
+    lm = _pose(_knee_at(30), (100, 500), (80, 520), (160, 520))[None]
+    fwd = legs.toe_direction(lm, np.array([0.0]))
+    assert fwd[0] == 1
+    assert legs.shin_inclination(lm, "left", fwd)[0] == pytest.approx(30.0)
+    mirrored = lm.copy()
+    mirrored[..., 0] = 1000 - mirrored[..., 0]
+    fm = legs.toe_direction(mirrored, np.array([0.0]))
+    assert fm[0] == -1
+    assert legs.shin_inclination(mirrored, "left", fm)[0] == pytest.approx(30.0)
+
+
+def test_toes_towards_the_camera_fall_back_to_the_facing():
+    lm = _pose(_knee_at(10), (100, 500), (100, 520), (101, 530))[None]   # foot seen end-on
+    assert legs.toe_direction(lm, np.array([0.0]))[0] == 1                # nose right of the ears
+
+
+def test_roll_correction_of_the_shin():
+    lm = _pose(_knee_at(20), (100, 500), (80, 520), (160, 520))[None]
+    for roll in (-8.0, 8.0):
+        m = cv2.getRotationMatrix2D((0, 0), roll, 1.0)
+        rolled = lm.copy()
+        rolled[..., :2] = lm[..., :2] @ m[:, :2].T
+        fwd = legs.toe_direction(rolled, np.array([0.0]), roll_deg=roll)
+        assert legs.shin_inclination(rolled, "left", fwd, roll_deg=roll)[0] == pytest.approx(20.0)
+        assert abs(legs.shin_inclination(rolled, "left", fwd)[0] - 20.0) == pytest.approx(8.0, abs=1e-6)
+
+
+def test_heel_rise_in_foot_lengths():
+    frames = np.array([_pose(_knee_at(0), (100, 500), (80, 520), (160, 520)) for _ in range(10)])
+    frames[7:, legs.LEG["left"]["heel"], 1] -= 40            # heel up by half a foot (80 px)
+    rise = legs.heel_rise(frames, "left")
+    np.testing.assert_allclose(rise[:7], 0.0, atol=1e-9)
+    np.testing.assert_allclose(rise[7:], 0.5, atol=1e-9)
+    assert legs.heel_lifted(rise).tolist() == [False] * 7 + [True] * 3
+
+
+def test_tracker_follows_the_legs_through_a_swap():
+    """Legs apart and moving slowly; MediaPipe's labels exchanged on frames 5-9."""
+    frames = np.array([_pose(_knee_at(10 + k), (100 + k, 500), (80 + k, 520), (160 + k, 520),
+                             other_offset=(150 - 2 * k, 0)) for k in range(20)])
+    rendered = legs.swap_legs(frames, np.arange(5, 10))
+    tracker = legs.LegSwapTracker()
+    steps = [tracker.update(i, p) for i, p in enumerate(rendered)]
+    assert [s.swapped for s in steps] == [False] * 5 + [True] * 5 + [False] * 10
+    fixed = legs.repair_leg_swaps(rendered)
+    np.testing.assert_allclose(fixed.lm, frames)
+    assert fixed.n_repairs == 1 and fixed.n_frames_repaired == 5
+
+
+def test_majority_parity_wins_offline():
+    """MediaPipe mislabelled the first 4 frames: the causal tracker follows them, the offline
+    repair keeps the labelling MediaPipe used on most frames."""
+    frames = np.array([_pose(_knee_at(10), (100, 500), (80, 520), (160, 520), other_offset=(150, 0))
+                       for _ in range(12)])
+    rendered = legs.swap_legs(frames, np.arange(0, 4))
+    fixed = legs.repair_leg_swaps(rendered)
+    assert fixed.swapped[:4].all() and not fixed.swapped[4:].any()
+
+
+# ---------------------------------------------------------------- real MediaPipe landmarks
+
+def _real(clip, landmarks_of):
+    lm = landmarks_of(media(clip))
+    return legs.pose_array(lm), np.array([x.t_s for x in lm])
+
+
+@pytest.mark.parametrize("clip,stretches", [
+    ("squat_jumps_side.mp4", [(100, 140)]),
+    ("lunges_side.mp4", [(30, 44), (95, 113)]),        # lunge bottoms, legs far apart
+])
+def test_rendered_swap_is_repaired(clip, stretches, landmarks_of):
+    lm, _ = _real(clip, landmarks_of)
+    base = legs.repair_leg_swaps(lm)
+    mask = np.zeros(len(lm), bool)
+    for a, b in stretches:
+        mask[a:b] = True
+    fixed = legs.repair_leg_swaps(legs.swap_legs(lm, mask))
+    same = np.all(np.isclose(fixed.lm, base.lm, equal_nan=True), axis=(1, 2))
+    print(f"{clip}: rendered swap of {mask.sum()} frames; restored on {same[mask].mean():.0%} of them, "
+          f"{same.mean():.1%} of all frames identical to the unswapped repair")
+    assert same[mask].all()
+    assert same.mean() >= 0.98
+
+
+def test_rendered_swap_is_repaired_causally(landmarks_of):
+    """The live tracker alone (no majority step): the rendered stretch comes out swapped."""
+    lm, _ = _real("lunges_side.mp4", landmarks_of)
+    mask = np.zeros(len(lm), bool)
+    mask[95:113] = True
+    base, rendered = legs.LegSwapTracker(), legs.LegSwapTracker()
+    a = [base.update(i, p) for i, p in enumerate(lm)]
+    b = [rendered.update(i, p) for i, p in enumerate(legs.swap_legs(lm, mask))]
+    flipped = np.array([x.swapped != y.swapped for x, y in zip(a, b) if x and y])
+    assert flipped[95:113].all() and not flipped[:95].any() and not flipped[113:].any()
+
+
+def test_lunges_standing_leg_is_chosen_and_clean(landmarks_of):
+    lm, t = _real("lunges_side.mp4", landmarks_of)
+    rep = legs.repair_leg_swaps(lm)
+    fwd = legs.toe_direction(rep.lm, t)
+    choice = legs.choose_leg(rep.lm, t, forward=fwd)
+    print(f"lunges_side: {rep.n_repairs} swap stretches ({rep.n_frames_repaired} frames) repaired; "
+          f"leg {choice.side}: {choice.reason}")
+    assert rep.n_repairs >= 5                       # MediaPipe swaps the legs at every step back
+    assert choice.side == "right"
+    assert choice.scores["right"]["planted"] > 0.85 and choice.scores["left"]["planted"] < 0.4
+    front = np.where(rep.ambiguous, np.nan, legs.shin_inclination(rep.lm, "right", fwd))
+    raw = legs.shin_inclination(lm, "right", legs.toe_direction(lm, t))
+    print(f"  standing shin, frame-to-frame jumps > 10 deg: {legs.frame_jumps(raw)} with MediaPipe's "
+          f"labels, {legs.frame_jumps(front)} repaired")
+    assert legs.frame_jumps(front) < legs.frame_jumps(raw) / 3
+    rear = legs.shin_inclination(rep.lm, "left", fwd)
+    assert np.nanmax(rear) > 80 and np.nanpercentile(front, 99) < 35
+
+
+def test_squat_jumps_leg_and_movement(landmarks_of):
+    lm, t = _real("squat_jumps_side.mp4", landmarks_of)
+    rep = legs.repair_leg_swaps(lm)
+    fwd = legs.toe_direction(rep.lm, t)
+    assert np.all(fwd[np.isfinite(fwd)] == -1)       # he faces image left
+    choice = legs.choose_leg(rep.lm, t, forward=fwd)
+    assert choice.side == "left"
+    assert legs.movement_check(rep.lm, t, choice.side, fwd).is_dorsiflexion_exercise
+
+
+def test_walking_is_not_a_dorsiflexion_exercise(landmarks_of):
+    lm, t = _real("walking_side_multi_person.mp4", landmarks_of)
+    rep = legs.repair_leg_swaps(lm)
+    fwd = legs.toe_direction(rep.lm, t)
+    check = legs.movement_check(rep.lm, t, legs.choose_leg(rep.lm, t, forward=fwd).side, fwd)
+    print("walking:", check)
+    assert not check.is_dorsiflexion_exercise and check.hip_travel_legs > 3
+    lm2, t2 = _real("lunges_side.mp4", landmarks_of)
+    r2 = legs.repair_leg_swaps(lm2)
+    assert legs.movement_check(r2.lm, t2, "right", legs.toe_direction(r2.lm, t2)).is_dorsiflexion_exercise
+
+
+def test_heel_rise_separates_flat_and_lifted_feet(landmarks_of):
+    """At the lunge bottoms (rear shin near horizontal) the standing heel is down and the rear
+    heel is up; elsewhere the standing heel reads "lifted" only in a few frames where the rear
+    leg steps past it (which is why romcam judges a rep's heel around its peak)."""
+    lm, t = _real("lunges_side.mp4", landmarks_of)
+    rep = legs.repair_leg_swaps(lm)
+    fwd = legs.toe_direction(rep.lm, t)
+    sure = ~rep.ambiguous           # frames where the legs could not be told apart say nothing
+    bottoms = (legs.shin_inclination(rep.lm, "left", fwd) > 80) & sure
+    front = medfilt(np.nan_to_num(legs.heel_rise(rep.lm, "right")), 5)
+    rear = medfilt(np.nan_to_num(legs.heel_rise(rep.lm, "left")), 5)
+    lifted_share = legs.heel_lifted(front[sure]).mean()
+    print(f"lunges heel rise (foot lengths): front foot at the bottoms max {front[bottoms].max():.2f}, "
+          f"'lifted' on {lifted_share:.1%} of all frames; rear foot at the bottoms min {rear[bottoms].min():.2f}")
+    assert bottoms.sum() >= 10
+    assert not legs.heel_lifted(front[bottoms]).any()
+    assert lifted_share <= 0.05
+    assert legs.heel_lifted(rear[bottoms]).all()
