@@ -32,8 +32,12 @@ from romcam.cli.store import DB_HELP
               help="Also save the analysed frames as a video (nothing is recorded otherwise).")
 @click.option("--camera-profile", default=None, help="Camera profile from `romcam calibrate camera`.")
 @click.option("--no-frames", is_flag=True, help="Do not store the per-frame angle series.")
-def session(joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
-            model_dir, record, camera_profile, no_frames):
+@click.option("--overwrite", is_flag=True, help="Let --record replace an existing file.")
+@click.option("--new-subject", is_flag=True, help="Create the subject even though a known code "
+                                                  "differs from it only by case (another person).")
+@click.pass_context
+def session(ctx, joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
+            model_dir, record, camera_profile, no_frames, overwrite, new_subject):
     """Measure before, count a set live, measure after; save everything and print the change."""
     from romcam.errors import RomcamError
     from romcam.measure.joints import get_joint
@@ -58,22 +62,26 @@ def session(joint, side, subject, source, target_reps, trials, db, no_window, re
     result = run_session(SessionOptions(
         joint=j, side=side, subject=subject, source=source, target_reps=target_reps, trials=trials, db=db,
         window=not no_window, realtime=realtime, mirrored=mirrored, model=model, model_dir=model_dir,
-        record=record, camera_profile=camera_profile, save_frames=not no_frames), say=click.echo)
+        record=record, camera_profile=camera_profile, save_frames=not no_frames, overwrite=overwrite,
+        new_subject=new_subject), say=click.echo)
     click.echo(describe_result(result))
+    ctx.exit(result.exit_code)      # interrupted, or ended before the protocol did: not 0
 
 
 @click.command()
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Database to store the demo session in [default: a new temporary one].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Report file [default: romcam-reports/session-<id>.html].")
+              help="Report file [default: romcam-reports/session-<id>-<hash>.html].")
 @click.option("--side", type=click.Choice(["left", "right"]), default="right", show_default=True)
 @click.option("--reps", type=click.IntRange(5, 200), default=40, show_default=True)
 @click.option("--pdf", is_flag=True, help="Also write the report as PDF.")
-def demo(db, out, side, reps, pdf):
+@click.option("--overwrite", is_flag=True, help="Let --out replace an existing file.")
+def demo(db, out, side, reps, pdf, overwrite):
     """A full neck side-bend session from a SYNTHETIC landmark stream (no webcam or model needed)."""
     from romcam.cli.demo import run_demo
 
-    _, paths = run_demo(db=db, out=out, side=side, reps=reps, pdf=pdf, say=click.echo)
+    _, paths = run_demo(db=db, out=out, side=side, reps=reps, pdf=pdf, say=click.echo,
+                        overwrite=overwrite)
     for path in paths:
         click.echo(f"report: {path}")
