@@ -33,7 +33,8 @@ def lunge_session(lunge_session_clip, tmp_path_factory, model_dir):
                         "--subject", "P001", "--source", str(lunge_session_clip), "--no-window", "--trials", "3",
                         "--target-reps", "3", "--db", str(db)], capture_output=True, text=True, timeout=600)
     print(r.stdout)
-    assert r.returncode == 0, r.stderr
+    ended_early = "the video ended" in r.stdout       # then the exit is 1, not a success (issue #11)
+    assert r.returncode == (1 if ended_early else 0), r.stderr
     with Store.open(db, readonly=True) as store:
         detail = store.session(1)
     peaks = [t.peak_deg for t in detail.trials if not t.discarded]

@@ -149,7 +149,7 @@ def test_demo_set_circles(tmp_path, output_dir):
         assert turn.extreme(side) == pytest.approx(float(deg), abs=0.05)
         after = next(o.after_deg for o in detail.outcomes if o.side == side)
         assert turn.extreme(side) >= after and all(t.extreme(side) < after for t in detail.turns[:int(n) - 1])
-    report = tmp_path / "romcam-reports" / f"session-{row.id}.html"
+    report = tmp_path / re.search(r"^report: (.+\.html)$", out, re.M).group(1)
     page = Page(report.read_text(encoding="utf-8"))
     assert 'id="fig-turn_extremes"' in page.text and "Synthetic" in page.text
     for side, _, n in reached:

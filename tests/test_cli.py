@@ -15,7 +15,7 @@ from romcam.cli import cli, main
 
 COMMANDS = {"analyze", "bench", "calibrate", "calibrate board", "calibrate camera", "calibrate level",
             "calibrate sheet", "calibrate verify", "demo", "export", "history", "joints", "models",
-            "report", "session"}
+            "recover", "report", "session"}
 
 
 def command_paths(cmd: click.Command, path: tuple[str, ...] = ()):

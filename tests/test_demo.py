@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from romcam.report.write import default_out_path
 from romcam.storage.store import Store
 from test_report import Page, check_outcome_cells, check_self_contained
 
@@ -35,7 +36,7 @@ def test_demo_runs_offline_without_models(tmp_path):
     (outcome,) = detail.outcomes
     assert outcome.delta_deg == pytest.approx(delta, abs=0.05) and len(detail.reps) == 40
 
-    report = tmp_path / "romcam-reports" / f"session-{row.id}.html"
+    report = tmp_path / default_out_path(session_id=row.id, db=db)
     assert f"report: {report.relative_to(tmp_path)}" in out
     page = Page(report.read_text(encoding="utf-8"))
     check_self_contained(page)

@@ -448,14 +448,15 @@ def test_cli_default_paths_and_errors(demo_db, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ROMCAM_VERBOSE", "1")
     assert main(["report", "--session", str(demo_db.ankle), "--db", str(demo_db.db)]) == 0
-    expected = default_out_path(session_id=demo_db.ankle)
-    assert expected == Path("romcam-reports") / f"session-{demo_db.ankle}.html"
+    expected = default_out_path(session_id=demo_db.ankle, db=demo_db.db)
+    assert re.fullmatch(rf"romcam-reports/session-{demo_db.ankle}-[0-9a-f]{{8}}\.html", str(expected))
     assert (tmp_path / expected).is_file() and str(expected) in capsys.readouterr().out
     monkeypatch.setenv("ROMCAM_DB", str(demo_db.db))
     assert main(["report", "--subject", "P02", "--pdf"]) == 0
     out = capsys.readouterr().out
-    assert "romcam-reports/subject-P02.html" in out and "subject-P02.pdf" in out
-    assert default_out_path(subject="Zoë/01 a") == Path("romcam-reports/subject-Zoë_01_a.html")
+    html = default_out_path(subject="P02", db=demo_db.db)
+    assert str(html) in out and str(html.with_suffix(".pdf")) in out
+    assert default_out_path(subject="Zoë/01 a").name.startswith("subject-Zoë_01_a-")
     assert main(["report", "--session", "999"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("romcam: error: there is no session 999") and err.count("\n") == 1

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import click
 
 from romcam.cli.options import SIDE_CHOICES, model_options
-from romcam.files import atomic_write_text
+from romcam.errors import RomcamError
+from romcam.files import atomic_write_text, check_folder, check_output, free_name, probe_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +31,37 @@ def write_analysis(table: pd.DataFrame, summary: dict, out_dir: Path,
         content.update(extra)
     atomic_write_text(summary_path, json.dumps(content, indent=2) + "\n")
     return frames_path, summary_path
+
+
+OUTPUT_FILES = ("frames.csv", "summary.json")
+
+
+def prepare_out_dir(out_dir: Path | None, default: Path, video: str, overwrite: bool = False) -> Path:
+    """Before the analysis: the folder to write into, and its two files may be written. The
+    default folder is made (a new name, -2, -3..., when it holds files romcam did not write);
+    a given ``--out`` folder is made only when its parent exists, and that is said."""
+    if out_dir is None:
+        base = out_dir = default
+        n = 1
+        while any(free_name(out_dir / f) != out_dir / f for f in OUTPUT_FILES):
+            n += 1
+            out_dir = base.with_name(f"{base.name}-{n}")
+        check_folder(out_dir, "--out", create=True)
+    elif not out_dir.exists():
+        check_folder(out_dir.parent, "--out")
+        probe_folder(out_dir.parent, "--out")
+        check_folder(out_dir, "--out", create=True)
+        click.echo(f"created the folder {out_dir}")
+    elif not out_dir.is_dir():
+        raise RomcamError(f"{out_dir} is a file, not a folder (give a folder with --out)")
+    try:
+        for name in OUTPUT_FILES:
+            check_output(out_dir / name, "--out", overwrite=overwrite, inputs=[video])
+    except RomcamError:
+        if not any(out_dir.iterdir()):
+            out_dir.rmdir()              # no litter: a folder made for nothing goes again
+        raise
+    return out_dir
 
 
 def describe(source_name: str, title: str, summary: dict,
@@ -87,7 +119,9 @@ def _vertical(joint, video, landmarks, profile, mirrored):
 @click.option("--camera-profile", default=None, help="Camera profile (romcam calibrate camera) to undistort "
                                                      "with; its measured roll (calibrate level) is the ankle's vertical.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, camera_profile, no_progress):
+@click.option("--overwrite", is_flag=True, help="Let the results replace existing files in --out.")
+def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, camera_profile, no_progress,
+            overwrite):
     """Measure JOINT in VIDEO (a file or a folder of images): angles per frame and reps per side."""
     from romcam.measure.analysis import analyze_landmarks, frames_table, summary
     from romcam.measure.joints import get_joint
@@ -104,24 +138,36 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
         profile = load_profile(camera_profile)
         with open_source(video) as probe:
             scaled_camera_matrix(profile, probe.info.width, probe.info.height)
+    out_dir = prepare_out_dir(out_dir, Path("romcam-out") / f"{Path(video).stem}_"
+                              f"{circles.JOINT_NAME if circle_set else j.name}", video, overwrite)
     models = ModelChoice.resolve(model, j.needs_face, model_dir, progress=not no_progress)
     landmarks, info = extract_landmarks(video, models, mirrored=mirrored, workers=workers,
                                         progress=not no_progress)
     if profile is not None:
         from romcam.calibration import undistort_series
         landmarks = undistort_series(landmarks, profile, info.width, info.height)
+    if not any(lm.pose is not None for lm in landmarks):
+        raise RomcamError(f"no person was found in any of the {len(landmarks)} frames of {video}, so "
+                          f"nothing was written (check that this is the right video, with the "
+                          f"person in view)")
     extra = {"video": str(video), "mirrored": mirrored, "pose_model": model,
              "resolution": f"{info.width}x{info.height}", "camera_profile": camera_profile}
+    short = info.frame_count and len(landmarks) < info.frame_count - max(2, 0.02 * info.frame_count)
+    truncated = (f"the video file ended early: {len(landmarks)} of {info.frame_count} frames could be "
+                 f"decoded (truncated or damaged?)") if short else None
     if circle_set:
         c = circles.analyze_circles(landmarks)
-        out_dir = out_dir or Path("romcam-out") / f"{Path(video).stem}_{circles.JOINT_NAME}"
-        frames_path, summary_path = write_analysis(circles.frames_table(c), circles.summary(c), out_dir, extra)
+        content = circles.summary(c)
+        if truncated:
+            content["warnings"].append(truncated)
+        frames_path, summary_path = write_analysis(circles.frames_table(c), content, out_dir, extra)
         click.echo(circles.describe(str(video), c))
         click.echo(f"wrote {frames_path} and {summary_path}")
         return
     a = analyze_landmarks(j, landmarks, side, vertical=_vertical(j, video, landmarks, profile, mirrored))
-    out_dir = out_dir or Path("romcam-out") / f"{Path(video).stem}_{j.name}"
     content = summary(a)
+    if truncated:
+        content["warnings"].append(truncated)
     frames_path, summary_path = write_analysis(frames_table(a), content, out_dir, extra)
     per_side = {s: ([r.peak_deg for r in result.reps], result.max_deg) for s, result in a.sides.items()}
     click.echo(describe(str(video), a.joint.title, content, per_side))

@@ -125,6 +125,18 @@ def calibrate() -> None:
     """
 
 
+def _check_pair(out: Path, overwrite: bool, json_too: bool = True) -> None:
+    """A printable target's PDF (and its JSON beside it) may be written (romcam.files); the
+    default calibration/ folder is made. A board's JSON is checked by write_board itself (the
+    same parameters may stay, other ones need --overwrite)."""
+    from romcam.files import check_output
+
+    default = out.parent == Path("calibration")
+    check_output(out, "--out", overwrite=overwrite, create_folder=default)
+    if json_too:
+        check_output(out.with_suffix(".json"), "--out", overwrite=overwrite, probe=False)
+
+
 @calibrate.command()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("calibration/board.pdf"),
               show_default=True, help="PDF to write; the board's parameters go beside it (.json).")
@@ -142,6 +154,7 @@ def board(out, squares, square_mm, marker_mm, paper, overwrite):
     sx, sy = parse_squares(squares)
     marker = marker_mm if marker_mm is not None else round(square_mm * 22.0 / 30.0, 2)
     spec = BoardSpec(sx, sy, float(square_mm), float(marker), paper=paper)
+    _check_pair(out, overwrite, json_too=False)
     pdf, js = write_board(spec, out, overwrite=overwrite)
     w, h = spec.page_size_mm()
     click.echo(f"wrote {pdf} ({paper} {'landscape' if w > h else 'portrait'}, board "
@@ -156,7 +169,8 @@ def board(out, squares, square_mm, marker_mm, paper, overwrite):
 @click.option("--angles", default="20,25", show_default=True,
               help="One or two test angles in degrees, comma separated.")
 @click.option("--paper", type=click.Choice(["A4", "A3", "letter"]), default="A4", show_default=True)
-def sheet(out, angles, paper):
+@click.option("--overwrite", is_flag=True, help="Replace an existing sheet.")
+def sheet(out, angles, paper, overwrite):
     """Write the printable angle-check sheet (markers at known angles) and its JSON."""
     from romcam.calibration import default_angle_sheet, write_angle_sheet
 
@@ -164,6 +178,7 @@ def sheet(out, angles, paper):
         values = [float(a) for a in angles.split(",") if a.strip()]
     except ValueError:
         raise RomcamError(f"--angles must be numbers separated by commas, e.g. 20,25; got {angles!r}") from None
+    _check_pair(out, overwrite)
     pdf, js = write_angle_sheet(default_angle_sheet(values, paper), out)
     click.echo(f"wrote {pdf} and {js}; print at 100%, then run `romcam calibrate verify`")
 

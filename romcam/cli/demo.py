@@ -18,26 +18,37 @@ from romcam.capture.synthetic import Segment, demo_segments, neck_landmarks, scr
     tilt_pose
 from romcam.measure.joints import get_joint
 from romcam.measure.turns import circle_stream
-from romcam.report.write import make_report
+from romcam.report.write import check_report_outputs, make_report
 from romcam.session.runner import SessionResult, describe_result, run_landmark_session
-from romcam.storage.store import Store
+from romcam.storage.store import Store, resolve_db_path
 
 DEMO_SUBJECT = "DEMO"
 
 
 def run_demo(db: Path | None = None, out: Path | None = None, side: str = "right", reps: int = 40,
-             pdf: bool = False, say: Callable[[str], None] = print) -> tuple[SessionResult, list[Path]]:
+             pdf: bool = False, say: Callable[[str], None] = print,
+             overwrite: bool = False) -> tuple[SessionResult, list[Path]]:
     """Run the synthetic session into ``db`` (a new temporary database when None), then write
     its report; returns the result and the report paths."""
+    def stream():
+        t, angle, _ = script_angles(demo_segments(side, reps=reps))
+        return neck_landmarks(t, angle, neutral_offset_deg=2.0, noise_deg=0.15)
+    return _run(db, out, pdf, overwrite, say, stream, side,
+                f"a SYNTHETIC neck side-bend session ({side} side, {reps} reps)", target_reps=reps)
+
+
+def _run(db, out, pdf, overwrite, say, stream, side, what, **session) -> tuple[SessionResult, list[Path]]:
+    """A synthetic session into ``db`` (a new temporary database when None), then its report."""
+    if out is not None:          # checked before anything is written
+        check_report_outputs(out, pdf, overwrite, inputs=[resolve_db_path(db)] if db else [])
     if db is None:
         db = Path(tempfile.mkdtemp(prefix="romcam-demo-")) / "demo.sqlite3"
-    t, angle, _ = script_angles(demo_segments(side, reps=reps))
-    stream = neck_landmarks(t, angle, neutral_offset_deg=2.0, noise_deg=0.15)
-    say(f"romcam demo: a SYNTHETIC neck side-bend session ({side} side, {reps} reps), database {db}")
+    landmarks = stream()
+    say(f"romcam demo: {what}, database {db}")
     with Store.open(db) as store:
-        result = run_landmark_session(store, DEMO_SUBJECT, get_joint("neck_lateral_flexion"), side, stream,
-                                      target_reps=reps, say=say)
-        paths = make_report(store, session_id=result.session_id, out=out, pdf=pdf)
+        result = run_landmark_session(store, DEMO_SUBJECT, get_joint("neck_lateral_flexion"), side, landmarks,
+                                      say=say, **session)
+        paths = make_report(store, session_id=result.session_id, out=out, pdf=pdf, overwrite=overwrite)
     say(describe_result(result))
     return result, paths
 
@@ -88,16 +99,9 @@ def circles_stream(turns: int = 40, seed: int = 7):
 
 
 def run_circles_demo(db: Path | None = None, out: Path | None = None, turns: int = 40, pdf: bool = False,
-                     say: Callable[[str], None] = print) -> tuple[SessionResult, list[Path]]:
+                     say: Callable[[str], None] = print, overwrite: bool = False) -> tuple[SessionResult, list[Path]]:
     """The synthetic neck-circles session into ``db`` (a new temporary database when None), then its
     report; returns the result and the report paths."""
-    if db is None:
-        db = Path(tempfile.mkdtemp(prefix="romcam-demo-")) / "demo.sqlite3"
-    stream = circles_stream(turns)
-    say(f"romcam demo: a SYNTHETIC neck-circles session ({turns} turns growing 20 -> 25 deg), database {db}")
-    with Store.open(db) as store:
-        result = run_landmark_session(store, DEMO_SUBJECT, get_joint("neck_lateral_flexion"), "both", stream,
-                                      target_reps=turns, say=say, set_kind="circles", target_turns=turns)
-        paths = make_report(store, session_id=result.session_id, out=out, pdf=pdf)
-    say(describe_result(result))
-    return result, paths
+    return _run(db, out, pdf, overwrite, say, lambda: circles_stream(turns), "both",
+                f"a SYNTHETIC neck-circles session ({turns} turns growing 20 -> 25 deg)",
+                target_reps=turns, set_kind="circles", target_turns=turns)

@@ -66,29 +66,59 @@ def models(model_dir, variants):
 from romcam.cli.calibrate import calibrate  # noqa: E402  (after the group: these import it lazily)
 from romcam.cli.report import report  # noqa: E402
 from romcam.cli.session import demo, session  # noqa: E402
-from romcam.cli.store import export, history  # noqa: E402
+from romcam.cli.store import export, history, recover  # noqa: E402
 
-for command in (analyze, bench, history, export, calibrate, report, session, demo):
+for command in (analyze, bench, history, export, recover, calibrate, report, session, demo):
     cli.add_command(command)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _usage_hint(exc: click.UsageError) -> str:
+    """What to do after a usage error: the help of the command it came from."""
+    path = exc.ctx.command_path if exc.ctx is not None else "romcam"
+    return f"see `{path} --help`"
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line every error is printed as: ``romcam: error: <what> (<what to do>)``."""
+    if isinstance(exc, click.UsageError):
+        return f"romcam: error: {_one_line(exc.format_message())} ({_usage_hint(exc)})"
+    if isinstance(exc, click.ClickException):
+        return f"romcam: error: {_one_line(exc.format_message())}"
+    if isinstance(exc, RomcamError):
+        return f"romcam: error: {_one_line(exc)}"
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return (f"romcam: error: cannot use{where}: {exc.strerror or exc} (check the path, its "
+                f"permissions and free space)")
+    return (f"romcam: error: unexpected {type(exc).__name__}: {_one_line(exc)} (this is a bug in "
+            f"romcam: please report it; ROMCAM_DEBUG=1 shows the traceback)")
 
 
 def main(argv: list[str] | None = None) -> int:
     _quiet_native_logs()
     try:
-        cli.main(args=argv, prog_name="romcam", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="romcam", standalone_mode=False)
     except RomcamError as exc:
-        click.echo(f"romcam: error: {exc}", err=True)
+        click.echo(error_line(exc), err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("romcam: interrupted", err=True)
         return 130
-    except KeyboardInterrupt:
-        click.echo("romcam: interrupted", err=True)
-        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        click.echo(error_line(exc), err=True)
         return exc.exit_code
-    return 0
+    except Exception as exc:  # never a traceback: one line, unless asked for the traceback
+        if os.environ.get("ROMCAM_DEBUG"):
+            raise
+        click.echo(error_line(exc), err=True)
+        return 1
+    return code if isinstance(code, int) else 0       # ctx.exit(n) in standalone_mode=False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,8 +38,12 @@ from romcam.cli.store import DB_HELP
 @click.option("--target-turns", type=click.IntRange(1, 500), default=40, show_default=True,
               help="Turns (both directions together) in a set of circles.")
 @click.option("--quiet", is_flag=True, help="No tick per counted turn and no sound at the target.")
-def session(joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
-            model_dir, record, camera_profile, no_frames, set_kind, target_turns, quiet):
+@click.option("--overwrite", is_flag=True, help="Let --record replace an existing file.")
+@click.option("--new-subject", is_flag=True, help="Create the subject even though a known code "
+                                                  "differs from it only by case (another person).")
+@click.pass_context
+def session(ctx, joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
+            model_dir, record, camera_profile, no_frames, overwrite, new_subject, set_kind, target_turns, quiet):
     """Measure before, count a set live, measure after; save everything and print the change."""
     from romcam.errors import RomcamError
     from romcam.measure.joints import get_joint
@@ -64,29 +68,32 @@ def session(joint, side, subject, source, target_reps, trials, db, no_window, re
     result = run_session(SessionOptions(
         joint=j, side=side, subject=subject, source=source, target_reps=target_reps, trials=trials, db=db,
         window=not no_window, realtime=realtime, mirrored=mirrored, model=model, model_dir=model_dir,
-        record=record, camera_profile=camera_profile, save_frames=not no_frames, set_kind=set_kind,
-        target_turns=target_turns, quiet=quiet), say=click.echo)
+        record=record, camera_profile=camera_profile, save_frames=not no_frames, overwrite=overwrite,
+        new_subject=new_subject, set_kind=set_kind, target_turns=target_turns, quiet=quiet), say=click.echo)
     click.echo(describe_result(result))
+    ctx.exit(result.exit_code)      # interrupted, or ended before the protocol did: not 0
 
 
 @click.command()
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Database to store the demo session in [default: a new temporary one].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Report file [default: romcam-reports/session-<id>.html].")
+              help="Report file [default: romcam-reports/session-<id>-<hash>.html].")
 @click.option("--side", type=click.Choice(["left", "right"]), default="right", show_default=True)
 @click.option("--reps", type=click.IntRange(5, 200), default=40, show_default=True)
 @click.option("--pdf", is_flag=True, help="Also write the report as PDF.")
 @click.option("--set", "set_kind", type=click.Choice(["reps", "circles"]), default="reps", show_default=True,
               help="reps: side-bend reps on --side; circles: 40 neck circles growing 20 -> 25 deg, "
                    "both sides measured before and after.")
-def demo(db, out, side, reps, pdf, set_kind):
+@click.option("--overwrite", is_flag=True, help="Let --out replace an existing file.")
+def demo(db, out, side, reps, pdf, overwrite, set_kind):
     """A full neck side-bend session from a SYNTHETIC landmark stream (no webcam or model needed)."""
     from romcam.cli.demo import run_circles_demo, run_demo
 
     if set_kind == "circles":
-        _, paths = run_circles_demo(db=db, out=out, pdf=pdf, say=click.echo)
+        _, paths = run_circles_demo(db=db, out=out, pdf=pdf, say=click.echo, overwrite=overwrite)
     else:
-        _, paths = run_demo(db=db, out=out, side=side, reps=reps, pdf=pdf, say=click.echo)
+        _, paths = run_demo(db=db, out=out, side=side, reps=reps, pdf=pdf, say=click.echo,
+                            overwrite=overwrite)
     for path in paths:
         click.echo(f"report: {path}")

@@ -58,26 +58,26 @@ def history(subject, joint, since, db):
 @click.option("--turns", is_flag=True, help="Also write the neck circles of sets of circles, one row "
                                             "per turn, to <stem>_turns.csv beside the CSV.")
 @_db_option
-def export(csv_path, subject, since, joint, frames, turns, db):
+@click.option("--overwrite", is_flag=True, help="Let the export replace existing files.")
+def export(csv_path, subject, since, joint, frames, turns, db, overwrite):
     """Write the sessions as CSV for a spreadsheet (UTF-8, comma separated, units in the
     column names)."""
-    from romcam.storage.export import export_tables, write_export
-    from romcam.storage.store import Store
+    from romcam.storage.export import check_export_outputs, export_tables, write_export
+    from romcam.storage.store import Store, resolve_db_path
 
+    check_export_outputs(csv_path, frames, resolve_db_path(db), overwrite)
+    if turns:
+        from romcam.storage.export import check_turns_output, turns_table, write_csv
+
+        turns_target = check_turns_output(csv_path, resolve_db_path(db), overwrite)
     with Store.open(db, readonly=True) as store:
         tables = export_tables(store, subject=subject, since=since, frames=frames,
                                joint=_joint_name(joint))
-        paths = write_export(tables, csv_path, store.path)
+        paths = write_export(tables, csv_path, store.path, overwrite)
         turn_rows = None
         if turns:
-            from romcam.storage.export import turns_path, turns_table, write_csv
-
-            target = turns_path(Path(csv_path))
-            if target.resolve() == Path(store.path).resolve():
-                from romcam.errors import RomcamError
-                raise RomcamError(f"{target} is the session database itself; give another file name for --csv")
             turn_rows = turns_table(store, store.sessions(subject=subject, joint=_joint_name(joint), since=since))
-            write_csv(turn_rows, target)
+            write_csv(turn_rows, turns_target)
     sessions, frame_rows = tables
     n_sessions = sessions["session_id"].nunique()
     click.echo(f"wrote {paths[0]}: {len(sessions)} rows ({n_sessions} session"
@@ -85,4 +85,24 @@ def export(csv_path, subject, since, joint, frames, turns, db):
     if frame_rows is not None:
         click.echo(f"wrote {paths[1]}: {len(frame_rows)} frames (per-frame angle series)")
     if turn_rows is not None:
-        click.echo(f"wrote {target}: {len(turn_rows)} turns (neck circles)")
+        click.echo(f"wrote {turns_target}: {len(turn_rows)} turns (neck circles)")
+
+
+@click.command()
+@click.argument("recovery_file", type=click.Path(dir_okay=False, path_type=Path))
+@_db_option
+def recover(recovery_file, db):
+    """Add a session kept in a recovery file (written when the database could not take a live
+    session's records: locked, full or damaged) to its database, or to --db. Adding it twice
+    adds nothing twice."""
+    from romcam.storage.journal import read_recovery, replay
+    from romcam.storage.store import Store
+
+    header, records = read_recovery(recovery_file)
+    with Store.open(db if db is not None else header["db"]) as store:
+        sid = replay(store, records)
+        detail = store.session(sid)
+        where = store.path
+    recovery_file.unlink()
+    click.echo(f"session {sid} in {where}: {len(detail.trials)} trials and {len(detail.reps)} reps "
+               f"stored ({detail.row.status_label}); removed {recovery_file}")

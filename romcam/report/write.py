@@ -20,13 +20,15 @@ to fetch, so it opens offline and can be mailed as one file. Files are written a
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from datetime import datetime
 from pathlib import Path
 
 from romcam.errors import RomcamError
-from romcam.files import atomic_write, publish, temp_beside
+from romcam.files import (atomic_write, check_folder, check_output, disk_error, free_name, probe_folder, publish,
+                          temp_beside)
 from romcam.report import plots
 from romcam.report.html import render_html
 from romcam.report.model import REPORT_DIR, Report
@@ -36,12 +38,30 @@ from romcam.report.subject_page import subject_report
 from romcam.storage.store import Store
 
 
-def default_out_path(session_id: int | None = None, subject: str | None = None) -> Path:
-    """romcam-reports/session-<id>.html or romcam-reports/subject-<code>.html (current folder)."""
+def _short_hash(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:8]
+
+
+def default_out_path(session_id: int | None = None, subject: str | None = None,
+                     db: str | os.PathLike = "") -> Path:
+    """romcam-reports/session-<id>-<hash>.html or romcam-reports/subject-<code>-<hash>.html (in
+    the current folder). The short hash is of the database's real path (and, for a subject, of
+    the exact code), so session 1 of two databases, or two codes that clean up to the same file
+    name ("Zoë/01" and "Zoë 01"), never share a file name."""
+    where = os.path.realpath(os.fspath(db)) if db else ""
     if session_id is not None:
-        return Path(REPORT_DIR) / f"session-{int(session_id)}.html"
+        return Path(REPORT_DIR) / f"session-{int(session_id)}-{_short_hash(where)}.html"
     safe = re.sub(r"[^\w.-]+", "_", str(subject).strip()).strip("._") or "subject"
-    return Path(REPORT_DIR) / f"subject-{safe}.html"
+    return Path(REPORT_DIR) / f"subject-{safe}-{_short_hash(where, str(subject))}.html"
+
+
+def check_report_outputs(out: str | os.PathLike, pdf: bool, overwrite: bool = False,
+                         inputs=()) -> Path:
+    """Before any work: the HTML (and the PDF beside it) may be written (see romcam.files)."""
+    out = check_output(out, "--out", overwrite=overwrite, inputs=inputs)
+    if pdf:
+        check_output(pdf_path(out), "--out", overwrite=overwrite, inputs=inputs, probe=False)
+    return out
 
 
 def pdf_path(html_path: Path) -> Path:
@@ -69,6 +89,7 @@ def write_report(report: Report, out: str | os.PathLike, pdf: bool = False) -> l
 
     out = _prepare_target(Path(out))
     target_pdf = pdf_path(out) if pdf else None
+    probe_folder(out.parent, "--out")
     pngs: dict[str, bytes] = {}
     figures = [f for s in report.sections for f in s.figures]
     generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
@@ -95,25 +116,40 @@ def write_report(report: Report, out: str | os.PathLike, pdf: bool = False) -> l
         if tmp_pdf is not None:
             publish(tmp_pdf, target_pdf)
     except OSError as exc:
-        raise RomcamError(f"cannot write the report {out} ({exc.strerror}); choose another "
-                          f"place with --out") from None
+        raise disk_error(exc, out, "--out") from None
     finally:
         if pages is not None:           # an error part-way: close the half-written PDF
-            pages.close()
+            try:
+                pages.close()
+            except OSError:
+                pass                    # a full disk: the temporary file goes just below
         if tmp_pdf is not None and tmp_pdf.exists():
             tmp_pdf.unlink()
     return [out] + ([target_pdf] if target_pdf is not None else [])
 
 
 def make_report(store: Store, session_id: int | None = None, subject: str | None = None,
-                out: str | os.PathLike | None = None, pdf: bool = False) -> list[Path]:
+                out: str | os.PathLike | None = None, pdf: bool = False,
+                overwrite: bool = False) -> list[Path]:
     """The report of one session or one subject, written to ``out`` (default
-    :func:`default_out_path`); returns the written paths."""
+    :func:`default_out_path`, made free with ``-2``, ``-3``... rather than replacing a file);
+    returns the written paths. ``out`` must not be a file romcam did not write in this run
+    unless ``overwrite``."""
     if (session_id is None) == (subject is None):
         raise RomcamError("give either a session (--session ID) or a subject (--subject CODE)")
+    if out is not None:
+        check_report_outputs(out, pdf, overwrite, inputs=[store.path])
     if session_id is not None:
         report = session_report(store, session_id)
     else:
         report = subject_report(store, subject)
-    target = Path(out) if out is not None else default_out_path(session_id, subject)
+    if out is None:
+        base = target = default_out_path(session_id, subject, store.path)
+        n = 1
+        while any(free_name(p) != p for p in [target] + ([pdf_path(target)] if pdf else [])):
+            n += 1
+            target = base.with_name(f"{base.stem}-{n}{base.suffix}")
+        check_folder(target.parent, "--out", create=True)
+    else:
+        target = Path(out)
     return write_report(report, target, pdf=pdf)

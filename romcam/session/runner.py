@@ -38,7 +38,10 @@ from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStar
                                      TrialDiscarded, TrialDone, TurnDone, TurnIgnored)
 from romcam.session.sound import Sounder
 from romcam.capture.sources import open_source
-from romcam.storage.store import Store, clean_subject_code
+from romcam.files import check_output, mark_created, publish
+from romcam.storage.journal import SessionJournal, delete_empty_session
+from romcam.storage.rows import owner_meta
+from romcam.storage.store import Store, clean_subject_code, resolve_db_path
 
 WINDOW = "romcam"
 KEYS = {ord("n"): "next", ord(" "): "next", ord("r"): "redo", ord("q"): "quit", 27: "quit"}
@@ -65,6 +68,8 @@ class SessionOptions:
     set_kind: str = "reps"            # "circles": the set is neck circles (turns counted)
     target_turns: int = 40
     quiet: bool = False               # no tick per turn, no sound at the target
+    overwrite: bool = False           # --record may replace a file romcam did not write
+    new_subject: bool = False         # a code differing only by case from a known one is new
 
 
 @dataclass
@@ -72,18 +77,58 @@ class SessionResult:
     session_id: int
     finished: Finished
     stats: dict = field(default_factory=dict)
+    kept_elsewhere: str | None = None   # why and where records the database did not take are kept
+
+    @property
+    def exit_code(self) -> int:
+        """0 complete (or stopped by the user), 130 Ctrl-C, 143 SIGTERM, 1 otherwise (the video
+        ended first, the camera stopped, records kept outside the database)."""
+        reason = self.finished.reason or ""
+        if self.kept_elsewhere:
+            return 1
+        if reason == INTERRUPTED_TERM:
+            return 143
+        if reason == INTERRUPTED_INT:
+            return 130
+        return 0 if self.finished.complete or reason.startswith("stopped by the user") else 1
+
+
+INTERRUPTED_INT = "interrupted (Ctrl-C)"
+INTERRUPTED_TERM = "interrupted (SIGTERM)"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, told apart from Ctrl-C."""
+
+
+def waiting_for(p) -> str:
+    """What the protocol is waiting for in its current phase, in words."""
+    n = p.cfg.trials
+    if p.phase is Phase.SETUP:
+        return "waiting for the person to be in view" + (f" ({p.problems[0]})" if p.problems else "")
+    if p.phase is Phase.NEUTRAL:
+        return "waiting for a still hold"
+    if p.phase in (Phase.BEFORE, Phase.AFTER):
+        todo = [(s, len(p._trials(st))) for s, st in p.sides.items() if len(p._trials(st)) < n]
+        return f"waiting for {todo[0][0]} trial {todo[0][1] + 1} of {n}" if todo else "waiting to go on"
+    if p.phase is Phase.SET:
+        side, st = min(p.sides.items(), key=lambda kv: len(kv[1].reps))
+        return f"waiting for {side} rep {len(st.reps) + 1} of {p.cfg.target_reps}"
+    return "done"
 
 
 class _Recorder:
     """Everything the runner writes to the store, as protocol events arrive."""
 
-    def __init__(self, store: Store, session_id: int, engine: SessionEngine, say: Callable[[str], None],
-                 sounder: Sounder | None = None):
-        self.store, self.sid, self.engine, self.say = store, session_id, engine, say
+    def __init__(self, journal: SessionJournal, engine: SessionEngine, say: Callable[[str], None],
+                 prompts: bool = False, sounder: Sounder | None = None):
+        self.journal, self.sid, self.engine, self.say = journal, journal.sid, engine, say
         self.sounder = sounder or Sounder(quiet=True)
-        self.trial_ids: dict[tuple, int] = {}
+        self.trial_keys: dict[tuple, str] = {}
         self.rows: dict[str | None, list] = {}
         self.last_flush = -math.inf
+        self.prompts = prompts            # headless: print every change of the prompt
+        self.last_prompt: str | None = None
 
     def heel(self, side: str, peak_s: float) -> bool | None:
         """The ankle's heel at a peak (None for other joints)."""
@@ -94,19 +139,22 @@ class _Recorder:
         p = self.engine.protocol
         if isinstance(e, PhaseStarted) and e.phase is not Phase.DONE:
             self.say(f"[{e.t:6.1f} s] {e.phase.value}: {p.prompt}")
+            self.last_prompt = p.prompt
         elif isinstance(e, NeutralMeasured):
             values = list(e.neutral_deg.values())
-            self.store.set_neutral(self.sid, values[0] if len(values) == 1 else None)
+            self.journal.write("neutral", neutral_deg=values[0] if len(values) == 1 else None)
             self.say(f"[{e.t:6.1f} s] neutral: {', '.join(f'{v:.1f}' for v in values)} deg")
         elif isinstance(e, TrialDone):
             heel = self.heel(e.side, e.rep.peak_s)
-            self.trial_ids[(e.phase, e.side, e.trial_no)] = self.store.add_trial(
-                self.sid, e.phase.value, e.side, e.trial_no, e.rep.peak_deg, e.rep.start_s, e.rep.peak_s,
-                e.rep.end_s, heel_lifted=heel)
+            self.journal.write("trial", phase=e.phase.value, side=e.side, trial_no=e.trial_no,
+                               peak_deg=float(e.rep.peak_deg), start_s=e.rep.start_s, peak_s=e.rep.peak_s,
+                               end_s=e.rep.end_s, heel_lifted=heel)
+            self.trial_keys[(e.phase, e.side, e.trial_no)] = self.journal.ops[-1]["created_at"]
             self.say(f"[{e.rep.end_s:6.1f} s] {e.phase.value} trial {e.trial_no}/{p.cfg.trials} {e.side}: "
                      f"{e.rep.peak_deg:.1f} deg" + (" (HEEL LIFTED: redo it with the heel down, key r)" if heel else ""))
         elif isinstance(e, TrialDiscarded):
-            self.store.discard_trial(self.trial_ids.pop((e.phase, e.side, e.trial_no)))
+            self.journal.write("discard", phase=e.phase.value, side=e.side, trial_no=e.trial_no,
+                               created_at=self.trial_keys.pop((e.phase, e.side, e.trial_no)))
             self.say(f"{e.phase.value} trial {e.trial_no} {e.side} discarded: do it again")
         elif isinstance(e, TurnIgnored):
             self.say(f"[{e.rep.end_s or e.rep.peak_s:6.1f} s] {e.phase.value}: an excursion of "
@@ -114,8 +162,8 @@ class _Recorder:
                      f"a head turn, not counted")
         elif isinstance(e, RepDone):
             heel = self.heel(e.side, e.rep.peak_s)
-            self.store.add_rep(self.sid, e.side, e.rep_no, e.rep.peak_deg, e.rep.start_s, e.rep.peak_s, e.rep.end_s,
-                               heel_lifted=heel)
+            self.journal.write("rep", side=e.side, rep_no=e.rep_no, peak_deg=float(e.rep.peak_deg),
+                               start_s=e.rep.start_s, peak_s=e.rep.peak_s, end_s=e.rep.end_s, heel_lifted=heel)
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {e.rep_no}/{p.cfg.target_reps} {e.side}: "
                      f"peak {e.rep.peak_deg:.1f} deg" + (" (heel lifted)" if heel else ""))
         elif isinstance(e, TurnDone):
@@ -124,8 +172,9 @@ class _Recorder:
     def turn(self, e: TurnDone) -> None:
         """A completed neck circle: stored at once, a tick (or the target sound), one line printed."""
         t, p = e.turn, self.engine.protocol
-        self.store.add_turn(self.sid, t.index, t.direction, t.start_s, t.end_s, t.right_extreme_deg,
-                            t.left_extreme_deg, t.forward_extreme_deg, t.backward_extreme_deg)
+        self.journal.write("turn", turn_no=t.index, direction=t.direction, start_s=t.start_s, end_s=t.end_s,
+                           right_deg=t.right_extreme_deg, left_deg=t.left_extreme_deg,
+                           forward_deg=t.forward_extreme_deg, backward_deg=t.backward_extreme_deg)
         (self.sounder.target if t.index == p.cfg.target_turns else self.sounder.tick)()
         self.say(f"[{t.end_s:6.1f} s] turn {t.index}/{p.cfg.target_turns} "
                  f"{'clockwise' if t.direction == 'cw' else 'counter-clockwise'} "
@@ -137,6 +186,10 @@ class _Recorder:
         """One frame through the engine, its events stored; returns whether the frame was usable."""
         for e in self.engine.step(lm):
             self.event(e)
+        prompt = self.engine.protocol.prompt
+        if self.prompts and prompt != self.last_prompt and self.engine.protocol.phase is not Phase.DONE:
+            self.say(f"[{lm.t_s:6.1f} s] {self.engine.protocol.phase.value}: {prompt}")
+            self.last_prompt = prompt
         if save_frame:
             self.frame(lm.t_s)
         return any(math.isfinite(v) for v in self.engine.last_raw.values())
@@ -147,8 +200,9 @@ class _Recorder:
             self.event(e)
         self.flush()
         finished = self.engine.protocol.finished
-        self.store.finish_session(self.sid, "complete" if finished.complete else "incomplete",
-                                  None if finished.complete else finished.reason, finished.outcomes, stats)
+        self.journal.write("finish", status="complete" if finished.complete else "incomplete",
+                           end_reason=None if finished.complete else finished.reason,
+                           results=[vars(o) for o in finished.outcomes], stats=stats)
         return finished
 
     def frame(self, t: float) -> None:
@@ -161,11 +215,13 @@ class _Recorder:
                                                    m.flexion_deg, reason))
         if t - self.last_flush >= FRAME_BATCH_S:
             self.flush(t)
+        else:
+            self.journal.flush()          # retry records kept back by a lock, about once a second
 
     def flush(self, t: float = math.inf) -> None:
         for side, rows in self.rows.items():
             if rows:
-                self.store.add_frames(self.sid, rows, side=side)
+                self.journal.write("frames", rows=rows, side=side)
         self.rows = {}
         self.last_flush = t
 
@@ -215,6 +271,9 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
     """Run one session to its end (done, quit, end of video, camera gone, Ctrl-C); always saved."""
     sides = _sides(opts.joint, opts.side)
     clean_subject_code(opts.subject)   # bad input fails before the camera and the models start
+    if opts.record is not None:        # so does an output that may not be written
+        inputs = [resolve_db_path(opts.db)] + ([] if str(opts.source).isdigit() else [opts.source])
+        check_output(opts.record, "--record", overwrite=opts.overwrite, inputs=inputs)
     if opts.window:
         _check_display()
     profile = None
@@ -236,22 +295,26 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
     engine = SessionEngine(ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps,
                                           **_set_config(opts.joint, opts.set_kind, opts.target_turns)))
     with Store.open(opts.db) as store, source, models.detector(parallel=True) as detector:
-        sid = store.start_session(
+        journal = SessionJournal(store, say)
+        sid = journal.start(
             opts.subject, opts.joint.name, opts.side, source=str(opts.source), camera=info.name,
             pose_model=opts.model, target_reps=opts.target_reps, trials_per_phase=opts.trials,
             resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
-            app_version=__version__, **_set_config(opts.joint, opts.set_kind, opts.target_turns))
+            app_version=__version__, new_subject=opts.new_subject, **owner_meta(),
+            **_set_config(opts.joint, opts.set_kind, opts.target_turns))
         say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} ({info.name}); "
             f"keys: n = next phase, r = redo trial, q = quit and save")
-        recorder = _Recorder(store, sid, engine, say, Sounder(quiet=opts.quiet))
+        recorder = _Recorder(journal, engine, say, prompts=not opts.window, sounder=Sounder(quiet=opts.quiet))
         runner = _Loop(opts, engine, recorder, detector, profile, warnings, info)
         if is_shin_joint(opts.joint):
             runner.start_vertical(store, sid, say)
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt) if _main_thread() else None
+        previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
         try:
             reason = runner.run(source)
+        except Terminated:
+            reason = INTERRUPTED_TERM
         except KeyboardInterrupt:
-            reason = "interrupted (Ctrl-C)"
+            reason = INTERRUPTED_INT
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
@@ -259,8 +322,15 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
                 cv2.destroyAllWindows()
             runner.close_recording()
         stats = runner.stats()
+        if runner.valid == 0 and reason not in (INTERRUPTED_INT, INTERRUPTED_TERM) \
+                and journal.flush(force=True) and delete_empty_session(store, sid):
+            top = max(runner.invalid, key=runner.invalid.get) if runner.invalid else "no person found"
+            raise RomcamError(f"no usable frame in {runner.processed} frames of {info.name} ({top}), so "
+                              f"no session was stored (check that the person is in view, lit, and "
+                              f"that this is the right video)")
         finished = recorder.finish(runner.last_t, reason, stats)
-    return SessionResult(sid, finished, stats)
+        kept = journal.close()
+    return SessionResult(sid, finished, stats, kept_elsewhere=kept)
 
 
 def _set_config(joint: Joint, set_kind: str, target_turns: int) -> dict:
@@ -273,8 +343,8 @@ def _set_config(joint: Joint, set_kind: str, target_turns: int) -> dict:
     return {"set_kind": "circles", "target_turns": target_turns} if set_kind == "circles" else {}
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _raise_terminated(signum, frame):
+    raise Terminated
 
 
 def _main_thread() -> bool:
@@ -298,6 +368,7 @@ class _Loop:
         self.t_start = time.monotonic()
         self.cpu_start = time.process_time()
         self.writer = None
+        self.record_tmp: Path | None = None
         self.live = info.live
         self.setup_vertical = None        # the ankle without a profile roll: read during setup
 
@@ -335,7 +406,13 @@ class _Loop:
             self.captured += 1
             if self._process(frame, None):
                 return "stopped"
-        return f"the video ended during the {self.engine.protocol.phase.value} phase"
+        p = self.engine.protocol
+        expected = self.info.frame_count
+        early = ""
+        if expected and self.captured < expected - max(2, 0.02 * expected):
+            early = f" early ({self.captured} of {expected} frames: a truncated or damaged file?)"
+            self.warnings.append(f"the video file ended{early}")
+        return f"the video ended{early} during '{p.phase.value}': {waiting_for(p)}"
 
     def _process(self, frame, captured_at: float | None) -> bool:
         """One frame; returns True when the session is over."""
@@ -387,15 +464,20 @@ class _Loop:
     def _record(self, image) -> None:
         if self.writer is None:
             fps = self.info.fps or 30.0
-            self.writer = cv2.VideoWriter(str(self.opts.record), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+            target = Path(self.opts.record)     # written beside, moved in place when it ends
+            self.record_tmp = target.with_name(f".{target.stem}.{os.getpid()}.partial{target.suffix}")
+            self.writer = cv2.VideoWriter(str(self.record_tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps,
                                           (image.shape[1], image.shape[0]))
             if not self.writer.isOpened():
-                raise RomcamError(f"cannot write the recording {self.opts.record}")
+                raise RomcamError(f"cannot write the recording {self.opts.record} (check the folder, "
+                                  f"or choose another --record)")
         self.writer.write(image)
 
     def close_recording(self) -> None:
         if self.writer is not None:
             self.writer.release()
+            publish(self.record_tmp, os.path.realpath(self.opts.record))
+            mark_created(self.opts.record)
 
     def stats(self) -> dict:
         elapsed = max(time.monotonic() - self.t_start, 1e-6)
@@ -430,8 +512,9 @@ class _Loop:
 def describe_result(result: SessionResult) -> str:
     """The end-of-session summary printed for the person."""
     f = result.finished
+    saved = "kept as said below" if result.kept_elsewhere else "saved"
     lines = [f"session {result.session_id}: " + ("complete" if f.complete else f"incomplete ({f.reason}); "
-                                                 "everything recorded so far is saved")]
+                                                 f"everything recorded so far is {saved}")]
     for o in f.outcomes:
         def fmt(v):
             return "-" if v is None else f"{v:.1f}"
@@ -458,6 +541,8 @@ def describe_result(result: SessionResult) -> str:
     if s.get("leg_swaps_repaired"):
         lines.append(f"  MediaPipe's left/right leg swaps repaired: {s['leg_swaps_repaired']}")
     lines += [f"  note: {w}" for w in s.get("warnings", [])]
+    if result.kept_elsewhere:
+        lines.append(f"  WARNING: {result.kept_elsewhere}")
     return "\n".join(lines)
 
 
@@ -483,10 +568,11 @@ def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, la
     set_config = _set_config(joint, set_kind, target_turns)
     engine = SessionEngine(ProtocolConfig(joint, _sides(joint, side), trials=trials, target_reps=target_reps,
                                           **set_config))
-    sid = store.start_session(subject, joint.name, side, source=source, camera=source, pose_model=None,
-                              target_reps=target_reps, trials_per_phase=trials, synthetic=synthetic,
-                              app_version=__version__, **set_config)
-    recorder = _Recorder(store, sid, engine, say, sounder)
+    journal = SessionJournal(store, say)
+    sid = journal.start(subject, joint.name, side, source=source, camera=source, pose_model=None,
+                        target_reps=target_reps, trials_per_phase=trials, synthetic=synthetic,
+                        app_version=__version__, **owner_meta(), **set_config)
+    recorder = _Recorder(journal, engine, say, sounder=sounder)
     if is_shin_joint(joint):    # no images here: nothing to read the scene from
         store.set_vertical(sid, "assumed level", None)
     t, processed, valid = 0.0, 0, 0
@@ -499,5 +585,6 @@ def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, la
     stats = {"frames_captured": processed, "frames_processed": processed, "frames_dropped": 0,
              "valid_share": round(valid / processed, 4) if processed else None, "live": False,
              "warnings": ["SYNTHETIC landmark stream: not a measurement of a person"] if synthetic else []}
-    finished = recorder.finish(t, "the landmark stream ended early", stats)
-    return SessionResult(sid, finished, stats)
+    p = engine.protocol
+    finished = recorder.finish(t, f"the landmark stream ended during '{p.phase.value}': {waiting_for(p)}", stats)
+    return SessionResult(sid, finished, stats, kept_elsewhere=journal.close())

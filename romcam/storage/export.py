@@ -25,7 +25,7 @@ from typing import Iterable
 import pandas as pd
 
 from romcam.errors import RomcamError
-from romcam.files import atomic_write_text
+from romcam.files import atomic_write_text, check_output, disk_error, same_file
 from romcam.measure.outcome import SideOutcome
 from romcam.storage.rows import SessionRow
 from romcam.storage.store import Store
@@ -220,23 +220,40 @@ def write_csv(df: pd.DataFrame, path: Path) -> Path:
     try:
         atomic_write_text(path, text, encoding=ENCODING)
     except OSError as exc:
-        raise RomcamError(f"cannot write {path} ({exc.strerror}); close it if a spreadsheet has "
-                          f"it open, or choose another file or folder for --csv") from None
+        raise disk_error(exc, path, "--csv") from None
     return path
 
 
+def check_export_outputs(path: Path, frames: bool, db_path: Path | None = None,
+                         overwrite: bool = False) -> list[Path]:
+    """Before anything is read or written: the CSV and (``frames``) ``<stem>_frames.csv`` may
+    both be written (see romcam.files), so a bad path never leaves half an export."""
+    path = Path(path)
+    if path.is_dir():
+        raise RomcamError(f"{path} is a folder (give a file name for the CSV, e.g. {path / 'romcam.csv'})")
+    targets = [path] + ([frames_path(path)] if frames else [])
+    inputs = [db_path] if db_path is not None else []
+    for target in targets:
+        if db_path is not None and same_file(target, db_path):
+            raise RomcamError(f"{target} is the session database itself (give another file name "
+                              f"for --csv)")
+    return [check_output(target, "--csv", overwrite=overwrite, inputs=inputs) for target in targets]
+
+
+def check_turns_output(path: Path, db_path: Path | None = None, overwrite: bool = False) -> Path:
+    """Before anything is written: ``<stem>_turns.csv`` (``--turns``) may be written."""
+    target = turns_path(Path(path))
+    if db_path is not None and same_file(target, db_path):
+        raise RomcamError(f"{target} is the session database itself (give another file name for --csv)")
+    return check_output(target, "--csv", overwrite=overwrite, inputs=[db_path] if db_path is not None else [])
+
+
 def write_export(tables: tuple[pd.DataFrame, pd.DataFrame | None], path: Path,
-                 db_path: Path | None = None) -> list[Path]:
+                 db_path: Path | None = None, overwrite: bool = False) -> list[Path]:
     """Write the sessions CSV at ``path`` and, if there is a frames table, ``<stem>_frames.csv``."""
     path = Path(path)
     sessions, frames = tables
-    targets = [path] + ([frames_path(path)] if frames is not None else [])
-    if db_path is not None:
-        db = Path(db_path).resolve()
-        for target in targets:
-            if target.resolve() == db:
-                raise RomcamError(f"{target} is the session database itself; give another file "
-                                  f"name for --csv")
+    targets = check_export_outputs(path, frames is not None, db_path, overwrite)
     written = [write_csv(sessions, path)]
     if frames is not None:
         written.append(write_csv(frames, targets[1]))

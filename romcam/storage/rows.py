@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -9,6 +11,40 @@ from romcam.measure.outcome import SideOutcome
 from romcam.timestamps import parse_timestamp
 
 INTERRUPTED_LABEL = "incomplete (interrupted)"
+RUNNING_LABEL = "in progress"
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, Linux), to tell it from a later
+    process that got the same pid; None where /proc is not available."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_meta() -> dict:
+    """What a session stores about the process recording it (see :func:`process_alive`)."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "pid_start": process_start(os.getpid())}
+
+
+def process_alive(meta: dict) -> bool:
+    """Whether the process that recorded a session (its :func:`owner_meta`) is still running on
+    this machine. Sessions recorded elsewhere, or before this was stored, count as not running."""
+    pid, host = meta.get("pid"), meta.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    except OSError:
+        return False
+    started = meta.get("pid_start")
+    return started is None or process_start(pid) == started
 
 
 @dataclass(frozen=True)
@@ -28,13 +64,17 @@ class SessionRow:
     outcomes: tuple[SideOutcome, ...]
     results_stored: bool               # False: outcomes computed from the stored trials
     heel_lifted: dict = field(default_factory=dict)   # ankle: side -> trials and reps with the heel up
+    running: bool = False              # in_progress and its process is still alive
     set_kind: str = "reps"             # reps | circles (neck circles: turns instead of reps)
     target_turns: int | None = None
 
     @property
     def status_label(self) -> str:
-        """'complete', 'incomplete (<reason>)', or 'incomplete (interrupted)' for a session that
-        never finished (its process stopped or was killed)."""
+        """'complete', 'incomplete (<reason>)', 'in progress' while the process recording it
+        runs, or 'incomplete (interrupted)' for a session that never finished (its process
+        stopped or was killed)."""
+        if self.status == "in_progress" and self.running:
+            return RUNNING_LABEL
         if self.status == "in_progress":
             return INTERRUPTED_LABEL
         if self.status == "incomplete" and self.end_reason:

@@ -15,7 +15,9 @@ romcam, a read-only file, or one locked by another program.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -202,6 +204,69 @@ def check_writable(db: Path) -> None:
                           f"file with --db or ROMCAM_DB")
 
 
+def recover_hint(db: Path) -> str:
+    """What to do with a damaged database (the README's "Backups")."""
+    return (f"make a clean copy with `sqlite3 {db} \".recover\" | sqlite3 recovered.sqlite3` or "
+            f"restore your backup, then use --db with the copy; see the README, \"Backups\"")
+
+
+def check_integrity(conn: sqlite3.Connection, db: Path) -> None:
+    """Refuse a database whose pages are damaged (``PRAGMA quick_check``): romcam never writes
+    into one, and does not read numbers from one."""
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        rows = [str(exc)]
+    if rows != ["ok"]:
+        raise RomcamError(f"the database {db} is damaged ({rows[0]}), so romcam neither writes "
+                          f"to it nor reads from it ({recover_hint(db)})")
+
+
+def wal_files(db: Path) -> tuple[Path, Path]:
+    return Path(f"{db}-wal"), Path(f"{db}-shm")
+
+
+def read_target(db: Path) -> tuple[str, tempfile.TemporaryDirectory | None]:
+    """How to open ``db`` for reading without creating any file beside it: an SQLite URI, and
+    the temporary folder of a private copy to delete afterwards (or None).
+
+    * a database not in WAL mode (a rollback journal): an ordinary read-only connection;
+    * no ``-wal`` file: no writer is active and every record is in the main file: open it
+      ``immutable`` (SQLite then creates no ``-wal``/``-shm`` file);
+    * a ``-wal`` and a ``-shm`` file in a writable folder: an ordinary read-only connection
+      beside a live (or killed) writer, which uses those files and creates none;
+    * otherwise (a read-only folder or medium holding a ``-wal`` file): copy the database and its
+      ``-wal`` into a private temporary folder and read the copy, so the newest records are read.
+    """
+    wal, shm = wal_files(db)
+    uri = db.resolve().as_uri()
+    with open(db, "rb") as fh:
+        header = fh.read(20)
+    if len(header) < 20 or header[18] != 2:     # not in WAL mode: readers create no file
+        return uri + "?mode=ro", None
+    if not wal.exists():
+        return uri + "?mode=ro&immutable=1", None
+    if shm.exists() and may_write(db.parent) and may_write(shm):
+        return uri + "?mode=ro", None
+    return copy_for_reading(db)
+
+
+def copy_for_reading(db: Path) -> tuple[str, tempfile.TemporaryDirectory]:
+    """A private copy of ``db`` (and its ``-wal``) to read from; the copy may be upgraded."""
+    folder = tempfile.TemporaryDirectory(prefix="romcam-read-")
+    copy = Path(folder.name) / db.name
+    try:
+        shutil.copyfile(db, copy)
+        wal = wal_files(db)[0]
+        if wal.exists():
+            shutil.copyfile(wal, wal_files(copy)[0])
+    except OSError as exc:
+        folder.cleanup()
+        raise RomcamError(f"cannot read the database {db} ({exc.strerror}) (check that it is "
+                          f"readable, or copy it to a local disk)") from None
+    return str(copy), folder
+
+
 def db_error(exc: sqlite3.Error, db: Path) -> RomcamError:
     """One clear sentence for an SQLite error: what is wrong, what to do."""
     text = str(exc)
@@ -213,8 +278,8 @@ def db_error(exc: sqlite3.Error, db: Path) -> RomcamError:
         return RomcamError(f"the database {db} is read-only; make it writable or choose another "
                            f"file with --db or ROMCAM_DB")
     if "not a database" in low or "malformed" in low or "encrypted" in low:
-        return RomcamError(f"{db} is not a usable SQLite database ({text}); give the right file "
-                           f"with --db or ROMCAM_DB, or move this one away to start a new one")
+        return RomcamError(f"{db} is not a usable SQLite database ({text}); romcam will not write "
+                           f"to it ({recover_hint(db)}, or give the right file with --db)")
     if "disk is full" in low or "database or disk is full" in low:
         return RomcamError(f"the disk holding {db} is full; free some space and try again")
     if "unable to open" in low:

@@ -20,6 +20,7 @@ import math
 import os
 import sqlite3
 import threading
+import unicodedata
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -28,10 +29,13 @@ from typing import Any, Iterable, Iterator
 from romcam import __version__
 from romcam.dirs import data_dir
 from romcam.errors import RomcamError
+from romcam.files import check_folder
 from romcam.measure.outcome import SideOutcome, side_outcome
 from romcam.storage.rows import RepRecord, SessionDetail, SessionRow, TrialRecord, TurnRecord
-from romcam.storage.schema import (check_sqlite_file, check_version, check_writable, db_error,
-                                   latest_version, migrate)
+from romcam.storage.rows import process_alive
+from romcam.storage.schema import (check_integrity, check_sqlite_file, check_version, check_writable,
+                                   copy_for_reading, db_error, latest_version, may_write, migrate,
+                                   read_target)
 from romcam.timestamps import now_iso, parse_since, parse_timestamp
 
 DB_FILENAME = "romcam.sqlite3"
@@ -74,8 +78,9 @@ def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
 
 
 def clean_subject_code(code: str) -> str:
-    """A subject code as stored: trimmed, 1-64 printable characters, no spreadsheet formula."""
-    text = str(code).strip()
+    """A subject code as stored: Unicode NFC (one form for "Zoë" however it was typed), trimmed,
+    1-64 printable characters, no spreadsheet formula."""
+    text = unicodedata.normalize("NFC", str(code)).strip()
     if not text or len(text) > MAX_SUBJECT_CODE or not text.isprintable():
         raise RomcamError(f"subject code {code!r} must be 1 to {MAX_SUBJECT_CODE} printable "
                           f"characters, e.g. P001")
@@ -154,7 +159,8 @@ class Store:
     between threads (calls are serialised by a lock).
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool = False):
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool = False, copy=None):
+        self._copy = copy                 # the temporary folder of a private copy read instead
         self._conn = conn
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
@@ -174,20 +180,19 @@ class Store:
         db = resolve_db_path(path)
         if readonly:
             return cls._open_readonly(db, timeout)
-        return cls._open_writable(db, timeout)
+        default = path is None and not os.environ.get(DB_ENV)
+        return cls._open_writable(db, timeout, create_folder=default)
 
     @classmethod
-    def _open_writable(cls, db: Path, timeout: float) -> Store:
+    def _open_writable(cls, db: Path, timeout: float, create_folder: bool = False) -> Store:
         check_sqlite_file(db)
+        if not db.exists():   # a typo in --db must not create a tree of folders somewhere
+            check_folder(db.parent, "--db or ROMCAM_DB", create=create_folder)
         check_writable(db)
-        try:
-            db.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RomcamError(f"cannot create the folder {db.parent} ({exc.strerror}); choose "
-                              f"another database file with --db or ROMCAM_DB") from None
         conn = cls._connect(str(db), timeout, db)
         with _closed_on_error(conn, db):
             check_version(conn, db)
+            check_integrity(conn, db)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -200,14 +205,21 @@ class Store:
             raise RomcamError(f"there is no session database at {db} yet; record a session "
                               f"first, or point --db or ROMCAM_DB at an existing database")
         check_sqlite_file(db)
-        conn = cls._connect(db.resolve().as_uri() + "?mode=ro", timeout, db, uri=True)
+        target, copy = read_target(db)   # never creates a file beside the database
+        conn = cls._connect(target, timeout, db, uri=copy is None)
         with _closed_on_error(conn, db):
             version = check_version(conn, db)
+            check_integrity(conn, db)
         if version == latest_version():
-            return cls(conn, db, readonly=True)
+            return cls(conn, db, readonly=True, copy=copy)
         conn.close()                      # an older or empty file: bring it up to date first
-        cls._open_writable(db, timeout).close()
-        return cls._open_readonly(db, timeout)
+        if copy is None and may_write(db.parent) and may_write(db):
+            cls._open_writable(db, timeout).close()
+            return cls._open_readonly(db, timeout)
+        if copy is None:                  # read-only: upgrade a private copy instead
+            target, copy = copy_for_reading(db)
+        upgraded = cls._open_writable(Path(target), timeout)
+        return cls(upgraded._conn, db, readonly=True, copy=copy)
 
     @staticmethod
     def _connect(target: str, timeout: float, db: Path, uri: bool = False) -> sqlite3.Connection:
@@ -222,6 +234,14 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self._copy is not None:
+                self._copy.cleanup()
+                self._copy = None
+
+    def set_busy_timeout(self, seconds: float) -> None:
+        """How long a write waits for another program's lock before it fails."""
+        with self._lock:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
     def __enter__(self) -> Store:
         return self
@@ -268,22 +288,35 @@ class Store:
 
     # ----- subjects
 
-    def subject_id(self, code: str, create: bool = True) -> int:
+    def subject_id(self, code: str, create: bool = True, new_subject: bool = False) -> int:
         """The id of subject ``code``, created if needed (else RomcamError if unknown)."""
         if not create:
             return self._existing_subject_id(code)
         with self._transaction() as conn:
-            return self._ensure_subject(conn, clean_subject_code(code))
+            return self._ensure_subject(conn, clean_subject_code(code), new_subject)
 
     @staticmethod
-    def _ensure_subject(conn: sqlite3.Connection, code: str) -> int:
-        conn.execute("INSERT INTO subjects (code, created_at) VALUES (?, ?) "
-                     "ON CONFLICT (code) DO NOTHING", (code, now_iso()))
-        return int(conn.execute("SELECT id FROM subjects WHERE code = ?", (code,)).fetchone()[0])
+    def _ensure_subject(conn: sqlite3.Connection, code: str, new_subject: bool = False) -> int:
+        """The subject ``code`` (already clean), created if new. A code that differs from an
+        existing one only by case is refused unless ``new_subject``: one person, one subject."""
+        known = conn.execute("SELECT id, code FROM subjects").fetchall()
+        for sid, stored in known:
+            if unicodedata.normalize("NFC", stored) == code:
+                return int(sid)
+        twins = [stored for _, stored in known if stored.casefold() == code.casefold()]
+        if twins and not new_subject:
+            raise RomcamError(f"subject {code!r} differs only by case from the existing subject "
+                              f"{twins[0]!r} (give --subject {twins[0]} for the same person, or "
+                              f"--new-subject if {code!r} is another person)")
+        cur = conn.execute("INSERT INTO subjects (code, created_at) VALUES (?, ?)", (code, now_iso()))
+        return int(cur.lastrowid)
 
     def _existing_subject_id(self, code: str) -> int:
-        text = str(code).strip()
+        text = unicodedata.normalize("NFC", str(code)).strip()
         row = self._read_one("SELECT id FROM subjects WHERE code = ?", (text,))
+        if row is None:
+            row = next((r for r in self._read("SELECT id, code FROM subjects")
+                        if unicodedata.normalize("NFC", r[1]) == text), None)
         if row is not None:
             return int(row[0])
         known = self.subjects()
@@ -301,7 +334,8 @@ class Store:
 
     # ----- writing a session as it happens
 
-    def start_session(self, subject_code: str, joint: str, side: str, **meta: Any) -> int:
+    def start_session(self, subject_code: str, joint: str, side: str, new_subject: bool = False,
+                      **meta: Any) -> int:
         """Create a session (status in_progress) for ``subject_code`` (created if new).
 
         Known ``meta``: source, camera, pose_model, target_reps, trials_per_phase, neutral_deg,
@@ -320,7 +354,7 @@ class Store:
             json.dumps({"meta": extra}, default=_json_default) if extra else None,
         )
         with self._transaction() as conn:
-            subject = self._ensure_subject(conn, code)
+            subject = self._ensure_subject(conn, code, new_subject)
             cur = conn.execute(
                 "INSERT INTO sessions (subject_id, joint, side, started_at, source, camera, "
                 "pose_model, target_reps, trials_per_phase, neutral_deg, synthetic, app_version, "
@@ -331,7 +365,8 @@ class Store:
 
     def add_trial(self, session_id: int, phase: str, side: str, trial_no: int, peak_deg: float,
                   start_s: float | None = None, peak_s: float | None = None,
-                  end_s: float | None = None, heel_lifted: bool | None = None) -> int:
+                  end_s: float | None = None, heel_lifted: bool | None = None,
+                  created_at: str | None = None) -> int:
         """Store one maximal trial (committed on return); returns its id. ``heel_lifted``: the
         ankle's heel was up at the peak (None: not measured, other joints)."""
         _check_choice(phase, TRIAL_PHASES, "phase")
@@ -341,7 +376,8 @@ class Store:
                 "INSERT INTO trials (session_id, phase, side, trial_no, start_s, peak_s, end_s, "
                 "peak_deg, created_at, heel_lifted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (int(session_id), phase, side, int(trial_no), _opt_float(start_s),
-                 _opt_float(peak_s), _opt_float(end_s), _peak(peak_deg), now_iso(), _opt_bool(heel_lifted)))
+                 _opt_float(peak_s), _opt_float(end_s), _peak(peak_deg), created_at or now_iso(),
+                 _opt_bool(heel_lifted)))
             return int(cur.lastrowid)
 
     def discard_trial(self, trial_id: int) -> None:
@@ -353,7 +389,8 @@ class Store:
 
     def add_rep(self, session_id: int, side: str, rep_no: int, peak_deg: float,
                 start_s: float | None = None, peak_s: float | None = None,
-                end_s: float | None = None, heel_lifted: bool | None = None) -> int:
+                end_s: float | None = None, heel_lifted: bool | None = None,
+                created_at: str | None = None) -> int:
         """Store one counted rep of the set (committed on return); returns its id."""
         _check_choice(side, SIDES, "side")
         with self._transaction() as conn:
@@ -361,12 +398,13 @@ class Store:
                 "INSERT INTO reps (session_id, side, rep_no, start_s, peak_s, end_s, peak_deg, "
                 "created_at, heel_lifted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (int(session_id), side, int(rep_no), _opt_float(start_s), _opt_float(peak_s),
-                 _opt_float(end_s), _peak(peak_deg), now_iso(), _opt_bool(heel_lifted)))
+                 _opt_float(end_s), _peak(peak_deg), created_at or now_iso(), _opt_bool(heel_lifted)))
             return int(cur.lastrowid)
 
     def add_turn(self, session_id: int, turn_no: int, direction: str, start_s: float | None = None,
                  end_s: float | None = None, right_deg: float | None = None, left_deg: float | None = None,
-                 forward_deg: float | None = None, backward_deg: float | None = None) -> int:
+                 forward_deg: float | None = None, backward_deg: float | None = None,
+                 created_at: str | None = None) -> int:
         """Store one completed neck circle of a set of circles (committed on return); returns its id."""
         _check_choice(direction, TURN_DIRECTIONS, "direction")
         with self._transaction() as conn:
@@ -375,7 +413,7 @@ class Store:
                 "forward_deg, backward_deg, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (int(session_id), int(turn_no), direction, _opt_float(start_s), _opt_float(end_s),
                  _opt_float(right_deg), _opt_float(left_deg), _opt_float(forward_deg),
-                 _opt_float(backward_deg), now_iso()))
+                 _opt_float(backward_deg), created_at or now_iso()))
             return int(cur.lastrowid)
 
     def turns(self, session_id: int) -> list[TurnRecord]:
@@ -551,6 +589,7 @@ class Store:
             end_reason=r["end_reason"], synthetic=bool(r["synthetic"]),
             target_reps=r["target_reps"], outcomes=tuple(outcomes), results_stored=bool(stored),
             heel_lifted=heel_lifted or {},
+            running=r["status"] == "in_progress" and process_alive(_meta_of(r["stats_json"])),
             **({"set_kind": r["set_kind"] or "reps", "target_turns": r["target_turns"]}
                if "set_kind" in r.keys() else {}))
 
@@ -570,6 +609,13 @@ class Store:
             rep_peaks = [r["peak_deg"] for r in reps if r["side"] == side]
             out.append(side_outcome(side, peaks["before"], peaks["after"], rep_peaks))
         return out
+
+
+def _meta_of(stats_json: str | None) -> dict:
+    try:
+        return (json.loads(stats_json) if stats_json else {}).get("meta") or {}
+    except ValueError:
+        return {}
 
 
 def _result_values(session_id: int, o: SideOutcome) -> tuple:
