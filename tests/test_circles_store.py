@@ -90,9 +90,15 @@ def test_export_turns_columns(tmp_path):
     assert set(df["session_id"]) == {sid} and set(df["subject"]) == {"P001"}
     # without --turns no turns file
     (tmp_path / "visits_turns.csv").unlink()
-    subprocess.run([sys.executable, "-m", "romcam", "export", "--csv", str(out), "--db", str(db)], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "romcam", "export", "--csv", str(out), "--db", str(db), "--overwrite"],
+                   check=True, capture_output=True, timeout=120)
     assert not (tmp_path / "visits_turns.csv").exists()
+    # an existing turns file is not overwritten silently, and nothing else is written either
+    (tmp_path / "new_turns.csv").write_text("mine")
+    r = subprocess.run([sys.executable, "-m", "romcam", "export", "--csv", str(tmp_path / "new.csv"), "--turns",
+                        "--db", str(db)], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and r.stderr.startswith("romcam: error:") and len(r.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "new_turns.csv").read_text() == "mine" and not (tmp_path / "new.csv").exists()
 
 
 def test_readme_documents_the_turns_columns():
@@ -185,3 +191,23 @@ def test_analyze_neck_circles_writes_turns(tmp_path, landmarks_of, monkeypatch):
                    "head_flexion_deg", "valid", "invalid_reason"):
         assert column in frames.columns
     assert len(frames) == summary["frames"]
+
+
+def test_turns_ride_the_session_journal_and_replay_once(tmp_path):
+    """A live session's turns are journal records like its reps: a recovery file replayed into
+    another database (twice) adds each turn once."""
+    from romcam.storage.journal import SessionJournal, replay
+
+    with Store.open(tmp_path / "a.sqlite3") as store:
+        journal = SessionJournal(store, say=lambda s: None)
+        sid = journal.start("P001", "neck_lateral_flexion", "both", set_kind="circles", target_turns=4)
+        for no, direction, start, end, right, left, fwd, back in TURNS:
+            journal.write("turn", turn_no=no, direction=direction, start_s=start, end_s=end, right_deg=right,
+                          left_deg=left, forward_deg=fwd, backward_deg=back)
+        assert [t.right_deg for t in store.turns(sid)] == [t[4] for t in TURNS]
+        records = journal.ops
+    with Store.open(tmp_path / "b.sqlite3") as other:
+        first = replay(other, records)
+        again = replay(other, records)
+        assert first == again and len(other.turns(first)) == 4
+        assert other.session(first).row.set_kind == "circles"

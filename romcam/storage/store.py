@@ -31,8 +31,9 @@ from romcam.dirs import data_dir
 from romcam.errors import RomcamError
 from romcam.files import check_folder
 from romcam.measure.outcome import SideOutcome, side_outcome
-from romcam.storage.rows import RepRecord, SessionDetail, SessionRow, TrialRecord, TurnRecord
+from romcam.storage.rows import RepRecord, SessionDetail, SessionRow, TrialRecord
 from romcam.storage.rows import process_alive
+from romcam.storage.turns import SET_KINDS, TurnsMixin
 from romcam.storage.schema import (check_integrity, check_sqlite_file, check_version, check_writable,
                                    copy_for_reading, db_error, latest_version, may_write, migrate,
                                    read_target)
@@ -53,8 +54,6 @@ MAX_SUBJECT_CODE = 64
 # in stats_json under "meta", so a new field in the session code never breaks a live session.
 SESSION_META = ("source", "camera", "pose_model", "target_reps", "trials_per_phase",
                 "neutral_deg", "synthetic", "app_version", "started_at", "set_kind", "target_turns")
-SET_KINDS = ("reps", "circles")
-TURN_DIRECTIONS = ("cw", "ccw")
 
 # per-frame fields, in the order add_frames takes them
 FRAME_FIELDS = ("t_s", "phase", "angle_deg", "valid", "head_turn_deg", "head_flexion_deg", "invalid_reason")
@@ -152,7 +151,7 @@ def _closed_on_error(conn: sqlite3.Connection, db: Path) -> Iterator[sqlite3.Con
 # --------------------------------------------------------------------------- the store
 
 
-class Store:
+class Store(TurnsMixin):
     """The session database. Use as a context manager: ``with Store.open() as store: ...``.
 
     Every write method is one transaction, committed before it returns. A Store may be shared
@@ -338,11 +337,9 @@ class Store:
                       **meta: Any) -> int:
         """Create a session (status in_progress) for ``subject_code`` (created if new).
 
-        Known ``meta``: source, camera, pose_model, target_reps, trials_per_phase, neutral_deg,
-        synthetic, app_version, started_at, set_kind (reps | circles), target_turns; anything
-        else is kept in stats["meta"].
+        Known ``meta``: source, camera, pose_model, target_reps, trials_per_phase, neutral_deg, synthetic,
+        app_version, started_at, set_kind, target_turns; anything else is kept in stats["meta"].
         """
-        set_kind = _check_choice(meta.get("set_kind") or "reps", SET_KINDS, "set_kind")
         _check_choice(side, SESSION_SIDES, "side")
         code = clean_subject_code(subject_code)
         extra = {k: meta.pop(k) for k in list(meta) if k not in SESSION_META}
@@ -359,8 +356,8 @@ class Store:
                 "INSERT INTO sessions (subject_id, joint, side, started_at, source, camera, "
                 "pose_model, target_reps, trials_per_phase, neutral_deg, synthetic, app_version, "
                 "stats_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (subject, *values))
-            conn.execute("UPDATE sessions SET set_kind = ?, target_turns = ? WHERE id = ?",
-                         (set_kind, _opt_int(meta.get("target_turns")), cur.lastrowid))
+            conn.execute("UPDATE sessions SET set_kind = ?, target_turns = ? WHERE id = ?", (_check_choice(
+                meta.get("set_kind") or "reps", SET_KINDS, "set_kind"), _opt_int(meta.get("target_turns")), cur.lastrowid))
             return int(cur.lastrowid)
 
     def add_trial(self, session_id: int, phase: str, side: str, trial_no: int, peak_deg: float,
@@ -400,28 +397,6 @@ class Store:
                 (int(session_id), side, int(rep_no), _opt_float(start_s), _opt_float(peak_s),
                  _opt_float(end_s), _peak(peak_deg), created_at or now_iso(), _opt_bool(heel_lifted)))
             return int(cur.lastrowid)
-
-    def add_turn(self, session_id: int, turn_no: int, direction: str, start_s: float | None = None,
-                 end_s: float | None = None, right_deg: float | None = None, left_deg: float | None = None,
-                 forward_deg: float | None = None, backward_deg: float | None = None,
-                 created_at: str | None = None) -> int:
-        """Store one completed neck circle of a set of circles (committed on return); returns its id."""
-        _check_choice(direction, TURN_DIRECTIONS, "direction")
-        with self._transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO turns (session_id, turn_no, direction, start_s, end_s, right_deg, left_deg, "
-                "forward_deg, backward_deg, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (int(session_id), int(turn_no), direction, _opt_float(start_s), _opt_float(end_s),
-                 _opt_float(right_deg), _opt_float(left_deg), _opt_float(forward_deg),
-                 _opt_float(backward_deg), created_at or now_iso()))
-            return int(cur.lastrowid)
-
-    def turns(self, session_id: int) -> list[TurnRecord]:
-        """The neck circles of a session, in turn order (empty for a set of reps)."""
-        return [TurnRecord(r["id"], r["turn_no"], r["direction"], r["start_s"], r["end_s"], r["right_deg"],
-                           r["left_deg"], r["forward_deg"], r["backward_deg"], r["created_at"])
-                for r in self._read("SELECT * FROM turns WHERE session_id = ? ORDER BY turn_no, id",
-                                    (int(session_id),))]
 
     def add_frames(self, session_id: int, rows: Iterable, side: str | None = None) -> int:
         """Store a batch of per-frame angles: rows of (t_s, phase, angle_deg, valid) or
