@@ -79,9 +79,11 @@ def _rotation(roll_deg: float, yaw_deg: float) -> np.ndarray:
 
 
 def neck_landmarks(t, lateral_deg, *, neutral_offset_deg: float = 2.0, yaw_deg=None,
-                   noise_deg: float = 0.0, seed: int = 11) -> list[FrameLandmarks]:
+                   noise_deg: float = 0.0, seed: int = 11, matrices=None) -> list[FrameLandmarks]:
     """FrameLandmarks of a seated person facing the camera whose head rolls by ``lateral_deg``
-    relative to level shoulders (plus a personal neutral offset), with optional jitter."""
+    relative to level shoulders (plus a personal neutral offset), with optional jitter.
+    ``matrices``: exact face transformation matrices per frame instead (None = face lost);
+    ``lateral_deg`` then only places the drawn head."""
     rng = np.random.default_rng(seed)
     t = np.asarray(t, dtype=float)
     lateral = np.asarray(lateral_deg, dtype=float)
@@ -109,5 +111,50 @@ def neck_landmarks(t, lateral_deg, *, neutral_offset_deg: float = 2.0, yaw_deg=N
         pose[POSE["right_ear"], :2] = head - 60 * across
         pose[POSE["left_eye"], :2] = head + 25 * across + 12 * up
         pose[POSE["right_eye"], :2] = head - 25 * across + 12 * up
-        out.append(FrameLandmarks(k, float(tk), WIDTH, HEIGHT, pose, None, _rotation(roll, yw)))
+        matrix = _rotation(roll, yw) if matrices is None else matrices[k]
+        out.append(FrameLandmarks(k, float(tk), WIDTH, HEIGHT, pose, None, matrix))
     return out
+
+
+def _axis_rotation(axis, angle_deg: float) -> np.ndarray:
+    """Right-handed rotation about a unit ``axis`` (Rodrigues)."""
+    x, y, z = axis
+    k = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+    a = np.radians(angle_deg)
+    return np.eye(3) + np.sin(a) * k + (1.0 - np.cos(a)) * (k @ k)
+
+
+def tilt_pose(lateral_deg: float, forward_deg: float) -> np.ndarray:
+    """The head pose (3x3, camera space: x right, y up, z to the viewer) whose vertical axis is
+    tipped towards the person's right by ``lateral_deg`` and towards the front by ``forward_deg``
+    (as :func:`romcam.measure.head.head_tilt_deg` reads them: asin of the axis' components), with
+    no twist about that axis: the shortest rotation from upright. Tilt direction
+    phi = atan2(lateral, forward): 0 = forward (chin down), 90 = the person's right."""
+    sl, sf = np.sin(np.radians(lateral_deg)), np.sin(np.radians(forward_deg))
+    s = float(np.hypot(sl, sf))
+    if s == 0.0:
+        return np.eye(3)
+    if s > 1.0:
+        raise ValueError("tilt components too large for one axis")
+    phi = np.arctan2(sl, sf)
+    # up -> (-sin(tilt) sin(phi), cos(tilt), sin(tilt) cos(phi)): a rotation about y x direction
+    return _axis_rotation((np.cos(phi), 0.0, np.sin(phi)), float(np.degrees(np.arcsin(s))))
+
+
+def tilt_landmarks(t, lateral_deg, forward_deg, *, neutral=None) -> list[FrameLandmarks]:
+    """A seated person whose head is posed exactly by :func:`tilt_pose` at each frame (NaN
+    components = face lost in that frame), on top of a personal ``neutral`` head pose (3x3; the
+    pose is applied in the trunk's frame after it). Neck circles with exact truth."""
+    neutral = np.eye(3) if neutral is None else np.asarray(neutral, dtype=float)
+    matrices, roll = [], []
+    for lat, fwd in zip(np.asarray(lateral_deg, float), np.asarray(forward_deg, float)):
+        if not (np.isfinite(lat) and np.isfinite(fwd)):
+            matrices.append(None)
+            roll.append(0.0)
+            continue
+        m = np.eye(4)
+        m[:3, :3] = tilt_pose(lat, fwd) @ neutral
+        m[:3, 3] = (0.0, 0.0, -50.0)
+        matrices.append(m)
+        roll.append(float(np.degrees(np.arctan2(m[1, 0], m[0, 0]))))
+    return neck_landmarks(t, roll, neutral_offset_deg=0.0, matrices=matrices)

@@ -105,7 +105,8 @@ def _vertical(joint, video, landmarks, profile, mirrored):
 
 @click.command()
 @click.argument("video")
-@click.option("--joint", "-j", required=True, help="Joint to measure, e.g. neck-side-bend, ankle, knee.")
+@click.option("--joint", "-j", required=True, help="Joint to measure, e.g. neck-side-bend, ankle, knee; "
+                                                  "neck-circles counts neck circles (turns).")
 @click.option("--side", type=SIDE_CHOICES, default="auto", show_default=True,
               help="Person's side. auto: for the ankle the standing (loaded) leg, for other side-view "
                    "joints the limb nearer the camera, both otherwise.")
@@ -126,7 +127,10 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
     from romcam.measure.joints import get_joint
     from romcam.capture.pipeline import ModelChoice, extract_landmarks
 
-    j = get_joint(joint)
+    from romcam.measure import circles
+
+    circle_set = circles.is_circles(joint)
+    j = circles.side_bend_joint() if circle_set else get_joint(joint)
     profile = None
     if camera_profile:  # checked before the long part, so a wrong profile fails at once
         from romcam.calibration import load_profile, scaled_camera_matrix
@@ -134,7 +138,8 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
         profile = load_profile(camera_profile)
         with open_source(video) as probe:
             scaled_camera_matrix(profile, probe.info.width, probe.info.height)
-    out_dir = prepare_out_dir(out_dir, Path("romcam-out") / f"{Path(video).stem}_{j.name}", video, overwrite)
+    out_dir = prepare_out_dir(out_dir, Path("romcam-out") / f"{Path(video).stem}_"
+                              f"{circles.JOINT_NAME if circle_set else j.name}", video, overwrite)
     models = ModelChoice.resolve(model, j.needs_face, model_dir, progress=not no_progress)
     landmarks, info = extract_landmarks(video, models, mirrored=mirrored, workers=workers,
                                         progress=not no_progress)
@@ -145,15 +150,25 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
         raise RomcamError(f"no person was found in any of the {len(landmarks)} frames of {video}, so "
                           f"nothing was written (check that this is the right video, with the "
                           f"person in view)")
+    extra = {"video": str(video), "mirrored": mirrored, "pose_model": model,
+             "resolution": f"{info.width}x{info.height}", "camera_profile": camera_profile}
+    short = info.frame_count and len(landmarks) < info.frame_count - max(2, 0.02 * info.frame_count)
+    truncated = (f"the video file ended early: {len(landmarks)} of {info.frame_count} frames could be "
+                 f"decoded (truncated or damaged?)") if short else None
+    if circle_set:
+        c = circles.analyze_circles(landmarks)
+        content = circles.summary(c)
+        if truncated:
+            content["warnings"].append(truncated)
+        frames_path, summary_path = write_analysis(circles.frames_table(c), content, out_dir, extra)
+        click.echo(circles.describe(str(video), c))
+        click.echo(f"wrote {frames_path} and {summary_path}")
+        return
     a = analyze_landmarks(j, landmarks, side, vertical=_vertical(j, video, landmarks, profile, mirrored))
     content = summary(a)
-    if info.frame_count and len(landmarks) < info.frame_count - max(2, 0.02 * info.frame_count):
-        content["warnings"].append(f"the video file ended early: {len(landmarks)} of "
-                                   f"{info.frame_count} frames could be decoded (truncated or damaged?)")
-    frames_path, summary_path = write_analysis(frames_table(a), content, out_dir, {
-        "video": str(video), "mirrored": mirrored, "pose_model": model,
-        "resolution": f"{info.width}x{info.height}", "camera_profile": camera_profile,
-    })
+    if truncated:
+        content["warnings"].append(truncated)
+    frames_path, summary_path = write_analysis(frames_table(a), content, out_dir, extra)
     per_side = {s: ([r.peak_deg for r in result.reps], result.max_deg) for s, result in a.sides.items()}
     click.echo(describe(str(video), a.joint.title, content, per_side))
     click.echo(f"wrote {frames_path} and {summary_path}")

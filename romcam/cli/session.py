@@ -32,12 +32,18 @@ from romcam.cli.store import DB_HELP
               help="Also save the analysed frames as a video (nothing is recorded otherwise).")
 @click.option("--camera-profile", default=None, help="Camera profile from `romcam calibrate camera`.")
 @click.option("--no-frames", is_flag=True, help="Do not store the per-frame angle series.")
+@click.option("--set", "set_kind", type=click.Choice(["reps", "circles"]), default="reps", show_default=True,
+              help="What the set is: reps of the joint's movement, or neck circles (with --joint "
+                   "neck-side-bend: turns counted, each turn's right and left side-bend extremes).")
+@click.option("--target-turns", type=click.IntRange(1, 500), default=40, show_default=True,
+              help="Turns (both directions together) in a set of circles.")
+@click.option("--quiet", is_flag=True, help="No tick per counted turn and no sound at the target.")
 @click.option("--overwrite", is_flag=True, help="Let --record replace an existing file.")
 @click.option("--new-subject", is_flag=True, help="Create the subject even though a known code "
                                                   "differs from it only by case (another person).")
 @click.pass_context
 def session(ctx, joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
-            model_dir, record, camera_profile, no_frames, overwrite, new_subject):
+            model_dir, record, camera_profile, no_frames, overwrite, new_subject, set_kind, target_turns, quiet):
     """Measure before, count a set live, measure after; save everything and print the change."""
     from romcam.errors import RomcamError
     from romcam.measure.joints import get_joint
@@ -63,7 +69,7 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
         joint=j, side=side, subject=subject, source=source, target_reps=target_reps, trials=trials, db=db,
         window=not no_window, realtime=realtime, mirrored=mirrored, model=model, model_dir=model_dir,
         record=record, camera_profile=camera_profile, save_frames=not no_frames, overwrite=overwrite,
-        new_subject=new_subject), say=click.echo)
+        new_subject=new_subject, set_kind=set_kind, target_turns=target_turns, quiet=quiet), say=click.echo)
     click.echo(describe_result(result))
     ctx.exit(result.exit_code)      # interrupted, or ended before the protocol did: not 0
 
@@ -76,12 +82,18 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
 @click.option("--side", type=click.Choice(["left", "right"]), default="right", show_default=True)
 @click.option("--reps", type=click.IntRange(5, 200), default=40, show_default=True)
 @click.option("--pdf", is_flag=True, help="Also write the report as PDF.")
+@click.option("--set", "set_kind", type=click.Choice(["reps", "circles"]), default="reps", show_default=True,
+              help="reps: side-bend reps on --side; circles: 40 neck circles growing 20 -> 25 deg, "
+                   "both sides measured before and after.")
 @click.option("--overwrite", is_flag=True, help="Let --out replace an existing file.")
-def demo(db, out, side, reps, pdf, overwrite):
+def demo(db, out, side, reps, pdf, overwrite, set_kind):
     """A full neck side-bend session from a SYNTHETIC landmark stream (no webcam or model needed)."""
-    from romcam.cli.demo import run_demo
+    from romcam.cli.demo import run_circles_demo, run_demo
 
-    _, paths = run_demo(db=db, out=out, side=side, reps=reps, pdf=pdf, say=click.echo,
-                        overwrite=overwrite)
+    if set_kind == "circles":
+        _, paths = run_circles_demo(db=db, out=out, pdf=pdf, say=click.echo, overwrite=overwrite)
+    else:
+        _, paths = run_demo(db=db, out=out, side=side, reps=reps, pdf=pdf, say=click.echo,
+                            overwrite=overwrite)
     for path in paths:
         click.echo(f"report: {path}")

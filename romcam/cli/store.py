@@ -55,25 +55,37 @@ def history(subject, joint, since, db):
 @click.option("--joint", "-j", default=None, help="Only this joint (name or alias).")
 @click.option("--frames", is_flag=True, help="Also write the per-frame angle series to "
                                              "<stem>_frames.csv beside the CSV.")
+@click.option("--turns", is_flag=True, help="Also write the neck circles of sets of circles, one row "
+                                            "per turn, to <stem>_turns.csv beside the CSV.")
 @_db_option
 @click.option("--overwrite", is_flag=True, help="Let the export replace existing files.")
-def export(csv_path, subject, since, joint, frames, db, overwrite):
+def export(csv_path, subject, since, joint, frames, turns, db, overwrite):
     """Write the sessions as CSV for a spreadsheet (UTF-8, comma separated, units in the
     column names)."""
     from romcam.storage.export import check_export_outputs, export_tables, write_export
     from romcam.storage.store import Store, resolve_db_path
 
     check_export_outputs(csv_path, frames, resolve_db_path(db), overwrite)
+    if turns:
+        from romcam.storage.export import check_turns_output, turns_table, write_csv
+
+        turns_target = check_turns_output(csv_path, resolve_db_path(db), overwrite)
     with Store.open(db, readonly=True) as store:
         tables = export_tables(store, subject=subject, since=since, frames=frames,
                                joint=_joint_name(joint))
         paths = write_export(tables, csv_path, store.path, overwrite)
+        turn_rows = None
+        if turns:
+            turn_rows = turns_table(store, store.sessions(subject=subject, joint=_joint_name(joint), since=since))
+            write_csv(turn_rows, turns_target)
     sessions, frame_rows = tables
     n_sessions = sessions["session_id"].nunique()
     click.echo(f"wrote {paths[0]}: {len(sessions)} rows ({n_sessions} session"
                f"{'s' if n_sessions != 1 else ''} x side)")
     if frame_rows is not None:
         click.echo(f"wrote {paths[1]}: {len(frame_rows)} frames (per-frame angle series)")
+    if turn_rows is not None:
+        click.echo(f"wrote {turns_target}: {len(turn_rows)} turns (neck circles)")
 
 
 @click.command()

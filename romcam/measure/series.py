@@ -126,22 +126,42 @@ def measure_channel(joint: Joint, landmarks: list[FrameLandmarks], side: str | N
     return ChannelSeries(angle, valid, problems, reference)
 
 
-def head_channels(landmarks: list[FrameLandmarks], trunk_roll_deg=None) -> tuple[np.ndarray, np.ndarray]:
-    """Head turn and head flexion (nod) per frame, relative to the trunk, NaN without a face.
-    They are kept for every frame with a face (also those past the side-bend gate), so that a
-    trial that looked odd can be explained. ``trunk_roll_deg``: the reference series the angle
-    was measured against; where it is missing the frame's own shoulder line is used."""
-    turn = np.full(len(landmarks), np.nan)
-    flexion = np.full(len(landmarks), np.nan)
+def _per_face(landmarks: list[FrameLandmarks], trunk_roll_deg, measure) -> list[np.ndarray]:
+    """``measure(face_matrix, trunk_roll) -> tuple of angles`` for every frame with a face and a
+    person, NaN elsewhere; the trunk roll from ``trunk_roll_deg`` or, where it is missing, the
+    frame's own shoulder line."""
+    out: list[np.ndarray] = []
     for k, lm in enumerate(landmarks):
         if lm.face_matrix is None or lm.pose is None:
             continue
         ref = np.nan if trunk_roll_deg is None else trunk_roll_deg[k]
         if not np.isfinite(ref):
             ref = float(angles.direction_deg(lm.point("right_shoulder"), lm.point("left_shoulder")))
-        turn[k] = head.head_turn_deg(lm.face_matrix, ref)
-        flexion[k] = head.head_flexion_deg(lm.face_matrix, ref)
-    return turn, flexion
+        values = measure(lm.face_matrix, ref)
+        if not out:
+            out = [np.full(len(landmarks), np.nan) for _ in values]
+        for series, value in zip(out, values):
+            series[k] = value
+    return out
+
+
+def head_channels(landmarks: list[FrameLandmarks], trunk_roll_deg=None) -> tuple[np.ndarray, np.ndarray]:
+    """Head turn and head flexion (nod) per frame, relative to the trunk, NaN without a face.
+    They are kept for every frame with a face (also those past the side-bend gate), so that a
+    trial that looked odd can be explained. ``trunk_roll_deg``: the reference series the angle
+    was measured against; where it is missing the frame's own shoulder line is used."""
+    out = _per_face(landmarks, trunk_roll_deg,
+                    lambda m, ref: (head.head_turn_deg(m, ref), head.head_flexion_deg(m, ref)))
+    return tuple(out) if out else (np.full(len(landmarks), np.nan), np.full(len(landmarks), np.nan))
+
+
+def head_tilts(landmarks: list[FrameLandmarks], trunk_roll_deg=None) -> tuple[np.ndarray, np.ndarray]:
+    """The tilt of the head's vertical axis relative to the trunk per frame (towards the person's
+    right, towards the front; :func:`romcam.measure.head.head_tilt_deg`), NaN without a face.
+    Its direction goes round once per neck circle. ``trunk_roll_deg`` as for
+    :func:`head_channels`."""
+    out = _per_face(landmarks, trunk_roll_deg, head.head_tilt_deg)
+    return tuple(out) if out else (np.full(len(landmarks), np.nan), np.full(len(landmarks), np.nan))
 
 
 class StreamingMeasurer:
@@ -149,7 +169,8 @@ class StreamingMeasurer:
     (NaN where invalid). The reference (neck: the shoulder line) is read at rest over the *past*
     reference window only, since the future is not known live. After each frame,
     ``problems`` holds why each channel's frame was left out (None when usable) and, for head
-    joints, ``turn_deg`` and ``flexion_deg`` the head's other channels."""
+    joints, ``turn_deg`` and ``flexion_deg`` the head's other channels and ``tilt_deg`` the tilt
+    of its vertical axis (towards the right, towards the front: neck circles)."""
 
     def __init__(self, joint: Joint, sides, min_visibility: float = MIN_VISIBILITY):
         self.joint = joint
@@ -158,6 +179,9 @@ class StreamingMeasurer:
         self._ref: deque[tuple[float, float, float]] = deque()   # (t, segment, reference)
         self.problems: dict[str, str | None] = {}
         self.turn_deg = self.flexion_deg = float("nan")
+        self.tilt_deg = (float("nan"), float("nan"))
+        self.reference_deg = float("nan")         # the trunk reference used for the last frame
+        self.fixed_reference: float | None = None  # set: used instead of the one read at rest
 
     def _reference(self, t: float, segment: float, reference: float) -> float:
         if np.isfinite(segment) and np.isfinite(reference):
@@ -180,8 +204,13 @@ class StreamingMeasurer:
             (name, segment), = out.items()
             ref_now = self.joint.reference_angle(lm) if np.isfinite(segment) else float("nan")
             reference = self._reference(lm.t_s, segment, ref_now)
+            if self.fixed_reference is not None:
+                reference = self.fixed_reference
+            self.reference_deg = reference
             out[name] = self.joint.angle_against(lm, None, reference) if np.isfinite(segment) else float("nan")
         if self.joint.needs_face:
             turn, flexion = head_channels([lm], None if reference is None else [reference])
             self.turn_deg, self.flexion_deg = float(turn[0]), float(flexion[0])
+            lateral, forward = head_tilts([lm], None if reference is None else [reference])
+            self.tilt_deg = (float(lateral[0]), float(forward[0]))
         return out

@@ -6,6 +6,7 @@ import numpy as np
 
 from romcam.measure.outcome import SideOutcome
 from romcam.report import plots
+from romcam.report.circles import circles_section
 from romcam.report.model import (Cell, FigureItem, HIGH_DROP_SHARE, HIGH_YAW_SHARE, LOW_VALID_SHARE,
                                  METHOD_TEXT, Report, Section, Table, _reps_of, _stat, _trials_of,
                                  joint_info, local_time, valid_share)
@@ -19,9 +20,10 @@ def session_report(store: Store, session_id: int) -> Report:
     frames = store.frames(detail.id)
     row = detail.row
     title, kind = joint_info(row.joint)
+    circles = circles_section(detail)
     sections = [
         _results_section(detail),
-        _set_section(detail),
+        circles if circles is not None else _set_section(detail),
         _trace_section(detail, frames, title, kind),
         _facts_section(detail, frames, title),
         _warnings_section(detail, frames),
@@ -302,8 +304,10 @@ def missing_data(detail: SessionDetail, frames) -> list[str]:
             out.append(f"{o.side}: no before trials stored.")
         if o.trials_after == 0:
             out.append(f"{o.side}: no after trials stored, so there is no before/after comparison.")
-        if o.reps_done == 0:
+        if o.reps_done == 0 and detail.row.set_kind != "circles":
             out.append(f"{o.side}: no set reps stored.")
+    if detail.row.set_kind == "circles" and not detail.turns:
+        out.append("No turns of the set of circles are stored.")
     if frames is None or not len(frames):
         out.append("No per-frame angles stored, so there is no angle-over-time plot.")
     return out

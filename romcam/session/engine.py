@@ -3,10 +3,12 @@ session, a session replayed from a video file, and the synthetic demo."""
 
 from __future__ import annotations
 
+import math
+
 from romcam.capture.landmarks import FrameLandmarks
 from romcam.measure.ankle import StreamingShinMeasurer, is_shin_joint
 from romcam.measure.series import StreamingMeasurer
-from romcam.session.protocol import Protocol, ProtocolConfig, Sample
+from romcam.session.protocol import NeutralMeasured, Phase, Protocol, ProtocolConfig, Sample
 from romcam.session.setup_check import setup_problems
 
 
@@ -18,8 +20,22 @@ class SessionEngine:
             else StreamingMeasurer(config.joint, config.sides)
         self.protocol = Protocol(config)
         self.last_raw: dict[str, float] = {}
+        self._neutral_reference: float | None = None
 
     def step(self, lm: FrameLandmarks) -> list:
         self.last_raw = self.measurer.update(lm)
         problems = tuple(setup_problems(self.config.joint, lm, self.config.sides))
-        return self.protocol.update(Sample(lm.t_s, self.last_raw, problems, self.measurer.turn_deg))
+        m = self.measurer
+        tilt = getattr(m, "tilt_deg", (math.nan, math.nan))     # head joints only
+        events = self.protocol.update(Sample(lm.t_s, self.last_raw, problems, m.turn_deg, tilt, m.flexion_deg))
+        if self.protocol.circles:
+            self._hold_trunk_reference(events)
+        return events
+
+    def _hold_trunk_reference(self, events) -> None:
+        """During a set of circles the trunk reference is the one read over the neutral hold, held
+        fixed: the pose model's shoulders follow a circling head (romcam.measure.circles)."""
+        m = self.measurer
+        if any(isinstance(e, NeutralMeasured) for e in events) and math.isfinite(m.reference_deg):
+            self._neutral_reference = m.reference_deg
+        m.fixed_reference = self._neutral_reference if self.protocol.phase is Phase.SET else None

@@ -1,5 +1,7 @@
 """Drawing the live view: skeleton, an angle arc at the joint, the angle, the prompt, "23/40",
-the last rep's peak and a strip of per-rep peaks.
+the last rep's peak and a strip of per-rep peaks; during a set of neck circles "turn 23/40
+(clockwise 12, counter 11)", the last turn's right and left extremes and a strip of per-turn
+extremes (right side up, left side down).
 
 Geometry is drawn on the unmirrored frame (where the landmarks are); the preview is then
 flipped when shown as a mirror, and the text is written last so it reads normally.
@@ -54,6 +56,9 @@ class OverlayState:
     rep_peaks: list[float] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     status: str = ""                # small print: fps, dropped frames
+    turn_text: str = ""             # neck circles: "turn 23/40 (clockwise 12, counter 11)"
+    last_turn_text: str = ""        # "last turn: right 24.1, left 22.3 deg"
+    turn_extremes: dict = field(default_factory=dict)   # side -> per-turn extreme (None = not reached)
 
 
 @dataclass(frozen=True)
@@ -153,8 +158,41 @@ def draw_panel(img: np.ndarray, state: OverlayState) -> list[DrawnText]:
         _text(img, drawn, warning, (20 * s, 205 * s + k * 35 * s), 0.7 * s, WARN, 2)
     if state.status:
         _text(img, drawn, state.status, (w - 330 * s, h - 30 * s), 0.55 * s, WHITE, 1)
+    if state.turn_text:
+        (tw, _), _ = cv2.getTextSize(state.turn_text, FONT, 0.8 * s, 2)
+        _text(img, drawn, state.turn_text, (w - tw - 25 * s, 125 * s), 0.8 * s, WHITE, 2)
+    if state.last_turn_text:
+        (lw, _), _ = cv2.getTextSize(state.last_turn_text, FONT, 0.8 * s, 2)
+        _text(img, drawn, state.last_turn_text, (w - lw - 25 * s, 165 * s), 0.8 * s, ACCENT, 2)
     _draw_peak_strip(img, state.rep_peaks, s)
+    _draw_turn_strip(img, state.turn_extremes, s)
     return drawn
+
+
+def _draw_turn_strip(img, extremes: dict, s: float) -> None:
+    """Per turn (latest 40) a bar up for its right side-bend extreme and one down for its left,
+    on a common scale starting a little below the smallest, so growth turn by turn is seen."""
+    right, left = (list(extremes.get(side, []))[-40:] for side in ("right", "left"))
+    values = [v for v in right + left if v is not None]
+    if not values:
+        return
+    h, w = img.shape[:2]
+    top, bottom = max(values), min(values) - max(2.0, 0.5 * (max(values) - min(values)))
+    span = max(top - bottom, 1e-6)
+    x0, mid, half, bar = int(w - 25 * s - 40 * 9 * s), int(h - 120 * s), int(55 * s), max(2, int(7 * s))
+    cv2.rectangle(img, (x0 - 6, mid - half - 6), (x0 + int(40 * 9 * s) + 6, mid + half + 6), BLACK, -1)
+    cv2.line(img, (x0 - 6, mid), (x0 + int(40 * 9 * s) + 6, mid), WHITE, 1)
+    for label, y in (("R", mid - half + int(14 * s)), ("L", mid + half - 2)):   # right up, left down
+        cv2.putText(img, label, (x0 - 6 - int(22 * s), y), FONT, 0.5 * s, WHITE, 1, cv2.LINE_AA)
+    n = max(len(right), len(left))
+    for k in range(n):
+        x = x0 + int(k * 9 * s)
+        color = ACCENT if k == n - 1 else WHITE
+        for values_, sign in ((right, -1), (left, 1)):
+            v = values_[k] if k < len(values_) else None
+            if v is not None:
+                y = mid + sign * max(1, int(half * (v - bottom) / span))
+                cv2.rectangle(img, (x, min(mid, y)), (x + bar, max(mid, y)), color, -1)
 
 
 def _draw_peak_strip(img, peaks: list[float], s: float) -> None:

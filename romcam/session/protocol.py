@@ -14,7 +14,11 @@ database in here: the session runner does that with the events.
 * **before** / **after**: ``trials`` maximal excursions per side; a trial is one excursion
   from near-neutral and back, found with the joint's rep thresholds.
 * **set**: reps counted to ``target_reps`` per side, with thresholds scaled to the before
-  range; it ends at the target or after ``set_pause_s`` without a rep.
+  range; it ends at the target or after ``set_pause_s`` without a rep. With
+  ``set_kind="circles"`` (neck) the set is neck circles instead: turns counted
+  (:mod:`romcam.measure.turns`) on the head's tilt relative to the neutral, to ``target_turns``
+  or until ``set_pause_s`` passes without a turn; each turn's side-bend and nod extremes are
+  re-read from the zero-phase-filtered samples of its own window, like a rep's peak.
 * **done**: per side, :func:`romcam.measure.outcome.side_outcome`.
 
 Detection runs on a One-Euro-filtered angle (causal); the peak of each finished trial or rep
@@ -36,6 +40,7 @@ from romcam.measure.joints import Joint
 from romcam.measure.outcome import SideOutcome, side_outcome
 from romcam.measure.reps import Rep, RepCounter, RepThresholds
 from romcam.measure.series import channel_names
+from romcam.measure.turns import Turn, TurnCounter, with_extremes
 
 
 class Phase(str, Enum):
@@ -61,6 +66,8 @@ class ProtocolConfig:
     neutral_max_sd_deg: float = 1.5
     set_pause_s: float = 10.0
     set_thresholds: RepThresholds | None = None   # None: scaled from the before range
+    set_kind: str = "reps"            # "reps" or "circles" (neck: turns counted instead of reps)
+    target_turns: int = 40
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,8 @@ class Sample:
     angles: dict[str, float]          # channel ("signed" or a side) -> raw angle, NaN = unusable
     setup_problems: tuple[str, ...] = ()
     turn_deg: float = math.nan        # head joints: the head turn (about the trunk's vertical)
+    tilt_deg: tuple[float, float] = (math.nan, math.nan)   # head: tilt towards the right, the front
+    flexion_deg: float = math.nan     # head joints: the nod (+ = chin down)
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -118,10 +127,18 @@ class TurnIgnored:
 
 
 @dataclass(frozen=True)
+class TurnDone:
+    """A neck circle completed during a set of circles (extremes relative to the neutral)."""
+    turn: Turn
+    counts: dict
+
+
+@dataclass(frozen=True)
 class Finished:
     complete: bool
     reason: str
     outcomes: tuple[SideOutcome, ...]
+    turns: tuple[Turn, ...] = ()
 
 
 # ---- the machine --------------------------------------------------------------------------
@@ -155,6 +172,14 @@ class Protocol:
         self._neutral_turns: list[tuple[float, float]] = []
         self.neutral_turn = 0.0
         self._last_rep_t: float | None = None
+        # neck circles: the head's tilt and nod, their neutral, the counter and its turns
+        self.circles = config.set_kind == "circles"
+        self._heads: deque = deque()          # (t, tilt right, tilt front, nod)
+        self.neutral_tilt = (0.0, 0.0)
+        self.neutral_nod = 0.0
+        self.turn_counter: TurnCounter | None = None
+        self.turns: list[Turn] = []
+        self._last_turn_t: float | None = None
         self.problems: tuple[str, ...] = ()
         self.finished: Finished | None = None
         self.sides: dict[str, _SideState] = {}
@@ -188,6 +213,10 @@ class Protocol:
             self._turns.append((t, sample.turn_deg))
         while self._turns and self._turns[0][0] < t - self.BUFFER_S:
             self._turns.popleft()
+        if self.circles:
+            self._heads.append((t, *sample.tilt_deg, sample.flexion_deg))
+            while self._heads and self._heads[0][0] < t - self.BUFFER_S:
+                self._heads.popleft()
 
         if self.phase is Phase.SETUP:
             ok = not sample.setup_problems and all(math.isfinite(sample.angles.get(c, math.nan))
@@ -197,6 +226,8 @@ class Protocol:
                 events += self._advance(t)
         elif self.phase is Phase.NEUTRAL:
             events += self._update_neutral(t)
+        elif self.phase is Phase.SET and self.circles:
+            events += self._update_circles(t)
         else:
             events += self._update_counting(t)
         return events
@@ -242,6 +273,8 @@ class Protocol:
                 return (f"{word}: bend the {side} knee forward over your toes as far as you can, heel down, "
                         f"then back ({done + 1}/{n})")
             return f"{word}: move as far as you can to the {side}, then back ({done + 1}/{n})"
+        if self.phase is Phase.SET and self.circles:
+            return "SET: slow neck circles, gently nudge the edge of your range"
         if self.phase is Phase.SET:
             if ankle:
                 return "SET: knee over the toes and back, heel down; gently nudge the edge of your range"
@@ -251,6 +284,8 @@ class Protocol:
     @property
     def progress(self) -> str:
         """'23/40' during the set (the side with fewer reps), 'trial 2/3' during trials."""
+        if self.phase is Phase.SET and self.circles:
+            return f"{len(self.turns)}/{self.cfg.target_turns}"
         if self.phase is Phase.SET:
             done = min(len(st.reps) for st in self.sides.values())
             return f"{done}/{self.cfg.target_reps}"
@@ -258,6 +293,15 @@ class Protocol:
             done = min(len(self._trials(st)) for st in self.sides.values())
             return f"trial {done}/{self.cfg.trials}"
         return ""
+
+    @property
+    def turn_text(self) -> str:
+        """'turn 23/40 (clockwise 12, counter 11)' during a set of circles, else ''."""
+        if not (self.circles and self.phase is Phase.SET):
+            return ""
+        cw = sum(turn.direction == "cw" for turn in self.turns)
+        return (f"turn {len(self.turns)}/{self.cfg.target_turns} "
+                f"(clockwise {cw}, counter {len(self.turns) - cw})")
 
     def rep_peaks(self, side: str) -> list[float]:
         return [r.peak_deg for r in self.sides[side].reps]
@@ -281,6 +325,8 @@ class Protocol:
             return self._finish(t, complete=True, reason="done")
         self.phase, self.phase_t0 = nxt, t
         events: list = [PhaseStarted(nxt, t)]
+        if nxt is Phase.SET and self.circles:
+            self.turn_counter = TurnCounter()
         if nxt in (Phase.BEFORE, Phase.SET, Phase.AFTER):
             for side, st in self.sides.items():
                 st.counter = RepCounter(side, self._thresholds(side, nxt),
@@ -325,6 +371,10 @@ class Protocol:
         turns = [v for ts, v in self._neutral_turns if ts >= t - self.cfg.neutral_hold_s]
         if turns:
             self.neutral_turn = float(np.median(turns))
+        heads = [h for h in self._heads if h[0] >= t - self.cfg.neutral_hold_s and all(map(math.isfinite, h))]
+        if heads:
+            _, lat, fwd, nod = (np.median(column) for column in zip(*heads))
+            self.neutral_tilt, self.neutral_nod = (float(lat), float(fwd)), float(nod)
         return [NeutralMeasured(dict(self.neutral), t)] + self._advance(t)
 
     def _update_counting(self, t: float) -> list:
@@ -356,6 +406,40 @@ class Protocol:
         elif all(len(self._trials(st)) >= self.cfg.trials for st in self.sides.values()):
             events += self._advance(t)
         return events
+
+    def _update_circles(self, t: float) -> list:
+        """One frame of a set of circles: the tilt relative to the neutral into the turn counter
+        (NaN where the side-bend frame is not usable, so the counter bridges or breaks)."""
+        _, lat, fwd, nod = self._heads[-1]
+        raw = self._buffer["signed"][-1][1]
+        if not math.isfinite(raw):
+            lat = fwd = math.nan
+        turn = self.turn_counter.update(t, lat - self.neutral_tilt[0], fwd - self.neutral_tilt[1],
+                                        self.reported("signed", raw), nod - self.neutral_nod)
+        events: list = []
+        if turn is not None:
+            turn = self._refine_turn(turn)
+            self.turns.append(turn)
+            self._last_turn_t = t
+            cw = sum(x.direction == "cw" for x in self.turns)
+            events.append(TurnDone(turn, {"cw": cw, "ccw": len(self.turns) - cw}))
+        paused = self._last_turn_t is not None and t - self._last_turn_t >= self.cfg.set_pause_s
+        if len(self.turns) >= self.cfg.target_turns or paused:
+            events += self._advance(t)
+        return events
+
+    def _refine_turn(self, turn: Turn) -> Turn:
+        """Re-read the turn's extremes from the zero-phase-filtered samples of its own window."""
+        pad = 0.5
+        rows = [(ts, v, h[3]) for (ts, v), h in zip(self._buffer["signed"], self._heads)
+                if turn.start_s - pad <= ts <= turn.end_s + pad]
+        if len(rows) < 5:
+            return turn
+        ts, raw, nod = (np.array(c, dtype=float) for c in zip(*rows))
+        raw = np.where(np.isfinite(raw), raw, np.nan)
+        side_bend = zero_phase(ts, reject_glitches(ts, raw)) - self._offset("signed")
+        nod = zero_phase(ts, np.where(np.isfinite(raw), nod, np.nan)) - self.neutral_nod
+        return with_extremes(turn, ts, side_bend, nod)
 
     def _turn_during(self, rep: Rep) -> float:
         """The largest head turn (from the neutral's) between the rep's start and its peak."""
@@ -396,5 +480,5 @@ class Protocol:
             for side, st in self.sides.items()
         )
         self.phase = Phase.DONE
-        self.finished = Finished(complete, reason, outcomes)
+        self.finished = Finished(complete, reason, outcomes, tuple(self.turns))
         return [PhaseStarted(Phase.DONE, t), self.finished]

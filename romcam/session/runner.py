@@ -35,7 +35,8 @@ from romcam.measure.joints import Joint
 from romcam.session.engine import SessionEngine
 from romcam.session.overlay import OverlayState, draw_overlay
 from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, ProtocolConfig, RepDone,
-                                     TrialDiscarded, TrialDone, TurnIgnored)
+                                     TrialDiscarded, TrialDone, TurnDone, TurnIgnored)
+from romcam.session.sound import Sounder
 from romcam.capture.sources import open_source
 from romcam.files import check_output, mark_created, publish
 from romcam.storage.journal import SessionJournal, delete_empty_session
@@ -64,6 +65,9 @@ class SessionOptions:
     record: Path | None = None
     camera_profile: str | None = None
     save_frames: bool = True
+    set_kind: str = "reps"            # "circles": the set is neck circles (turns counted)
+    target_turns: int = 40
+    quiet: bool = False               # no tick per turn, no sound at the target
     overwrite: bool = False           # --record may replace a file romcam did not write
     new_subject: bool = False         # a code differing only by case from a known one is new
 
@@ -117,8 +121,9 @@ class _Recorder:
     """Everything the runner writes to the store, as protocol events arrive."""
 
     def __init__(self, journal: SessionJournal, engine: SessionEngine, say: Callable[[str], None],
-                 prompts: bool = False):
+                 prompts: bool = False, sounder: Sounder | None = None):
         self.journal, self.sid, self.engine, self.say = journal, journal.sid, engine, say
+        self.sounder = sounder or Sounder(quiet=True)
         self.trial_keys: dict[tuple, str] = {}
         self.rows: dict[str | None, list] = {}
         self.last_flush = -math.inf
@@ -161,6 +166,21 @@ class _Recorder:
                                start_s=e.rep.start_s, peak_s=e.rep.peak_s, end_s=e.rep.end_s, heel_lifted=heel)
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {e.rep_no}/{p.cfg.target_reps} {e.side}: "
                      f"peak {e.rep.peak_deg:.1f} deg" + (" (heel lifted)" if heel else ""))
+        elif isinstance(e, TurnDone):
+            self.turn(e)
+
+    def turn(self, e: TurnDone) -> None:
+        """A completed neck circle: stored at once, a tick (or the target sound), one line printed."""
+        t, p = e.turn, self.engine.protocol
+        self.journal.write("turn", turn_no=t.index, direction=t.direction, start_s=t.start_s, end_s=t.end_s,
+                           right_deg=t.right_extreme_deg, left_deg=t.left_extreme_deg,
+                           forward_deg=t.forward_extreme_deg, backward_deg=t.backward_extreme_deg)
+        (self.sounder.target if t.index == p.cfg.target_turns else self.sounder.tick)()
+        self.say(f"[{t.end_s:6.1f} s] turn {t.index}/{p.cfg.target_turns} "
+                 f"{'clockwise' if t.direction == 'cw' else 'counter-clockwise'} "
+                 f"(clockwise {e.counts['cw']}, counter {e.counts['ccw']}): "
+                 f"right {_deg(t.right_extreme_deg)}, left {_deg(t.left_extreme_deg)}, "
+                 f"forward {_deg(t.forward_extreme_deg)}, back {_deg(t.backward_extreme_deg)} deg")
 
     def step(self, lm: FrameLandmarks, save_frame: bool = True) -> bool:
         """One frame through the engine, its events stored; returns whether the frame was usable."""
@@ -206,6 +226,10 @@ class _Recorder:
         self.last_flush = t
 
 
+def _deg(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def _check_display() -> None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise RomcamError("there is no screen to show the live window on; run with --no-window")
@@ -228,11 +252,19 @@ def overlay_state(engine: SessionEngine, status: str = "", warnings=()) -> Overl
         side = max(p.cfg.sides, key=lambda s: -math.inf if math.isnan(p.current_angle(s)) else p.current_angle(s))
     last = p.last_peak()
     peaks = [r.peak_deg for s in p.cfg.sides for r in p.sides[s].reps]
-    return OverlayState(
+    state = OverlayState(
         joint_name=p.joint.name, joint_title=p.joint.title, side=side, angle_deg=p.current_angle(side),
         phase=p.phase.value, prompt=p.prompt, progress=p.progress,
         last_peak_deg=None if last is None else last.peak_deg, rep_peaks=peaks,
         warnings=list(p.problems if p.phase is not Phase.SETUP else ()) + list(warnings), status=status)
+    if p.circles and p.phase is Phase.SET:
+        state.last_peak_deg = None
+        state.turn_text = p.turn_text
+        if p.turns:
+            t = p.turns[-1]
+            state.last_turn_text = f"last turn: right {_deg(t.right_extreme_deg)}, left {_deg(t.left_extreme_deg)} deg"
+        state.turn_extremes = {s: [t.extreme(s) for t in p.turns] for s in ("right", "left")}
+    return state
 
 
 def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> SessionResult:
@@ -260,17 +292,19 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
     if profile is not None and (w := tilt_warning(profile)):
         warnings.append(w)
 
-    engine = SessionEngine(ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps))
+    engine = SessionEngine(ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps,
+                                          **_set_config(opts.joint, opts.set_kind, opts.target_turns)))
     with Store.open(opts.db) as store, source, models.detector(parallel=True) as detector:
         journal = SessionJournal(store, say)
         sid = journal.start(
             opts.subject, opts.joint.name, opts.side, source=str(opts.source), camera=info.name,
             pose_model=opts.model, target_reps=opts.target_reps, trials_per_phase=opts.trials,
             resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
-            app_version=__version__, new_subject=opts.new_subject, **owner_meta())
+            app_version=__version__, new_subject=opts.new_subject, **owner_meta(),
+            **_set_config(opts.joint, opts.set_kind, opts.target_turns))
         say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} ({info.name}); "
             f"keys: n = next phase, r = redo trial, q = quit and save")
-        recorder = _Recorder(journal, engine, say, prompts=not opts.window)
+        recorder = _Recorder(journal, engine, say, prompts=not opts.window, sounder=Sounder(quiet=opts.quiet))
         runner = _Loop(opts, engine, recorder, detector, profile, warnings, info)
         if is_shin_joint(opts.joint):
             runner.start_vertical(store, sid, say)
@@ -297,6 +331,16 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
         finished = recorder.finish(runner.last_t, reason, stats)
         kept = journal.close()
     return SessionResult(sid, finished, stats, kept_elsewhere=kept)
+
+
+def _set_config(joint: Joint, set_kind: str, target_turns: int) -> dict:
+    """The set's kind for the protocol and the store; circles are a neck set."""
+    if set_kind not in ("reps", "circles"):
+        raise RomcamError(f"unknown set {set_kind!r}; use reps or circles")
+    if set_kind == "circles" and joint.name != "neck_lateral_flexion":
+        raise RomcamError(f"a set of circles is a neck exercise: use --joint neck-side-bend with --set circles "
+                          f"(not {joint.title})")
+    return {"set_kind": "circles", "target_turns": target_turns} if set_kind == "circles" else {}
 
 
 def _raise_terminated(signum, frame):
@@ -480,6 +524,12 @@ def describe_result(result: SessionResult) -> str:
             reach = (f"; the after-level was first reached at rep {o.first_rep_at_after_level}"
                      if o.first_rep_at_after_level else "")
             lines.append(f"         set: {o.reps_done} reps{reach}")
+        if f.turns:
+            lines.append(f"         set: {_turn_line(f.turns, o.side, o.after_deg)}")
+    if f.turns:
+        cw = sum(t.direction == "cw" for t in f.turns)
+        lines.insert(1, f"  set of circles: {len(f.turns)} turns (clockwise {cw}, counter-clockwise "
+                        f"{len(f.turns) - cw})")
     s = result.stats
     if s.get("live"):
         lines.append(f"  live loop: {s['frames_processed']} of {s['frames_captured']} frames shown "
@@ -496,17 +546,33 @@ def describe_result(result: SessionResult) -> str:
     return "\n".join(lines)
 
 
+def _turn_line(turns, side: str, level: float | None) -> str:
+    """'right side-bend per turn 20.1 -> 25.0 deg (+0.13 deg/turn); reached 24.8 deg at turn 34'."""
+    from romcam.measure.circles import side_result
+
+    r = side_result(turns, side, level)
+    if r.max_deg is None:
+        return f"no turn reached the {side}"
+    trend = "" if r.trend_deg_per_turn is None else f" ({r.trend_deg_per_turn:+.2f} deg/turn)"
+    text = f"{side} side-bend per turn {r.first_deg:.1f} -> {r.last_deg:.1f} deg{trend}"
+    return text + (f"; {r.sentence()}" if level is not None else "")
+
+
 def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, landmarks, *,
                          target_reps: int = 40, trials: int = 3, source: str = "synthetic landmark stream",
-                         synthetic: bool = True, say: Callable[[str], None] = print) -> SessionResult:
+                         synthetic: bool = True, say: Callable[[str], None] = print,
+                         set_kind: str = "reps", target_turns: int = 40,
+                         sounder: Sounder | None = None) -> SessionResult:
     """A session fed with ready-made landmarks (the synthetic demo, or a replayed landmark
     stream): the same protocol and storage as a camera session, without the model stage."""
-    engine = SessionEngine(ProtocolConfig(joint, _sides(joint, side), trials=trials, target_reps=target_reps))
+    set_config = _set_config(joint, set_kind, target_turns)
+    engine = SessionEngine(ProtocolConfig(joint, _sides(joint, side), trials=trials, target_reps=target_reps,
+                                          **set_config))
     journal = SessionJournal(store, say)
     sid = journal.start(subject, joint.name, side, source=source, camera=source, pose_model=None,
                         target_reps=target_reps, trials_per_phase=trials, synthetic=synthetic,
-                        app_version=__version__, **owner_meta())
-    recorder = _Recorder(journal, engine, say)
+                        app_version=__version__, **owner_meta(), **set_config)
+    recorder = _Recorder(journal, engine, say, sounder=sounder)
     if is_shin_joint(joint):    # no images here: nothing to read the scene from
         store.set_vertical(sid, "assumed level", None)
     t, processed, valid = 0.0, 0, 0

@@ -91,6 +91,26 @@ FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
                                 "(includes the camera's own pitch); empty without a face."),
 )
 
+# (column, unit, meaning) of ``<stem>_turns.csv`` (``--turns``): one row per neck circle.
+TURN_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("subject", "-", "Subject code."),
+    ("session_id", "-", "Session number (matches session_id in the sessions file)."),
+    ("turn_no", "turn number", "1, 2, ... in the order the turns were completed, both directions together."),
+    ("direction", "-", "cw = clockwise as the person would see the top of their head from above: "
+                       "forward, then right, back, left; ccw = counter-clockwise."),
+    ("start_s", "s", "Start of the turn on the session's clock."),
+    ("end_s", "s", "End of the turn (a net 360 deg of the head's tilt direction after its start)."),
+    ("right_deg", "deg", "Largest side-bend towards the person's right during the turn, relative "
+                         "to their neutral (empty if the turn never went right of neutral)."),
+    ("left_deg", "deg", "Largest side-bend towards the left, as a positive number."),
+    ("forward_deg", "deg", "Largest nod forward (chin down) during the turn, relative to the neutral."),
+    ("backward_deg", "deg", "Largest extension (chin up), as a positive number."),
+    ("right_at_after_level", "0/1", "1 if right_deg reached the session's right after_deg (the first "
+                                    "such row is the turn at which the range reached the after-level)."),
+    ("left_at_after_level", "0/1", "As right_at_after_level, for the left side."),
+    ("synthetic", "0/1", "1 for demo or synthetic data, else 0."),
+)
+
 _INT_COLUMNS = ("session_id", "trials_before", "trials_after", "reps_done", "target_reps",
                 "first_rep_at_after_level", "heel_lifted", "synthetic")
 
@@ -150,6 +170,34 @@ def frames_table(store: Store, rows: Iterable[SessionRow]) -> pd.DataFrame:
     return df
 
 
+def turns_table(store: Store, rows: Iterable[SessionRow]) -> pd.DataFrame:
+    """The neck circles of ``rows``' sessions, one row per turn (:data:`TURN_COLUMNS`)."""
+    records = []
+    for row in rows:
+        after = {o.side: o.after_deg for o in row.outcomes}
+        for turn in store.turns(row.id):
+            reached = {side: None if after.get(side) is None else
+                       int(turn.extreme(side) is not None and turn.extreme(side) >= after[side])
+                       for side in ("right", "left")}
+            records.append({
+                "subject": row.subject, "session_id": row.id, "turn_no": turn.turn_no,
+                "direction": turn.direction, "start_s": _round(turn.start_s, FRAME_T_DECIMALS),
+                "end_s": _round(turn.end_s, FRAME_T_DECIMALS),
+                **{f"{side}_deg": _round(turn.extreme(side), DEG_DECIMALS)
+                   for side in ("right", "left", "forward", "backward")},
+                "right_at_after_level": reached["right"], "left_at_after_level": reached["left"],
+                "synthetic": int(row.synthetic)})
+    df = pd.DataFrame.from_records(records, columns=[c for c, _, _ in TURN_COLUMNS])
+    for column in ("session_id", "turn_no", "right_at_after_level", "left_at_after_level", "synthetic"):
+        df[column] = df[column].astype("Int64")
+    return df
+
+
+def turns_path(path: Path) -> Path:
+    """Where --turns writes the neck circles: ``<stem>_turns.csv`` beside ``path``."""
+    return path.with_name(f"{path.stem}_turns.csv")
+
+
 def frames_path(path: Path) -> Path:
     """Where --frames writes the per-frame series: ``<stem>_frames.csv`` beside ``path``."""
     return path.with_name(f"{path.stem}_frames.csv")
@@ -190,6 +238,14 @@ def check_export_outputs(path: Path, frames: bool, db_path: Path | None = None,
             raise RomcamError(f"{target} is the session database itself (give another file name "
                               f"for --csv)")
     return [check_output(target, "--csv", overwrite=overwrite, inputs=inputs) for target in targets]
+
+
+def check_turns_output(path: Path, db_path: Path | None = None, overwrite: bool = False) -> Path:
+    """Before anything is written: ``<stem>_turns.csv`` (``--turns``) may be written."""
+    target = turns_path(Path(path))
+    if db_path is not None and same_file(target, db_path):
+        raise RomcamError(f"{target} is the session database itself (give another file name for --csv)")
+    return check_output(target, "--csv", overwrite=overwrite, inputs=[db_path] if db_path is not None else [])
 
 
 def write_export(tables: tuple[pd.DataFrame, pd.DataFrame | None], path: Path,

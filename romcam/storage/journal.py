@@ -62,7 +62,7 @@ class SessionJournal:
 
     def write(self, op: str, **fields) -> None:
         record = {"op": op, **fields}
-        if op in ("trial", "rep"):
+        if op in ("trial", "rep", "turn"):
             record.setdefault("created_at", now_iso())
         self.ops.append(record)
         self.pending.append(record)
@@ -207,6 +207,11 @@ def apply(store: Store, sid: int, o: dict) -> None:
                               "AND created_at = ?", (sid, o["side"], o["rep_no"], o["created_at"])):
             store.add_rep(sid, o["side"], o["rep_no"], o["peak_deg"], o.get("start_s"), o.get("peak_s"),
                           o.get("end_s"), heel_lifted=o.get("heel_lifted"), created_at=o["created_at"])
+    elif op == "turn":
+        if not _exists(store, "SELECT 1 FROM turns WHERE session_id = ? AND turn_no = ? AND created_at = ?",
+                       (sid, o["turn_no"], o["created_at"])):
+            store.add_turn(sid, o["turn_no"], o["direction"], o.get("start_s"), o.get("end_s"), o.get("right_deg"),
+                           o.get("left_deg"), o.get("forward_deg"), o.get("backward_deg"), created_at=o["created_at"])
     elif op == "frames":
         rows = o["rows"]
         if rows and not _exists(store, "SELECT 1 FROM frames WHERE session_id = ? AND side IS ? AND "

@@ -65,6 +65,8 @@ class SessionRow:
     results_stored: bool               # False: outcomes computed from the stored trials
     heel_lifted: dict = field(default_factory=dict)   # ankle: side -> trials and reps with the heel up
     running: bool = False              # in_progress and its process is still alive
+    set_kind: str = "reps"             # reps | circles (neck circles: turns instead of reps)
+    target_turns: int | None = None
 
     @property
     def status_label(self) -> str:
@@ -118,6 +120,29 @@ class RepRecord:
 
 
 @dataclass(frozen=True)
+class TurnRecord:
+    """One neck circle of a set of circles; extremes are positive magnitudes relative to the
+    neutral (None when the turn never reached that side)."""
+    id: int
+    turn_no: int
+    direction: str                     # cw (forward -> right -> back -> left, seen from above) | ccw
+    start_s: float | None
+    end_s: float | None
+    right_deg: float | None
+    left_deg: float | None
+    forward_deg: float | None
+    backward_deg: float | None
+    created_at: str
+
+    def extreme(self, side: str) -> float | None:
+        return getattr(self, f"{side}_deg")
+
+    @property
+    def index(self) -> int:            # as romcam.measure.turns.Turn
+        return self.turn_no
+
+
+@dataclass(frozen=True)
 class SessionDetail:
     """Everything stored about one session (for the report)."""
 
@@ -133,6 +158,7 @@ class SessionDetail:
     reps: tuple[RepRecord, ...] = ()
     vertical_source: str | None = None     # ankle: camera profile, scene or assumed level
     camera_roll_deg: float | None = None
+    turns: tuple[TurnRecord, ...] = ()
 
     @property
     def id(self) -> int:

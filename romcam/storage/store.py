@@ -33,6 +33,7 @@ from romcam.files import check_folder
 from romcam.measure.outcome import SideOutcome, side_outcome
 from romcam.storage.rows import RepRecord, SessionDetail, SessionRow, TrialRecord
 from romcam.storage.rows import process_alive
+from romcam.storage.turns import SET_KINDS, TurnsMixin
 from romcam.storage.schema import (check_integrity, check_sqlite_file, check_version, check_writable,
                                    copy_for_reading, db_error, latest_version, may_write, migrate,
                                    read_target)
@@ -52,7 +53,7 @@ MAX_SUBJECT_CODE = 64
 # Session fields start_session() stores in their own columns; other keyword arguments are kept
 # in stats_json under "meta", so a new field in the session code never breaks a live session.
 SESSION_META = ("source", "camera", "pose_model", "target_reps", "trials_per_phase",
-                "neutral_deg", "synthetic", "app_version", "started_at")
+                "neutral_deg", "synthetic", "app_version", "started_at", "set_kind", "target_turns")
 
 # per-frame fields, in the order add_frames takes them
 FRAME_FIELDS = ("t_s", "phase", "angle_deg", "valid", "head_turn_deg", "head_flexion_deg", "invalid_reason")
@@ -150,7 +151,7 @@ def _closed_on_error(conn: sqlite3.Connection, db: Path) -> Iterator[sqlite3.Con
 # --------------------------------------------------------------------------- the store
 
 
-class Store:
+class Store(TurnsMixin):
     """The session database. Use as a context manager: ``with Store.open() as store: ...``.
 
     Every write method is one transaction, committed before it returns. A Store may be shared
@@ -336,8 +337,8 @@ class Store:
                       **meta: Any) -> int:
         """Create a session (status in_progress) for ``subject_code`` (created if new).
 
-        Known ``meta``: source, camera, pose_model, target_reps, trials_per_phase, neutral_deg,
-        synthetic, app_version, started_at; anything else is kept in stats["meta"].
+        Known ``meta``: source, camera, pose_model, target_reps, trials_per_phase, neutral_deg, synthetic,
+        app_version, started_at, set_kind, target_turns; anything else is kept in stats["meta"].
         """
         _check_choice(side, SESSION_SIDES, "side")
         code = clean_subject_code(subject_code)
@@ -355,6 +356,8 @@ class Store:
                 "INSERT INTO sessions (subject_id, joint, side, started_at, source, camera, "
                 "pose_model, target_reps, trials_per_phase, neutral_deg, synthetic, app_version, "
                 "stats_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (subject, *values))
+            conn.execute("UPDATE sessions SET set_kind = ?, target_turns = ? WHERE id = ?", (_check_choice(
+                meta.get("set_kind") or "reps", SET_KINDS, "set_kind"), _opt_int(meta.get("target_turns")), cur.lastrowid))
             return int(cur.lastrowid)
 
     def add_trial(self, session_id: int, phase: str, side: str, trial_no: int, peak_deg: float,
@@ -506,7 +509,7 @@ class Store:
             app_version=row["app_version"],
             stats=json.loads(row["stats_json"]) if row["stats_json"] else {},
             vertical_source=row["vertical_source"], camera_roll_deg=row["camera_roll_deg"],
-            trials=tuple(trials), reps=tuple(reps))
+            trials=tuple(trials), reps=tuple(reps), turns=tuple(self.turns(row["id"])))
 
     def frames(self, session_id: int):
         """The per-frame angle series of a session: a DataFrame with columns t_s, phase, side,
@@ -561,7 +564,9 @@ class Store:
             end_reason=r["end_reason"], synthetic=bool(r["synthetic"]),
             target_reps=r["target_reps"], outcomes=tuple(outcomes), results_stored=bool(stored),
             heel_lifted=heel_lifted or {},
-            running=r["status"] == "in_progress" and process_alive(_meta_of(r["stats_json"])))
+            running=r["status"] == "in_progress" and process_alive(_meta_of(r["stats_json"])),
+            **({"set_kind": r["set_kind"] or "reps", "target_turns": r["target_turns"]}
+               if "set_kind" in r.keys() else {}))
 
     def _computed_outcomes(self, session_id: int, session_side: str) -> list[SideOutcome]:
         """Outcomes from the stored, non-discarded trials and reps (a session with no results
