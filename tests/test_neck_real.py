@@ -20,7 +20,7 @@ from romcam.measure import head, series
 from romcam.measure.analysis import analyze_landmarks, summary
 from romcam.measure.joints import get_joint
 from romcam.storage.store import Store
-from videotools import read_frames, write_video
+from videotools import build_real_side_bend_visit, read_frames, write_video
 
 NECK = get_joint("neck-side-bend")
 # side_bend_rotation_front.mp4 (its README): three real side-bends to her LEFT peaking about 3.8,
@@ -84,25 +84,11 @@ def test_gate_is_the_face_mesh_limit_on_camera_yaw(landmarks_of):
 # ---------------------------------------------------------------------------------- a session
 
 
-def _seconds(frames, fps, a, b):
-    return frames[int(a * fps):int(b * fps)]
-
-
 @pytest.fixture(scope="module")
 def real_session_clip(tmp_path_factory):
-    """A recording built from real frames of side_bend_rotation_front.mp4: a still hold (a neutral
-    frame repeated), then her three bends looped three times (before, set, after). The middle of
-    each turn hold (face turned past the limit, so unusable anyway) is cut to keep the set's
-    bends closer than its 10-s pause."""
-    frames, fps = read_frames(media("side_bend_rotation_front.mp4"), stop=int(37.4 * 25), scale=0.5)
-    bends = [_seconds(frames, fps, 0.6, 6.0) + _seconds(frames, fps, 12.4, 14.6),
-             _seconds(frames, fps, 15.6, 20.5) + _seconds(frames, fps, 25.6, 28.0),
-             _seconds(frames, fps, 28.0, 31.8) + _seconds(frames, fps, 36.0, 37.4)]
-    out = [frames[10]] * int(3.0 * fps)
-    for _ in range(3):
-        for bend in bends:
-            out += bend
-    return write_video(tmp_path_factory.mktemp("real") / "side_bends.mp4", out, fps)
+    """Her three real bends looped three times after a still hold (videotools.build_real_side_bend_visit)."""
+    return build_real_side_bend_visit(tmp_path_factory.mktemp("real") / "side_bends.mp4",
+                                      media("side_bend_rotation_front.mp4"))
 
 
 def test_session_on_real_side_bends_records_every_trial_and_rep(real_session_clip, tmp_path):
