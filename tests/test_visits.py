@@ -208,3 +208,45 @@ def test_given_neutral_zeroes_the_neck_in_the_analysis_as_in_the_session():
     stretch, _ = find_neutral(config, stream, ph.parse_phases("before=2.5:10,after=10:12"),
                               (hold[0] + 0.5, hold[-1]))
     assert stretch.values["signed"] == pytest.approx(a.neutral_given.values["signed"], abs=0.01)
+
+
+# ----------------------------------------------------------------------------- the commands' errors
+
+@pytest.fixture(scope="module")
+def two_second_video(tmp_path_factory):
+    import cv2
+
+    from videotools import write_video
+    frames = [np.full((120, 160, 3), 40 + k, np.uint8) for k in range(50)]
+    for f in frames:
+        cv2.circle(f, (80, 60), 20, (200, 200, 200), -1)
+    return write_video(tmp_path_factory.mktemp("tiny") / "tiny.mp4", frames, 25.0)
+
+
+SESSION = ("session", "--joint", "neck-side-bend", "--subject", "P1")
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (SESSION + ("--source", "{video}", "--phases", "before=0:1"), "no after phase"),
+    (SESSION + ("--source", "{video}", "--phases", "before=0:1,after=1:10"), "goes past the end of the video at 0:02"),
+    (SESSION + ("--source", "0", "--phases", "before=0:1,after=1:2"), "not a webcam"),
+    (SESSION + ("--source", "{video}", "--phases", "before=0:1,after=1:2", "--realtime"), "leave out --realtime"),
+    (SESSION + ("--source", "{video}", "--phases", "before=0:1,after=1:2", "--neutral", "5-6"),
+     "starts after the end of the video"),
+    (SESSION + ("--source", "{video}", "--phases", "before=0:1,after=1:2", "--neutral", "2:05"), "start-end"),
+    (SESSION + ("--source", "{video}", "--neutral", "0-1"), "--neutral goes with --phases"),
+    (("analyze", "{video}", "--joint", "neck-side-bend", "--neutral", "5-6"), "starts after the end of the video"),
+    (("analyze", "{video}", "--joint", "neck-circles", "--neutral", "0-1"), "not used for neck circles"),
+])
+def test_recorded_visit_errors_are_one_line_before_any_work(args, fragment, two_second_video, tmp_path,
+                                                            monkeypatch, capsys):
+    from romcam.cli import main
+
+    monkeypatch.setenv("ROMCAM_VERBOSE", "1")          # keep stderr where capsys sees it
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "v.sqlite3"
+    argv = [a.format(video=two_second_video) for a in args]
+    code = main(argv + (["--db", str(db)] if argv[0] == "session" else ["--out", str(tmp_path / "out")]))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("romcam: error:") and fragment in err[0], err
+    assert not db.exists() and not (tmp_path / "out").exists()     # nothing made, nothing stored

@@ -3,7 +3,7 @@
 Pure parsing and checking (no video, no model): times are seconds (``35``, ``35.5``) or clock
 times (``m:ss``, ``mm:ss``, ``h:mm:ss``, seconds may have decimals). A phase's start and end are
 separated by a dash (``before=0:00-0:35``), or by a colon when both are plain seconds
-(``set=35:160``). Every error is one line saying what to type instead.
+(``set=35:160``; ``2:05`` is one clock time, not 2 to 5 s). Every error is one line saying what to type instead.
 """
 
 from __future__ import annotations
@@ -66,10 +66,11 @@ def format_time(seconds: float) -> str:
 def parse_range(text: str, what: str) -> tuple[float, float]:
     """A stretch of the video, ``a-b`` (``2:05-2:08``), or ``a:b`` when both are plain seconds."""
     s = text.strip()
+    pieces = s.split(":")
     if "-" in s:
         pieces = s.split("-")
-    elif s.count(":") == 1 and all(_NUMBER.match(p.strip()) for p in s.split(":")):
-        pieces = s.split(":")
+    elif len(pieces) == 2 and all(_NUMBER.match(p.strip()) for p in pieces) and not _clock_like(pieces[1]):
+        pass
     else:
         raise RomcamError(f"{what} {text!r} is not a stretch of time (write start-end, e.g. 2:05-2:08, "
                           f"or 125:128 in seconds)")
@@ -80,6 +81,12 @@ def parse_range(text: str, what: str) -> tuple[float, float]:
     if not start < end:
         raise RomcamError(f"{what} {text!r} ends before it starts (write the earlier time first)")
     return start, end
+
+
+def _clock_like(seconds_part: str) -> bool:
+    """'05' in '2:05' is a clock time's seconds, so '2:05' is one time, not the stretch 2 to 5 s."""
+    p = seconds_part.strip()
+    return len(p) >= 2 and p.startswith("0") and not p.startswith("0.")
 
 
 def parse_phases(text: str) -> list[PhaseSpan]:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -63,6 +64,7 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
         ph.check_range_in_video(*neutral_range, duration, "--neutral")
     models = ModelChoice.resolve(opts.model, opts.joint.needs_face, opts.model_dir, progress=progress)
 
+    started = time.monotonic()
     landmarks, info = extract_landmarks(opts.source, models, mirrored=opts.mirrored, workers=workers,
                                         progress=progress)
     if profile is not None:
@@ -121,6 +123,7 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
         p = engine.protocol
         reason = finished_reason or f"the video ended during '{p.phase.value}': {waiting_for(p)}"
         stats = _stats(processed, valid, invalid, info, warnings)
+        stats["fps"] = round(processed / max(time.monotonic() - started, 1e-6), 2)   # the whole analysis
         finished = recorder.finish(t, reason, stats)
         kept = journal.close()
     return SessionResult(sid, finished, stats, kept_elsewhere=kept)
