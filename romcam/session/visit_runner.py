@@ -80,7 +80,7 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
     config = ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps, **set_config)
     vertical = _vertical(opts, profile, landmarks) if is_shin_joint(opts.joint) else None
     stretch, head = find_neutral(config, landmarks, spans, neutral_range, vertical)
-    source_text = describe_neutral(stretch, neutral_text)
+    source_text = describe_neutral(stretch, neutral_text, looking=opts.joint.needs_face)
     if not stretch.still:
         warnings.append(f"the neutral stretch was not still (spread {stretch.spread_deg:.1f} deg, over the "
                         f"live hold's {MAX_SD_DEG:.1f}): check it, or give --neutral")
@@ -187,11 +187,13 @@ def find_neutral(config: ProtocolConfig, landmarks, spans: list[ph.PhaseSpan],
     return stretch, head
 
 
-def describe_neutral(stretch: NeutralStretch, given: str | None) -> str:
+def describe_neutral(stretch: NeutralStretch, given: str | None, looking: bool = True) -> str:
+    """Where the neutral came from, in words (printed, and stored as the session's neutral_source)."""
     span = f"{ph.format_time(stretch.start_s)}-{ph.format_time(stretch.end_s)}"
     if stretch.source == "given":
         return f"over {span} (--neutral {given}; spread {stretch.spread_deg:.1f} deg)"
-    return f"the stillest {HOLD_S:g} s of looking ahead, {span} (spread {stretch.spread_deg:.1f} deg)"
+    what = "looking ahead" if looking else "standing"
+    return f"the stillest {HOLD_S:g} s of {what}, {span} (spread {stretch.spread_deg:.1f} deg)"
 
 
 def _stats(processed: int, valid: int, invalid: dict, info, warnings: list[str]) -> dict:
