@@ -164,13 +164,17 @@ def test_recorded_visit_finds_what_the_live_protocol_finds(noise):
     assert finished.complete and finished.reason == "done"
 
 
-def test_recorded_set_is_not_cut_at_its_target_and_frames_outside_the_phases_count_for_nothing():
-    segments = demo_segments("right", reps=12)
-    t, labels, stream = _stream(segments)
+@pytest.fixture(scope="module")
+def demo_stream():
+    return _stream(demo_segments("right", reps=8))
+
+
+def test_recorded_set_is_not_cut_at_its_target_and_frames_outside_the_phases_count_for_nothing(demo_stream):
+    t, labels, stream = demo_stream
     config = ProtocolConfig(NECK, ("right",), trials=3, target_reps=5)
     engine, _ = _recorded(config, stream, _spans(t, labels))
     events = _run(engine, stream)
-    assert len(_peaks(events, RepDone)) == 12        # live would stop the set at 5
+    assert len(_peaks(events, RepDone)) == 8         # live would stop the set at 5
     # a visit without the set: its reps fall between the phases and count for nothing
     engine, _ = _recorded(config, stream, _spans(t, labels, ("before", "after")))
     events = _run(engine, stream)
@@ -180,10 +184,9 @@ def test_recorded_set_is_not_cut_at_its_target_and_frames_outside_the_phases_cou
     assert finished.complete and finished.outcomes[0].delta_deg == pytest.approx(5.0, abs=0.1)
 
 
-def test_recorded_visit_that_ends_early_is_incomplete():
-    segments = demo_segments("right", reps=12)
-    t, labels, stream = _stream(segments)
-    config = ProtocolConfig(NECK, ("right",), trials=3, target_reps=12)
+def test_recorded_visit_that_ends_early_is_incomplete(demo_stream):
+    t, labels, stream = demo_stream
+    config = ProtocolConfig(NECK, ("right",), trials=3, target_reps=8)
     spans = _spans(t, labels)
     cut = [lm for lm in stream if lm.t_s < spans[-1].start_s + 2.0]    # the file stops early in 'after'
     engine, _ = _recorded(config, cut, spans)
@@ -250,3 +253,32 @@ def test_recorded_visit_errors_are_one_line_before_any_work(args, fragment, two_
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("romcam: error:") and fragment in err[0], err
     assert not db.exists() and not (tmp_path / "out").exists()     # nothing made, nothing stored
+
+
+def test_recorded_visit_with_a_set_of_circles_finds_the_live_turns():
+    from romcam.cli.demo import FPS, circles_stream
+    from romcam.session.protocol import TurnDone
+
+    stream = circles_stream(turns=10)
+    config = ProtocolConfig(NECK, ("left", "right"), trials=3, set_kind="circles", target_turns=10)
+    live_events = _run(SessionEngine(config), stream)
+    starts = {e.phase: e.t for e in live_events if isinstance(e, PhaseStarted)}
+    turns_live = [e.turn for e in live_events if isinstance(e, TurnDone)]
+    # the phases as read off the video: before from the end of the hold, the set from its first
+    # circle to its last, after from the first after trial
+    set_end = turns_live[-1].end_s + 1.0
+    spans = ph.parse_phases(f"before=4:{starts[Phase.SET]:.2f},set={starts[Phase.SET]:.2f}:{set_end:.2f},"
+                            f"after={set_end + 9.0:.2f}:{stream[-1].t_s + 1 / FPS:.2f}")
+    engine, stretch = _recorded(config, stream, spans)
+    events = _run(engine, stream)
+    turns = [e.turn for e in events if isinstance(e, TurnDone)]
+    print(f"\ncircles: live {len(turns_live)} turns, recorded {len(turns)}; right extremes live "
+          f"{[round(t.right_extreme_deg or 0, 2) for t in turns_live]}, recorded "
+          f"{[round(t.right_extreme_deg or 0, 2) for t in turns]}")
+    assert [t.direction for t in turns] == [t.direction for t in turns_live] and len(turns) == 10
+    for a, b in zip(turns, turns_live):
+        for side in ("right", "left"):
+            assert a.extreme(side) == pytest.approx(b.extreme(side), abs=0.05)
+    for phase in (Phase.BEFORE, Phase.AFTER):
+        assert _peaks(events, TrialDone, phase) == pytest.approx(_peaks(live_events, TrialDone, phase), abs=0.05)
+    assert next(e for e in events if isinstance(e, Finished)).complete

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from romcam.session.phases import PhaseSpan
+from romcam.session.phases import PhaseSpan, format_time
 from romcam.session.protocol import ORDER, NeutralMeasured, Phase, Protocol, ProtocolConfig, Sample
 
 _PHASE = {"before": Phase.BEFORE, "set": Phase.SET, "after": Phase.AFTER}
@@ -58,6 +58,14 @@ class RecordedProtocol(Protocol):
 
     def _update_circles(self, t: float) -> list:
         return super()._update_circles(t) if self._span_now(t) else []
+
+    @property
+    def prompt(self) -> str:
+        """No one to prompt in a recording: the phase's stretch of the video instead."""
+        span = next((s for phase, s in self.spans if phase is self.phase), None)
+        if span is None:
+            return super().prompt
+        return f"the recording from {format_time(span.start_s)} to {format_time(span.end_s)}"
 
     def _span_now(self, t: float) -> bool:
         return any(phase is self.phase and span.contains(t) for phase, span in self.spans)
