@@ -74,7 +74,7 @@ def test_session_side_refused_for_the_ankle(side, fragment, tmp_path):
 
 def test_ankle_recorded_visit_with_phases(lunge_session_clip, lunge_session, tmp_path):
     """The same clip as a recorded visit (issue #13): phases cut in the seams between the replays,
-    the neutral from the still stand, the scene's vertical read as `analyze` reads it. The counts
+    the neutral named over the still stand (--neutral), the scene's vertical read as `analyze` reads it. The counts
     are the clip's (each replay's third lunge runs into the seam: two complete lunges in 'before'),
     not a promise of the ankle's accuracy (see the xfail above)."""
     fps = 30.128
@@ -84,7 +84,7 @@ def test_ankle_recorded_visit_with_phases(lunge_session_clip, lunge_session, tmp
     db = tmp_path / "v.sqlite3"
     r = subprocess.run([sys.executable, "-m", "romcam", "session", "--joint", "ankle", "--side", "right",
                         "--subject", "P001", "--source", str(lunge_session_clip), "--phases", phases,
-                        "--db", str(db)], capture_output=True, text=True, timeout=600)
+                        "--neutral", "0:01-0:03", "--db", str(db)], capture_output=True, text=True, timeout=600)
     print(r.stdout)
     assert r.returncode == 0, r.stderr
     with Store.open(db, readonly=True) as store:
@@ -94,7 +94,8 @@ def test_ankle_recorded_visit_with_phases(lunge_session_clip, lunge_session, tmp
     print(f"recorded: {peaks}, set {[round(x.peak_deg, 1) for x in detail.reps]}; live: "
           f"{[(t.phase, round(t.peak_deg, 1)) for t in live.trials]}, set {[round(x.peak_deg, 1) for x in live.reps]}")
     assert detail.row.status == "complete" and detail.stats["meta"]["recording"] is True
-    assert "the stillest 1.5 s" in detail.stats["meta"]["neutral_source"]
+    assert detail.stats["meta"]["neutral_source"].startswith("over 0:01-0:03 (--neutral 0:01-0:03; spread")
+    assert detail.neutral_deg == pytest.approx(live.neutral_deg, abs=1.0)      # both from the still stand
     assert detail.vertical_source == "scene" and 1.0 <= detail.camera_roll_deg <= 4.0
     assert len(peaks["before"]) >= 2 and len(peaks["after"]) >= 2 and len(detail.reps) >= 2
     assert all(t.heel_lifted is False for t in detail.trials)      # the standing heel stays down

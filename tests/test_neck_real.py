@@ -6,11 +6,13 @@ Printed with ``pytest -s``: the peaks found and why frames were left out.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import media
@@ -193,3 +195,26 @@ def test_face_elsewhere_lost_or_turned_frames_are_invalid_and_counted():
     s = summary(analyze_landmarks(NECK, turned, "both"))
     assert s["invalid_frames"] == {series.TURNED: 60}
     assert any("usable" in w for w in s["warnings"])
+
+
+def test_analyze_with_a_given_neutral_zeroes_the_neck(tmp_path):
+    """`romcam analyze --neutral` on one loop of her bends after the still hold: the angles are
+    relative to the stretch named (the still hold), the reps are her three bends."""
+    clip = build_real_side_bend_visit(tmp_path / "one_loop.mp4", media("side_bend_rotation_front.mp4"), loops=1)
+    out = tmp_path / "o"
+    r = subprocess.run([sys.executable, "-m", "romcam", "analyze", str(clip), "--joint", "neck-side-bend",
+                        "--side", "left", "--neutral", "0:01-0:02.5", "--out", str(out), "--no-progress"],
+                       capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    print(r.stdout)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    frames = pd.read_csv(out / "frames.csv")
+    given = summary["neutral_given"]
+    stretch = frames[(frames["t_s"] >= 1.0) & (frames["t_s"] <= 2.5)]
+    print(f"neutral as measured {given['measured_deg']}, relative angle over the stretch: median "
+          f"{stretch['neck_lateral_flexion_raw_deg'].median():.3f} deg")
+    assert given["angles_relative_to_it"] and summary["neutral_deg"] == {"left": 0.0}
+    assert abs(given["measured_deg"]["signed"]) > 0.5           # there was an offset to remove...
+    assert abs(stretch["neck_lateral_flexion_raw_deg"].median()) < 1e-6    # ...and it is gone
+    assert summary["rep_count"] == {"left": 3} and all(38.0 <= x["peak_deg"] <= 54.0 for x in summary["reps"])
+    assert "neutral over 1.0-2.5 s (--neutral)" in r.stdout
