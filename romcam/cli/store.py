@@ -93,10 +93,14 @@ def export(csv_path, fhir_path, subject, since, joint, frames, turns, db, overwr
 
             bundle = fhir_bundle(store, subject=subject, joint=_joint_name(joint), since=since)
             write_fhir(bundle, fhir_path)
-            kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
-            click.echo(f"wrote {fhir_path}: FHIR R4 bundle, {kinds.count('Observation')} observations "
-                       f"(session x side), {kinds.count('Patient')} patients, "
-                       f"{kinds.count('Device')} devices")
+            kinds = [e["resource"]["resourceType"] for e in bundle.get("entry", [])]
+            counts = ", ".join(_count(kinds.count(kind), kind.lower()) for kind in ("Patient", "Device"))
+            click.echo(f"wrote {fhir_path}: FHIR R4 bundle, {_count(kinds.count('Observation'), 'observation')} "
+                       f"(session x side), {counts}")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def _write_csv_export(store, csv_path, subject, since, joint, frames, turns_target, overwrite):

@@ -230,8 +230,9 @@ def build_bundle(details: Iterable[SessionDetail], key: str) -> dict:
         observations += [observation(key, detail, o, patients[code]["id"], dev["id"])
                          for o in detail.outcomes]
     resources = [patients[c] for c in sorted(patients)] + list(devices.values()) + observations
+    entries = [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]
     return {"resourceType": "Bundle", "id": resource_id(key, "bundle"), "type": "collection",
-            "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]}
+            **({"entry": entries} if entries else {})}     # FHIR's JSON has no empty arrays
 
 
 # --------------------------------------------------------------------------- reading and writing
