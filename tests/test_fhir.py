@@ -55,7 +55,8 @@ def db(tmp_path):
         _session(store, rng, "P002", "ankle_dorsiflexion", "left", 10, 3, 3, 10, heel=True,
                  pose_model="full", camera="Logitech C920", camera_profile="c920-desk")
         _session(store, rng, "P002", "ankle_dorsiflexion", "right", 1, 3, 0, 4, finish=False)  # killed
-        _session(store, rng, "P003", "knee_flexion", "left", 0, 1, 1, 0, pose_model="lite")    # no SEM
+        _session(store, rng, "P003", "knee_flexion", "left", 0, 1, 1, 0, pose_model="lite",   # no SEM
+                 camera="/home/clinic/videos/Jane Doe knee.mp4")
     return path
 
 
@@ -174,6 +175,9 @@ def test_bundle_validates_and_round_trips_the_stored_numbers(db, cli_env, tmp_pa
     props = {p.type.text: p.valueCode[0].text for p in by_url[ankle.device.reference].property}
     assert props == {"camera": "Logitech C920", "camera profile": "c920-desk"}
     assert "camera profile c920-desk" in ankle.method.text
+    knee_device = by_url[got[(4, "left")].device.reference]
+    assert knee_device.property[0].valueCode[0].text == "recorded video"
+    assert "Jane" not in out.read_text(encoding="utf-8")             # a file name may name the person
     neck = got[(1, "right")]
     assert neck.bodySite.coding[0].code == "122494005" and "towards the person's right" in neck.code.text
 

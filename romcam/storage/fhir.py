@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Iterable
 
 from romcam.errors import RomcamError
@@ -112,11 +112,20 @@ def patient(key: str, code: str) -> dict:
             "identifier": [{"system": SUBJECT_SYSTEM, "value": code}]}
 
 
+def camera_label(camera: str | None) -> str | None:
+    """The camera as the bundle names it: a webcam ("webcam 0") or a synthetic stream as stored,
+    a recorded video as "recorded video" (its file name may name the person: left out)."""
+    if not camera:
+        return None
+    path = PurePath(camera)
+    return "recorded video" if path.suffix or len(path.parts) > 1 else camera
+
+
 def device_facts(detail: SessionDetail) -> dict:
     """What measured a session: romcam version, pose model, camera and camera profile."""
     meta = (detail.stats or {}).get("meta") or {}
     return {"romcam": detail.app_version or "unknown", "pose_model": detail.pose_model,
-            "camera": detail.camera, "camera_profile": meta.get("camera_profile")}
+            "camera": camera_label(detail.camera), "camera_profile": meta.get("camera_profile")}
 
 
 def device(key: str, facts: dict) -> dict:
