@@ -342,3 +342,20 @@ def test_missing_weasyprint_is_one_line_before_any_work(pdf_db, tmp_path, monkey
     err = capsys.readouterr().err
     assert err.startswith("romcam: error: cannot write a PDF: WeasyPrint") and err.count("\n") == 1
     assert "pip install weasyprint" in err and not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_long_subject_table_splits_between_rows(tmp_path, shots):
+    """A subject with 16 sessions (32 rows): the table runs over two pages, split between rows with
+    its header repeated, no page left (nearly) empty, and still every number equals the HTML's."""
+    rng = np.random.default_rng(7)
+    with Store.open(tmp_path / "long.sqlite3") as store:
+        for day in range(16):
+            record_neck_session(store, rng, "L16", START + timedelta(days=day),
+                                {"left": (20 + 0.2 * day, 24 + 0.2 * day), "right": (21.0, 25.0)},
+                                n_reps=6, frames=False)
+        html_path, pdf_path = make_report(store, subject="L16", out=tmp_path / "long.html", pdf=True)
+    rows = check_pdf(html_path, pdf_path, "subject-long", shots)
+    assert len(rows["Neck side-bend (lateral flexion)"]) == 32
+    pages = pdf_text(pdf_path).split("\f")
+    with_header = [k for k, page in enumerate(pages, 1) if re.search(r"date\s+session\s+side", page)]
+    assert len(with_header) == 2 and pdf_pages(pdf_path) <= 3, (with_header, len(pages))
