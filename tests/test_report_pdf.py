@@ -31,6 +31,8 @@ from test_report import (START, check_self_contained, Page, pdf_pages, record_an
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 DATE = re.compile(r"\d{4}-\d\d-\d\d")
 ROW_START = re.compile(r"^(left|right|\d{4}-\d\d-\d\d)\b")
+MARKUP_WARNING = 'a stored warning with markup: <script>alert("x")</script> & <b>bold</b>'
+
 
 
 # --------------------------------------------------------------------------- a database to report
@@ -57,7 +59,8 @@ def record_circles_session(store, rng, subject, started, turns=24) -> int:
                        forward_deg=30.0, backward_deg=25.0)
     from romcam.measure.outcome import side_outcome
     store.finish_session(sid, "complete", results=[
-        side_outcome(s, peaks["before"][s], peaks["after"][s], []) for s in ("left", "right")])
+        side_outcome(s, peaks["before"][s], peaks["after"][s], []) for s in ("left", "right")],
+        stats={"warnings": [MARKUP_WARNING]})
     return sid
 
 
@@ -312,6 +315,8 @@ def test_circles_session_pdf(pdf_db, tmp_path, shots):
     assert not page.find("reps_done") and "first rep at after level" not in page.text
     assert page.cell("turns_total")["text"] == "24" and page.cell("target_turns")["text"] == "24"
     assert [r[1][0] for r in rows["The set of circles, turn by turn"]] == [24, 24]
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;" in page.text     # autoescaped
+    assert MARKUP_WARNING in pdf_text(pdf_path)                       # and printed as written
 
 
 def test_subject_pdf(pdf_db, tmp_path, shots):
