@@ -364,3 +364,14 @@ def test_long_subject_table_splits_between_rows(tmp_path, shots):
     pages = pdf_text(pdf_path).split("\f")
     with_header = [k for k, page in enumerate(pages, 1) if re.search(r"date\s+session\s+side", page)]
     assert len(with_header) == 2 and pdf_pages(pdf_path) <= 3, (with_header, len(pages))
+
+
+def test_demo_pdf_without_weasyprint_stops_before_the_session(monkeypatch, capsys, tmp_path):
+    """`demo --pdf` (default output) finds a missing WeasyPrint before it runs the session."""
+    monkeypatch.setitem(sys.modules, "weasyprint", None)          # import weasyprint -> ImportError
+    monkeypatch.setenv("ROMCAM_VERBOSE", "1")                     # the error line on sys.stderr
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--pdf"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("romcam: error: cannot write a PDF: WeasyPrint") and err.count("\n") == 1
+    assert "romcam demo:" not in out and not list(tmp_path.iterdir())
