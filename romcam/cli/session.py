@@ -52,7 +52,8 @@ from romcam.cli.store import DB_HELP
 def session(ctx, joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
             model_dir, record, camera_profile, no_frames, overwrite, new_subject, set_kind, target_turns, quiet,
             phases, neutral):
-    """Measure before, count a set live, measure after; save everything and print the change."""
+    """Measure before, count a set live, measure after; save everything and print the change.
+    With --phases: a recorded visit, its phases given as times."""
     from romcam.errors import RomcamError
     from romcam.measure.joints import get_joint
     from romcam.session.runner import SessionOptions, describe_result, run_session
