@@ -8,14 +8,19 @@ landmark smoothing have settled by the time its own frames begin.
 
 MediaPipe's tracking does not converge to the very same pixels, so after a boundary the
 angles differ from a single pass by about the model's own noise (``romcam bench`` reports the
-largest difference: 0.6 deg on the 1080p neck clip; for feet, whose angles move 1.4 deg for a
-one-pixel shift of the image, single frames can differ by several degrees while rep peaks
-stay within about 1 deg). Measured alternative, kept out: one pass with the face model
-beside the pose model gives identical landmarks but only 1.46x (the full pose model alone
-takes 17 ms a frame and cannot be split), against 1.55x for two chunks.
+largest difference; for feet, whose angles move 1.4 deg for a one-pixel shift of the image,
+single frames can differ by a degree or two while rep peaks stay within about 1 deg). Measured
+alternative, kept out: one pass with the face model beside the pose model gives identical
+landmarks but only 1.46x (the full pose model alone takes 17 ms a frame and cannot be split).
+
+Head joints run the pose model on every ``HEAD_POSE_EVERY``-th frame only; in between, a
+recording's pose is interpolated from the poses before and after (``interpolate_held_poses``).
+Each frame's record keeps no face mesh (``FrameLandmarks.without_mesh``), so a long recording
+costs 1-2 KB a frame (README, "Speed").
 
 Live sources cannot be cut in chunks; they go through :class:`LandmarkDetector` frame by
-frame, with the face model beside the pose model (see ``romcam.session.runner``).
+frame, the pose model on a thread of its own that no frame waits for (``pose_behind``; see
+``romcam.session.runner``).
 """
 
 from __future__ import annotations
@@ -37,9 +42,9 @@ from romcam.errors import RomcamError
 
 MIN_CHUNK_FRAMES = 90
 # Head joints need the pose model only for the shoulders, which are read at rest: it runs on
-# every 3rd frame. Measured with `romcam bench` on the 1080p neck clip: 2.5x the plain loop
-# (1.4x with the pose on every frame), largest angle difference 1.1 deg (1.0 deg from the chunk
-# boundary alone), rep peaks within 0.26 deg on side_bend_rotation_front.mp4, same counts.
+# every 3rd frame. Measured with `romcam bench` on the 1080p neck clip: 2.55x the plain loop
+# (1.4x with the pose on every frame), largest angle difference 0.94 deg with the poses in
+# between interpolated (1.10 held); README, "Speed".
 HEAD_POSE_EVERY = 3
 PREFETCH_FRAMES = 4   # frames decoded ahead of inference, per chunk
 
