@@ -116,6 +116,18 @@ def test_bench_reports_both_pipelines(model_dir):
     assert result["rep_count_baseline"] == result["rep_count_romcam"]
 
 
+def test_bench_without_baseline_reports_what_a_long_recording_costs(model_dir):
+    """romcam alone: time, CPU and peak memory for the landmarks, then the analysis."""
+    r = romcam("bench", media("lunges_side.mp4"), "--joint", "ankle", "--no-baseline")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    print(f"\n{result}")
+    assert "baseline_fps" not in result and "speedup" not in result
+    assert result["frames"] == 191 and result["rep_count_romcam"] == {"right": 3}
+    assert result["romcam_s"] > 0 and result["analysis_s"] >= 0 and result["romcam_cpu_ms_per_frame"] > 0
+    assert result["romcam_peak_memory_mb"] > 100      # the models alone take more than that
+
+
 def test_bench_live_reports_the_live_loop(model_dir):
     """A fake camera replays a real clip at its real pace through the session loop."""
     r = romcam("bench", media("squats_front.mp4"), "--joint", "knee", "--live")
