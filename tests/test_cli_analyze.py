@@ -109,8 +109,12 @@ def test_bench_reports_both_pipelines(model_dir):
     r = romcam("bench", media("lunges_side.mp4"), "--joint", "ankle")
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
-    for key in ("baseline_fps", "romcam_fps", "speedup", "max_angle_diff_deg", "frames"):
+    for key in ("baseline_fps", "romcam_fps", "speedup", "max_angle_diff_deg", "max_rep_peak_diff_deg", "frames",
+                "baseline_cpu_ms_per_frame", "romcam_cpu_ms_per_frame", "baseline_peak_memory_mb",
+                "romcam_peak_memory_mb", "load_average_1min"):
         assert key in result
+    for who in ("baseline", "romcam"):        # cores used = CPU seconds / wall seconds
+        assert 0 < result[f"{who}_cores_used"] <= result["cpu_count"] + 0.5
     assert result["frames"] == 191
     assert result["speedup"] == pytest.approx(result["romcam_fps"] / result["baseline_fps"], rel=0.02)
     assert result["rep_count_baseline"] == result["rep_count_romcam"]
