@@ -118,9 +118,10 @@ class LandmarkDetector:
     ``parallel=True`` runs the face model on a second thread while the pose model runs
     (MediaPipe releases the GIL), which shortens per-frame latency for head joints.
     ``pose_behind=True`` (live head joints, with ``pose_every`` > 1): the pose model runs on a
-    thread of its own and is never waited for once a pose is known; each frame takes the newest
-    pose finished so far, and a frame whose turn it is while the pose thread is still busy skips
-    it. A frame then costs the face model only, so a slow moment does not drop camera frames.
+    thread of its own and is never waited for; each frame takes the newest pose finished so far
+    (none before the first), and a frame whose turn it is while the pose thread is still busy
+    skips it. A frame then costs the face model only, so a slow moment does not drop camera
+    frames; both models are warmed up when the detector is made.
     """
 
     def __init__(self, pose_model: Path, face_model: Path | None = None, *, num_poses: int = 1,
@@ -163,24 +164,32 @@ class LandmarkDetector:
         if pose_behind and self._face is not None and self.pose_every > 1:
             self._behind = ThreadPoolExecutor(max_workers=1, thread_name_prefix="romcam-pose")
             self._executor = None        # the face runs on the caller's thread, beside the pose thread
+            self._warm_up()
 
     def _run_pose(self, image, ts_ms: int, width: int, height: int) -> list[np.ndarray]:
         result = self._pose.detect_for_video(image, ts_ms)
         return [_pose_array(p, width, height) for p in result.pose_landmarks]
 
+    def _warm_up(self) -> None:
+        """Both models once on a blank picture, so their first real frame is not also their slowest
+        (MediaPipe sets itself up on its first inference: the frames a camera delivers meanwhile
+        were dropped at the start of every live session)."""
+        import mediapipe as mp
+
+        blank = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((480, 640, 3), np.uint8))
+        self._pose.detect_for_video(blank, 0)
+        self._face.detect_for_video(blank, 0)
+        self._last_ms = 0
+
     def _pose_behind(self, image, ts_ms: int, width: int, height: int, its_turn: bool) -> bool:
-        """Live: start the pose on this frame when it is its turn and the pose thread is free; take
-        a finished result; wait only while no pose is known. True when the pose is this frame's."""
+        """Live: start the pose on this frame when it is its turn and the pose thread is free, and
+        take a finished result; never wait (until the first pose arrives a frame has none, as when
+        nobody is in view). Always False: the pose a frame gets is an earlier frame's."""
         job = self._pose_job
         if job is not None and job.done():
             self._last_poses, self._pose_job, job = job.result(), None, None
         if its_turn and job is None:
-            self._pose_job = job = self._behind.submit(self._run_pose, image, ts_ms, width, height)
-            if not self._last_poses:
-                self._last_poses, self._pose_job = job.result(), None
-                return True
-        elif not self._last_poses and job is not None:
-            self._last_poses, self._pose_job = job.result(), None
+            self._pose_job = self._behind.submit(self._run_pose, image, ts_ms, width, height)
         return False
 
     def detect(self, index: int, t_s: float, image_bgr: np.ndarray) -> FrameLandmarks:
