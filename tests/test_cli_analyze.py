@@ -109,11 +109,27 @@ def test_bench_reports_both_pipelines(model_dir):
     r = romcam("bench", media("lunges_side.mp4"), "--joint", "ankle")
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
-    for key in ("baseline_fps", "romcam_fps", "speedup", "max_angle_diff_deg", "frames"):
+    for key in ("baseline_fps", "romcam_fps", "speedup", "max_angle_diff_deg", "max_rep_peak_diff_deg", "frames",
+                "baseline_cpu_ms_per_frame", "romcam_cpu_ms_per_frame", "baseline_peak_memory_mb",
+                "romcam_peak_memory_mb", "load_average_1min"):
         assert key in result
+    for who in ("baseline", "romcam"):        # cores used = CPU seconds / wall seconds
+        assert 0 < result[f"{who}_cores_used"] <= result["cpu_count"] + 0.5
     assert result["frames"] == 191
     assert result["speedup"] == pytest.approx(result["romcam_fps"] / result["baseline_fps"], rel=0.02)
     assert result["rep_count_baseline"] == result["rep_count_romcam"]
+
+
+def test_bench_without_baseline_reports_what_a_long_recording_costs(model_dir):
+    """romcam alone: time, CPU and peak memory for the landmarks, then the analysis."""
+    r = romcam("bench", media("lunges_side.mp4"), "--joint", "ankle", "--no-baseline")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    print(f"\n{result}")
+    assert "baseline_fps" not in result and "speedup" not in result
+    assert result["frames"] == 191 and result["rep_count_romcam"] == {"right": 3}
+    assert result["romcam_s"] > 0 and result["analysis_s"] >= 0 and result["romcam_cpu_ms_per_frame"] > 0
+    assert result["romcam_peak_memory_mb"] > 100      # the models alone take more than that
 
 
 def test_bench_live_reports_the_live_loop(model_dir):

@@ -102,3 +102,44 @@ def test_head_joints_run_the_pose_model_on_every_third_frame(model_dir):
     assert not any(np.array_equal(lms[k].face_matrix, lms[k - 1].face_matrix) for k in range(1, 7))
     with ModelChoice.resolve("full", False, model_dir).detector() as limb_det:
         assert limb_det.pose_every == 1
+    assert [lm.pose_fresh for lm in lms] == [True, False, False, True, False, False, True]
+
+
+def test_held_poses_of_a_recording_are_interpolated():
+    """Offline, a frame the pose model skipped gets the pose interpolated in time between the
+    poses before and after; a gap next to a frame without a person keeps the held pose."""
+    from romcam.capture.landmarks import FrameLandmarks
+    from romcam.capture.pipeline import interpolate_held_poses
+
+    def rec(k, pose, fresh):
+        return FrameLandmarks(k, k / 30.0, 640, 480, pose, pose_fresh=fresh)
+
+    a, b = np.zeros((33, 5)), np.full((33, 5), 3.0)
+    records = [rec(0, a, True), rec(1, a, False), rec(2, a, False), rec(3, b, True), rec(4, b, False),
+               rec(5, None, True), rec(6, None, True)]
+    out = interpolate_held_poses(records)
+    assert [float(lm.pose[0, 0]) for lm in out[:5]] == pytest.approx([0.0, 1.0, 2.0, 3.0, 3.0])
+    assert out[5].pose is None and out[6].pose is None
+    assert records[1].pose is a                 # the input is left as it was
+
+
+def test_live_pose_runs_behind_the_face(model_dir):
+    """Live head joints: the pose model runs on a thread of its own and no frame waits for it, so
+    each frame carries a pose of an earlier frame (none before the first is done) and its own face."""
+    from romcam.capture.sources import open_source
+
+    models = ModelChoice.resolve("full", True, model_dir)
+    with open_source(media("neck_rotation_front.mp4"), stop=12) as source, \
+            models.detector(parallel=True, pose_behind=True) as det:
+        images = [(f.index, f.t_s, cv2.resize(f.image, None, fx=0.5, fy=0.5)) for f in source]
+        lms = [det.detect(*frame) for frame in images]
+        if det._pose_job is not None:
+            det._pose_job.result()               # let the last pose finish, then one more frame
+        lms.append(det.detect(12, 12 / 27.9, images[-1][2]))
+    assert not any(lm.pose_fresh for lm in lms)
+    assert all(lm.face_matrix is not None for lm in lms)
+    assert lms[-1].pose is not None
+    poses = [lm.pose for lm in lms if lm.pose is not None]
+    changes = 1 + sum(not np.array_equal(b, a) for a, b in zip(poses, poses[1:]))
+    print(f"\nno pose on the first {len(lms) - len(poses)} frames; pose updated {changes} times in 13 frames")
+    assert 1 <= changes <= 5                    # at most every 3rd frame's pose

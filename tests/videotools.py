@@ -232,3 +232,43 @@ def contact_sheet(frames, labels, columns: int = 4, width: int = 360) -> np.ndar
         tiles.append(np.zeros_like(tiles[0]))
     rows = [np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)]
     return np.vstack(rows)
+
+
+def loop_video(source: Path, out: Path, seconds: float, size: tuple[int, int] | None = None) -> Path:
+    """A long recording made by playing ``source`` over and over until ``seconds`` of video are
+    written (MPEG-4, the source's fps; its size, or ``size`` (w, h) scaled to): for timing and
+    memory runs on long recordings without storing a long video anywhere. Decodes and encodes
+    frame by frame (constant memory).
+
+    ``python tests/videotools.py loop SRC OUT SECONDS [WxH]`` does the same from a shell."""
+    cap = cv2.VideoCapture(str(source))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    own = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    size = tuple(size) if size else own
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    assert writer.isOpened(), "OpenCV cannot write mp4v here"
+    wanted, written = int(round(seconds * fps)), 0
+    try:
+        while written < wanted:
+            ok, frame = cap.read()
+            if not ok:                       # the end of the clip: play it again
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, frame = cap.read()
+                assert ok, f"cannot decode {source}"
+            if size != own:
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_CUBIC)
+            writer.write(frame)
+            written += 1
+    finally:
+        cap.release()
+        writer.release()
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) not in (5, 6) or sys.argv[1] != "loop":
+        sys.exit("usage: python tests/videotools.py loop SOURCE OUT SECONDS [WxH]")
+    size = tuple(int(v) for v in sys.argv[5].split("x")) if len(sys.argv) == 6 else None
+    print(loop_video(Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4]), size))

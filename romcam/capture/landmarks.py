@@ -9,6 +9,7 @@ distorted by a non-square aspect ratio: x to the right, y downwards, as in the i
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +45,21 @@ class FrameLandmarks:
     face: np.ndarray | None = None         # (478, 3): x_px, y_px, z
     face_matrix: np.ndarray | None = None  # (4, 4) facial transformation matrix
     face_elsewhere: bool = False           # a face was found, but not on the measured person
+    # share of the face-mesh points MediaPipe placed outside the frame, as detected (kept when
+    # the mesh itself is let go, see ``without_mesh``)
+    face_outside: float | None = None
+    # False where the pose model skipped this frame and the last pose stands in (head joints run
+    # it on every few frames only; see romcam.capture.pipeline)
+    pose_fresh: bool = True
+
+    def without_mesh(self) -> "FrameLandmarks":
+        """The same record without the 478-point face mesh (11 KB a frame): what a whole recording
+        keeps. Everything measured later needs only the pose, the face matrix and ``face_outside``."""
+        if self.face is None:
+            return self
+        outside = self.face_outside if self.face_outside is not None else outside_share(self.face, self.width,
+                                                                                          self.height)
+        return dataclasses.replace(self, face=None, face_outside=outside)
 
     def point(self, name: str) -> np.ndarray:
         """(x_px, y_px) of a named pose landmark."""
@@ -63,6 +79,14 @@ def _pose_array(landmarks, width: int, height: int) -> np.ndarray:
 
 def _face_array(landmarks, width: int, height: int) -> np.ndarray:
     return np.array([(lm.x * width, lm.y * height, lm.z * width) for lm in landmarks], dtype=np.float64)
+
+
+def outside_share(points: np.ndarray, width: int, height: int) -> float:
+    """Share of the points (x_px, y_px, ...) that lie outside a width x height frame."""
+    if points is None or not len(points):
+        return 0.0
+    x, y = points[:, 0], points[:, 1]
+    return float(np.mean((x < 0) | (y < 0) | (x >= width) | (y >= height)))
 
 
 def most_prominent(poses: list[np.ndarray]) -> np.ndarray | None:
@@ -93,10 +117,16 @@ class LandmarkDetector:
 
     ``parallel=True`` runs the face model on a second thread while the pose model runs
     (MediaPipe releases the GIL), which shortens per-frame latency for head joints.
+    ``pose_behind=True`` (live head joints, with ``pose_every`` > 1): the pose model runs on a
+    thread of its own and is never waited for; each frame takes the newest pose finished so far
+    (none before the first), and a frame whose turn it is while the pose thread is still busy
+    skips it. A frame then costs the face model only, so a slow moment does not drop camera
+    frames; both models are warmed up when the detector is made.
     """
 
     def __init__(self, pose_model: Path, face_model: Path | None = None, *, num_poses: int = 1,
-                 parallel: bool = False, min_pose_confidence: float = 0.5, pose_every: int = 1):
+                 parallel: bool = False, min_pose_confidence: float = 0.5, pose_every: int = 1,
+                 pose_behind: bool = False):
         from mediapipe.tasks.python import BaseOptions, vision  # heavy import, only when needed
 
         self._vision = vision
@@ -130,6 +160,37 @@ class LandmarkDetector:
         self.pose_every = max(1, int(pose_every))
         self._frames = 0
         self._last_poses: list[np.ndarray] = []
+        self._behind = self._pose_job = None
+        if pose_behind and self._face is not None and self.pose_every > 1:
+            self._behind = ThreadPoolExecutor(max_workers=1, thread_name_prefix="romcam-pose")
+            self._executor = None        # the face runs on the caller's thread, beside the pose thread
+            self._warm_up()
+
+    def _run_pose(self, image, ts_ms: int, width: int, height: int) -> list[np.ndarray]:
+        result = self._pose.detect_for_video(image, ts_ms)
+        return [_pose_array(p, width, height) for p in result.pose_landmarks]
+
+    def _warm_up(self) -> None:
+        """Both models once on a blank picture, so their first real frame is not also their slowest
+        (MediaPipe sets itself up on its first inference: the frames a camera delivers meanwhile
+        were dropped at the start of every live session)."""
+        import mediapipe as mp
+
+        blank = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((480, 640, 3), np.uint8))
+        self._pose.detect_for_video(blank, 0)
+        self._face.detect_for_video(blank, 0)
+        self._last_ms = 0
+
+    def _pose_behind(self, image, ts_ms: int, width: int, height: int, its_turn: bool) -> bool:
+        """Live: start the pose on this frame when it is its turn and the pose thread is free, and
+        take a finished result; never wait (until the first pose arrives a frame has none, as when
+        nobody is in view). Always False: the pose a frame gets is an earlier frame's."""
+        job = self._pose_job
+        if job is not None and job.done():
+            self._last_poses, self._pose_job, job = job.result(), None, None
+        if its_turn and job is None:
+            self._pose_job = self._behind.submit(self._run_pose, image, ts_ms, width, height)
+        return False
 
     def detect(self, index: int, t_s: float, image_bgr: np.ndarray) -> FrameLandmarks:
         import mediapipe as mp
@@ -143,11 +204,13 @@ class LandmarkDetector:
         run_pose = self._frames % self.pose_every == 0 or not self._last_poses
         self._frames += 1
         face_future = None
-        if self._executor is not None and run_pose:
-            face_future = self._executor.submit(self._face.detect_for_video, image, ts_ms)
-        if run_pose:
-            pose_result = self._pose.detect_for_video(image, ts_ms)
-            self._last_poses = [_pose_array(p, width, height) for p in pose_result.pose_landmarks]
+        if self._behind is not None:
+            run_pose = self._pose_behind(image, ts_ms, width, height, run_pose)
+        else:
+            if self._executor is not None and run_pose:
+                face_future = self._executor.submit(self._face.detect_for_video, image, ts_ms)
+            if run_pose:
+                self._last_poses = self._run_pose(image, ts_ms, width, height)
         face_result = None
         if face_future is not None:
             face_result = face_future.result()
@@ -156,7 +219,7 @@ class LandmarkDetector:
 
         poses = self._last_poses
         pose = most_prominent(poses)
-        face = matrix = None
+        face = matrix = outside = None
         elsewhere = False
         if face_result is not None and face_result.face_landmarks:
             face = _face_array(face_result.face_landmarks[0], width, height)
@@ -165,9 +228,14 @@ class LandmarkDetector:
             if pose is not None and not face_belongs_to_pose(face, pose):
                 face = matrix = None
                 elsewhere = True
-        return FrameLandmarks(index, t_s, width, height, pose, face, matrix, elsewhere)
+        if face is not None:
+            outside = outside_share(face, width, height)
+        return FrameLandmarks(index, t_s, width, height, pose, face, matrix, elsewhere, outside, run_pose)
 
     def close(self) -> None:
+        if self._behind is not None:
+            self._behind.shutdown(wait=True)
+            self._behind = None
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

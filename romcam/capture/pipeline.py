@@ -8,18 +8,24 @@ landmark smoothing have settled by the time its own frames begin.
 
 MediaPipe's tracking does not converge to the very same pixels, so after a boundary the
 angles differ from a single pass by about the model's own noise (``romcam bench`` reports the
-largest difference: 0.6 deg on the 1080p neck clip; for feet, whose angles move 1.4 deg for a
-one-pixel shift of the image, single frames can differ by several degrees while rep peaks
-stay within about 1 deg). Measured alternative, kept out: one pass with the face model
-beside the pose model gives identical landmarks but only 1.46x (the full pose model alone
-takes 17 ms a frame and cannot be split), against 1.55x for two chunks.
+largest difference; for feet, whose angles move 1.4 deg for a one-pixel shift of the image,
+single frames can differ by a degree or two while rep peaks stay within about 1 deg). Measured
+alternative, kept out: one pass with the face model beside the pose model gives identical
+landmarks but only 1.46x (the full pose model alone takes 17 ms a frame and cannot be split).
+
+Head joints run the pose model on every ``HEAD_POSE_EVERY``-th frame only; in between, a
+recording's pose is interpolated from the poses before and after (``interpolate_held_poses``).
+Each frame's record keeps no face mesh (``FrameLandmarks.without_mesh``), so a long recording
+costs 1-2 KB a frame (README, "Speed").
 
 Live sources cannot be cut in chunks; they go through :class:`LandmarkDetector` frame by
-frame, with the face model beside the pose model (see ``romcam.session.runner``).
+frame, the pose model on a thread of its own that no frame waits for (``pose_behind``; see
+``romcam.session.runner``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -36,9 +42,9 @@ from romcam.errors import RomcamError
 
 MIN_CHUNK_FRAMES = 90
 # Head joints need the pose model only for the shoulders, which are read at rest: it runs on
-# every 3rd frame. Measured with `romcam bench` on the 1080p neck clip: 2.5x the plain loop
-# (1.4x with the pose on every frame), largest angle difference 1.1 deg (1.0 deg from the chunk
-# boundary alone), rep peaks within 0.26 deg on side_bend_rotation_front.mp4, same counts.
+# every 3rd frame. Measured with `romcam bench` on the 1080p neck clip: 2.55x the plain loop
+# (1.4x with the pose on every frame), largest angle difference 0.94 deg with the poses in
+# between interpolated (1.10 held); README, "Speed".
 HEAD_POSE_EVERY = 3
 PREFETCH_FRAMES = 4   # frames decoded ahead of inference, per chunk
 
@@ -55,12 +61,15 @@ class ModelChoice:
         face = resolve_model(FACE_SPEC, model_dir, progress=progress) if needs_face else None
         return cls(pose, face, variant)
 
-    def detector(self, parallel: bool = False, pose_every: int | None = None) -> LandmarkDetector:
+    def detector(self, parallel: bool = False, pose_every: int | None = None,
+                 pose_behind: bool = False) -> LandmarkDetector:
         """``pose_every``: run the pose model on every n-th frame only (default: HEAD_POSE_EVERY
-        when the face model runs, since head joints need the pose only for the shoulders)."""
+        when the face model runs, since head joints need the pose only for the shoulders).
+        ``pose_behind``: live, the pose runs on its own thread and is never waited for."""
         if pose_every is None:
             pose_every = HEAD_POSE_EVERY if self.face is not None else 1
-        return LandmarkDetector(self.pose, self.face, parallel=parallel, pose_every=pose_every)
+        return LandmarkDetector(self.pose, self.face, parallel=parallel, pose_every=pose_every,
+                                pose_behind=pose_behind)
 
 
 def prefetched(frames, depth: int = PREFETCH_FRAMES):
@@ -101,6 +110,24 @@ def prefetched(frames, depth: int = PREFETCH_FRAMES):
         worker.join(timeout=5.0)
 
 
+def interpolate_held_poses(records: list[FrameLandmarks]) -> list[FrameLandmarks]:
+    """Where the pose model skipped frames (``pose_fresh`` False: the last pose held), the pose
+    interpolated linearly in time between the fresh poses before and after (a recording knows
+    the next one; live, the held pose stays). Measured on the 1080p neck clip against the pose on
+    every frame: largest angle difference 1.10 deg with the pose held, 0.94 interpolated."""
+    out = list(records)
+    fresh = [k for k, lm in enumerate(records) if lm.pose_fresh]
+    for a, b in zip(fresh[:-1], fresh[1:]):
+        before, after = records[a], records[b]
+        if b - a < 2 or before.pose is None or after.pose is None:
+            continue
+        span = after.t_s - before.t_s
+        for k in range(a + 1, b):
+            w = (records[k].t_s - before.t_s) / span if span > 0 else 0.0
+            out[k] = dataclasses.replace(records[k], pose=(1.0 - w) * before.pose + w * after.pose)
+    return out
+
+
 def _run_chunk(spec, models: ModelChoice, mirrored: bool, start: int, stop: int | None,
                keep_from: int, bar: tqdm | None, lock: threading.Lock) -> list[FrameLandmarks]:
     out: list[FrameLandmarks] = []
@@ -108,12 +135,11 @@ def _run_chunk(spec, models: ModelChoice, mirrored: bool, start: int, stop: int 
             closing(prefetched(source)) as frames:
         for frame in frames:
             lm = det.detect(frame.index, frame.t_s, frame.image)
-            if frame.index >= keep_from:
-                out.append(lm)
-                if bar is not None:
-                    with lock:
-                        bar.update(1)
-    return out
+            out.append(lm.without_mesh())    # ~1-2 KB a frame kept (not 12: no face mesh)
+            if bar is not None and frame.index >= keep_from:
+                with lock:
+                    bar.update(1)
+    return [lm for lm in interpolate_held_poses(out) if lm.index >= keep_from]
 
 
 def chunk_plan(frame_count: int | None, fps: float, workers: int, warmup_s: float = 1.0):

@@ -19,10 +19,12 @@ from romcam.cli.options import SIDE_CHOICES, model_options
 @click.option("--workers", type=click.IntRange(1, 8), default=2, show_default=True)
 @click.option("--repeat", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Runs of each pipeline; the best is reported.")
+@click.option("--no-baseline", is_flag=True, help="romcam alone (a long recording): its time, CPU and peak "
+                                                  "memory for the landmarks, then for the analysis.")
 @click.option("--live", is_flag=True, help="Instead: the live session loop on VIDEO replayed at real pace "
                                            "(frames shown/dropped, capture-to-display latency).")
 @click.option("--window", is_flag=True, help="With --live: draw the live window too (needs a screen).")
-def bench(video, joint, side, mirrored, model, model_dir, workers, repeat, live, window):
+def bench(video, joint, side, mirrored, model, model_dir, workers, repeat, no_baseline, live, window):
     """Frames/s of romcam's pipeline and of a plain one-thread baseline on VIDEO, as JSON."""
     from romcam.session.bench import run_bench, run_live_bench
     from romcam.measure.joints import get_joint
@@ -35,5 +37,6 @@ def bench(video, joint, side, mirrored, model, model_dir, workers, repeat, live,
                                              side=sides[side]), indent=2))
         return
     models = ModelChoice.resolve(model, j.needs_face, model_dir)
-    result = run_bench(video, j, models, side=side, mirrored=mirrored, workers=workers, repeat=repeat)
+    result = run_bench(video, j, models, side=side, mirrored=mirrored, workers=workers, repeat=repeat,
+                       baseline=not no_baseline)
     click.echo(json.dumps(result, indent=2))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from romcam.capture.landmarks import POSE, FrameLandmarks
+from romcam.capture.landmarks import POSE, FrameLandmarks, outside_share
 from romcam.measure import angles, head
 from romcam.measure.joints import Joint
 
@@ -55,11 +55,11 @@ MAX_FACE_OUTSIDE = 0.10   # share of face-mesh points outside the frame above wh
 
 
 def face_outside_share(lm: FrameLandmarks) -> float:
-    """Share of the face-mesh points that MediaPipe placed outside the image (extrapolated)."""
-    if lm.face is None or not len(lm.face):
-        return 0.0
-    x, y = lm.face[:, 0], lm.face[:, 1]
-    return float(np.mean((x < 0) | (y < 0) | (x >= lm.width) | (y >= lm.height)))
+    """Share of the face-mesh points that MediaPipe placed outside the image (extrapolated), as
+    detected (``lm.face_outside``; computed from the mesh for records made without it)."""
+    if lm.face_outside is not None:
+        return lm.face_outside
+    return outside_share(lm.face, lm.width, lm.height)
 
 
 def frame_problem(joint: Joint, lm: FrameLandmarks, side: str | None,

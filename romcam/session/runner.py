@@ -294,7 +294,7 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
 
     engine = SessionEngine(ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps,
                                           **_set_config(opts.joint, opts.set_kind, opts.target_turns)))
-    with Store.open(opts.db) as store, source, models.detector(parallel=True) as detector:
+    with Store.open(opts.db) as store, source, models.detector(parallel=True, pose_behind=info.live) as detector:
         journal = SessionJournal(store, say)
         sid = journal.start(
             opts.subject, opts.joint.name, opts.side, source=str(opts.source), camera=info.name,
