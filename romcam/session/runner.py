@@ -117,7 +117,7 @@ def waiting_for(p) -> str:
     return "done"
 
 
-class _Recorder:
+class SessionRecorder:
     """Everything the runner writes to the store, as protocol events arrive."""
 
     def __init__(self, journal: SessionJournal, engine: SessionEngine, say: Callable[[str], None],
@@ -235,7 +235,7 @@ def _check_display() -> None:
         raise RomcamError("there is no screen to show the live window on; run with --no-window")
 
 
-def _sides(joint: Joint, side: str) -> tuple[str, ...]:
+def session_sides(joint: Joint, side: str) -> tuple[str, ...]:
     if side not in ("left", "right", "both"):
         raise RomcamError(f"unknown side {side!r}; use left, right or both")
     if side == "both" and joint.view == "side":
@@ -269,7 +269,7 @@ def overlay_state(engine: SessionEngine, status: str = "", warnings=()) -> Overl
 
 def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> SessionResult:
     """Run one session to its end (done, quit, end of video, camera gone, Ctrl-C); always saved."""
-    sides = _sides(opts.joint, opts.side)
+    sides = session_sides(opts.joint, opts.side)
     clean_subject_code(opts.subject)   # bad input fails before the camera and the models start
     if opts.record is not None:        # so does an output that may not be written
         inputs = [resolve_db_path(opts.db)] + ([] if str(opts.source).isdigit() else [opts.source])
@@ -293,7 +293,7 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
         warnings.append(w)
 
     engine = SessionEngine(ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps,
-                                          **_set_config(opts.joint, opts.set_kind, opts.target_turns)))
+                                          **set_config_for(opts.joint, opts.set_kind, opts.target_turns)))
     with Store.open(opts.db) as store, source, models.detector(parallel=True, pose_behind=info.live) as detector:
         journal = SessionJournal(store, say)
         sid = journal.start(
@@ -301,10 +301,10 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
             pose_model=opts.model, target_reps=opts.target_reps, trials_per_phase=opts.trials,
             resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
             app_version=__version__, new_subject=opts.new_subject, **owner_meta(),
-            **_set_config(opts.joint, opts.set_kind, opts.target_turns))
+            **set_config_for(opts.joint, opts.set_kind, opts.target_turns))
         say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} ({info.name}); "
             f"keys: n = next phase, r = redo trial, q = quit and save")
-        recorder = _Recorder(journal, engine, say, prompts=not opts.window, sounder=Sounder(quiet=opts.quiet))
+        recorder = SessionRecorder(journal, engine, say, prompts=not opts.window, sounder=Sounder(quiet=opts.quiet))
         runner = _Loop(opts, engine, recorder, detector, profile, warnings, info)
         if is_shin_joint(opts.joint):
             runner.start_vertical(store, sid, say)
@@ -333,7 +333,7 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
     return SessionResult(sid, finished, stats, kept_elsewhere=kept)
 
 
-def _set_config(joint: Joint, set_kind: str, target_turns: int) -> dict:
+def set_config_for(joint: Joint, set_kind: str, target_turns: int) -> dict:
     """The set's kind for the protocol and the store; circles are a neck set."""
     if set_kind not in ("reps", "circles"):
         raise RomcamError(f"unknown set {set_kind!r}; use reps or circles")
@@ -565,14 +565,14 @@ def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, la
                          sounder: Sounder | None = None) -> SessionResult:
     """A session fed with ready-made landmarks (the synthetic demo, or a replayed landmark
     stream): the same protocol and storage as a camera session, without the model stage."""
-    set_config = _set_config(joint, set_kind, target_turns)
-    engine = SessionEngine(ProtocolConfig(joint, _sides(joint, side), trials=trials, target_reps=target_reps,
+    set_config = set_config_for(joint, set_kind, target_turns)
+    engine = SessionEngine(ProtocolConfig(joint, session_sides(joint, side), trials=trials, target_reps=target_reps,
                                           **set_config))
     journal = SessionJournal(store, say)
     sid = journal.start(subject, joint.name, side, source=source, camera=source, pose_model=None,
                         target_reps=target_reps, trials_per_phase=trials, synthetic=synthetic,
                         app_version=__version__, **owner_meta(), **set_config)
-    recorder = _Recorder(journal, engine, say, sounder=sounder)
+    recorder = SessionRecorder(journal, engine, say, sounder=sounder)
     if is_shin_joint(joint):    # no images here: nothing to read the scene from
         store.set_vertical(sid, "assumed level", None)
     t, processed, valid = 0.0, 0, 0

@@ -28,8 +28,8 @@ from romcam.measure.neutral import HOLD_S, MAX_SD_DEG, NeutralStretch, median_ov
 from romcam.session import phases as ph
 from romcam.session.engine import SessionEngine, streaming_measurer
 from romcam.session.protocol import Phase, ProtocolConfig
-from romcam.session.runner import (INTERRUPTED_INT, SessionOptions, SessionResult, _Recorder, _set_config,
-                                   _sides, waiting_for)
+from romcam.session.runner import (INTERRUPTED_INT, SessionOptions, SessionResult, SessionRecorder, set_config_for,
+                                   session_sides, waiting_for)
 from romcam.session.visit import HeadNeutral, RecordedProtocol
 from romcam.storage.journal import SessionJournal
 from romcam.storage.rows import owner_meta
@@ -43,12 +43,12 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
     from romcam.capture.pipeline import ModelChoice, extract_landmarks
     from romcam.capture.sources import open_source
 
-    sides = _sides(opts.joint, opts.side)
+    sides = session_sides(opts.joint, opts.side)
     clean_subject_code(opts.subject)
     spans = ph.parse_phases(phases_text)
     neutral_range = ph.parse_range(neutral_text, "--neutral") if neutral_text else None
     _refuse_live_options(opts)
-    set_config = _set_config(opts.joint, opts.set_kind, opts.target_turns)
+    set_config = set_config_for(opts.joint, opts.set_kind, opts.target_turns)
     profile = None
     if opts.camera_profile:
         from romcam.calibration import load_profile
@@ -104,7 +104,7 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
             store.set_vertical(sid, vertical.source, vertical.camera_roll_deg)
             say(vertical.describe())
         say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} (recorded visit)")
-        recorder = _Recorder(journal, engine, say)
+        recorder = SessionRecorder(journal, engine, say)
         finished_reason, t, valid, processed = None, 0.0, 0, 0
         invalid: dict[str, int] = {}
         try:
