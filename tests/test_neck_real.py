@@ -6,6 +6,8 @@ Printed with ``pytest -s``: the peaks found and why frames were left out.
 
 from __future__ import annotations
 
+import re
+
 import json
 import os
 import subprocess
@@ -166,6 +168,8 @@ def test_recorded_visit_with_phases_matches_the_live_run(real_session_clip, live
     # every frame is stored (the last one, at the end of 'after', as 'done', as in a live run)
     assert set(frames["phase"]) == {"before", "set", "after", "done"} and len(frames) == 1581
     assert "recorded visit side_bends.mp4: before 0:00-0:23.1" in out
+    # the set of a recorded visit is not counted to a target: none stored, none printed
+    assert detail.row.target_reps is None and re.search(r"set rep 1 left", out) and "set rep 1/" not in out
 
 
 # ---------------------------------------------------------------------------------- bad input

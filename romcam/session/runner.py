@@ -121,8 +121,9 @@ class SessionRecorder:
     """Everything the runner writes to the store, as protocol events arrive."""
 
     def __init__(self, journal: SessionJournal, engine: SessionEngine, say: Callable[[str], None],
-                 prompts: bool = False, sounder: Sounder | None = None):
+                 prompts: bool = False, sounder: Sounder | None = None, targets: bool = True):
         self.journal, self.sid, self.engine, self.say = journal, journal.sid, engine, say
+        self.targets = targets            # False: a recorded visit's set has no target to count to
         self.sounder = sounder or Sounder(quiet=True)
         self.trial_keys: dict[tuple, str] = {}
         self.rows: dict[str | None, list] = {}
@@ -164,10 +165,14 @@ class SessionRecorder:
             heel = self.heel(e.side, e.rep.peak_s)
             self.journal.write("rep", side=e.side, rep_no=e.rep_no, peak_deg=float(e.rep.peak_deg),
                                start_s=e.rep.start_s, peak_s=e.rep.peak_s, end_s=e.rep.end_s, heel_lifted=heel)
-            self.say(f"[{e.rep.end_s:6.1f} s] set rep {e.rep_no}/{p.cfg.target_reps} {e.side}: "
+            self.say(f"[{e.rep.end_s:6.1f} s] set rep {self.of(e.rep_no, p.cfg.target_reps)} {e.side}: "
                      f"peak {e.rep.peak_deg:.1f} deg" + (" (heel lifted)" if heel else ""))
         elif isinstance(e, TurnDone):
             self.turn(e)
+
+    def of(self, count: int, target: int) -> str:
+        """'7/40' while counting to a target, '7' when there is none."""
+        return f"{count}/{target}" if self.targets else str(count)
 
     def turn(self, e: TurnDone) -> None:
         """A completed neck circle: stored at once, a tick (or the target sound), one line printed."""
@@ -176,7 +181,7 @@ class SessionRecorder:
                            right_deg=t.right_extreme_deg, left_deg=t.left_extreme_deg,
                            forward_deg=t.forward_extreme_deg, backward_deg=t.backward_extreme_deg)
         (self.sounder.target if t.index == p.cfg.target_turns else self.sounder.tick)()
-        self.say(f"[{t.end_s:6.1f} s] turn {t.index}/{p.cfg.target_turns} "
+        self.say(f"[{t.end_s:6.1f} s] turn {self.of(t.index, p.cfg.target_turns)} "
                  f"{'clockwise' if t.direction == 'cw' else 'counter-clockwise'} "
                  f"(clockwise {e.counts['cw']}, counter {e.counts['ccw']}): "
                  f"right {_deg(t.right_extreme_deg)}, left {_deg(t.left_extreme_deg)}, "

@@ -96,15 +96,16 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
         sid = journal.start(
             opts.subject, opts.joint.name, opts.side, source=str(opts.source),
             camera=f"recorded visit ({Path(info.name).name}), phases {ph.describe(spans)}",
-            pose_model=opts.model, target_reps=opts.target_reps, trials_per_phase=opts.trials,
+            pose_model=opts.model, target_reps=None, trials_per_phase=opts.trials,
             resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
             app_version=__version__, new_subject=opts.new_subject, recording=True,
-            phases=ph.describe(spans), neutral_source=source_text, **owner_meta(), **set_config)
+            phases=ph.describe(spans), neutral_source=source_text, **owner_meta(),
+            **{**set_config, **({"target_turns": None} if set_config else {})})  # not counted to a target
         if vertical is not None:
             store.set_vertical(sid, vertical.source, vertical.camera_roll_deg)
             say(vertical.describe())
         say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} (recorded visit)")
-        recorder = SessionRecorder(journal, engine, say)
+        recorder = SessionRecorder(journal, engine, say, targets=False)
         finished_reason, t, valid, processed = None, 0.0, 0, 0
         invalid: dict[str, int] = {}
         try:
