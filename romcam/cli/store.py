@@ -7,13 +7,15 @@ from pathlib import Path
 
 import click
 
-DB_HELP = ("Session database (SQLite file) [default: $ROMCAM_DB, else romcam.sqlite3 in the "
-           "per-user data folder].")
+from romcam.cli.options import DB_TYPE
+
+DB_HELP = ("Session database: an SQLite file, or a PostgreSQL server as postgresql://host/dbname "
+           "(password in PGPASSWORD or ~/.pgpass, never in the URL) [default: $ROMCAM_DB, else "
+           "romcam.sqlite3 in the per-user data folder].")
 
 
 def _db_option(fn):
-    return click.option("--db", "db", type=click.Path(path_type=Path), default=None,
-                        help=DB_HELP)(fn)
+    return click.option("--db", "db", type=DB_TYPE, default=None, help=DB_HELP)(fn)
 
 
 def _joint_name(joint: str | None) -> str | None:
