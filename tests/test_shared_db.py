@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Float, inspect
+from sqlalchemy import inspect
 
 from legacy_sqlite import build_legacy_file
 from pg_server import database_of
 from romcam.cli.main import main
 from romcam.errors import RomcamError
 from romcam.storage.engine import Conn, PgSettings, clean_url, pg_engine, sqlite_engine
-from romcam.storage.migrate import latest_version, revisions, upgrade_to
+from romcam.storage.migrate import compare_type, latest_version, revisions, upgrade_to
 from romcam.storage.schema import metadata
 from romcam.storage.store import Store
 
@@ -58,17 +58,10 @@ def build_at(target, revision: str) -> None:
     engine.dispose()
 
 
-def _same_float(context, inspected, metadata_column, inspected_type, metadata_type):
-    """SQLite reflects DOUBLE PRECISION as REAL (the same storage class); other types as Alembic."""
-    if isinstance(inspected_type, Float) and isinstance(metadata_type, Float):
-        return False
-    return None
-
-
 def schema_differences(store: Store) -> list:
     """What Alembic's autogenerate finds between the database and schema.py (empty: the same)."""
     with store._engine.connect() as sa:
-        return compare_metadata(MigrationContext.configure(sa, opts={"compare_type": _same_float}), metadata)
+        return compare_metadata(MigrationContext.configure(sa, opts={"compare_type": compare_type}), metadata)
 
 
 # --------------------------------------------------------------------------- schema, migrations
@@ -230,9 +223,10 @@ def test_a_server_lost_mid_session_loses_no_rep(pg_cluster, pg_url, tmp_path):
     notes = [line for line in room.lines if line.startswith("note")]
     print(f"\nserver down after rep {down_at}; {counted_while_down} reps counted while it was down; "
           f"{len(reps)} stored; notes: {[n[:90] for n in notes]}")
-    assert counted_while_down > 10                  # the session went on counting
+    assert counted_while_down >= 5                  # the session went on counting
     assert reps == list(range(1, 121)) and status == "complete"
-    assert any("cannot_take_writes" in n for n in notes) and any("takes_writes_again" in n for n in notes)
+    assert any("cannot_take_writes_now_(cannot_reach_the_PostgreSQL_server" in n for n in notes)
+    assert any("takes_writes_again" in n for n in notes)
     assert not list((tmp_path / "data").rglob("*.jsonl"))
 
 

@@ -134,7 +134,8 @@ def pg_error(exc: BaseException, where: str) -> RomcamError:
                                     "timeout expired", "connection failed", "no route to host",
                                     "server closed the connection", "connection is lost",
                                     "terminating connection", "consuming input failed",
-                                    "connection is closed", "the connection is closed")):
+                                    "connection is closed", "connection is bad",
+                                    "connection to server", "the database system is")):
         return RomcamError(f"cannot reach the PostgreSQL server of {where} ({text}) (check that "
                            f"it runs and that host, port and network are right)")
     return RomcamError(f"database error in {where} ({text}); check the server or choose another "

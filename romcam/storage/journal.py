@@ -70,7 +70,9 @@ class SessionJournal:
             record.setdefault("created_at", now_iso())
         self.ops.append(record)
         self.pending.append(record)
-        self.flush(force=op != "frames")
+        # A trial or rep is tried at once; while a PostgreSQL server is unreachable (each try may
+        # wait for a connection), at most once per RETRY_S like frames.
+        self.flush(force=op != "frames" and not (self.problem and self.store.postgres))
 
     # ----- getting them into the database
 

@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Float, inspect
 
 from romcam import __version__
 from romcam.errors import RomcamError
@@ -31,6 +31,14 @@ from romcam.storage.sqlite_file import APPLICATION_ID, pragma_int
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 PG_LOCK_KEY = APPLICATION_ID        # pg_advisory_xact_lock key: one migration at a time
+
+
+def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
+    """For Alembic's autogenerate: SQLite reads DOUBLE PRECISION back as REAL (the same storage
+    class), which is no change; every other type is compared as Alembic does."""
+    if isinstance(inspected_type, Float) and isinstance(metadata_type, Float):
+        return False
+    return None
 
 
 def _config() -> Config:

@@ -7,13 +7,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from romcam.storage.migrate import compare_type
 from romcam.storage.schema import metadata
 
 config = context.config
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata,
+    context.configure(connection=connection, target_metadata=metadata, compare_type=compare_type,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()
