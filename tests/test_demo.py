@@ -12,7 +12,7 @@ import pytest
 
 from romcam.report.write import default_out_path
 from romcam.storage.store import Store
-from test_report import Page, check_outcome_cells, check_self_contained
+from test_report import Page, check_outcome_cells, check_self_contained, pdf_pages
 
 
 def test_demo_runs_offline_without_models(tmp_path):
@@ -20,7 +20,7 @@ def test_demo_runs_offline_without_models(tmp_path):
                ROMCAM_MODEL_BASE_URL="http://127.0.0.1:9", ROMCAM_DATA_DIR=str(tmp_path / "data"))
     env.pop("ROMCAM_MODEL_DIR")
     db = tmp_path / "demo.sqlite3"
-    r = subprocess.run([sys.executable, "-m", "romcam", "demo", "--db", str(db)], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "romcam", "demo", "--db", str(db), "--pdf"], capture_output=True, text=True,
                        cwd=tmp_path, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
     out = r.stdout
@@ -38,6 +38,8 @@ def test_demo_runs_offline_without_models(tmp_path):
 
     report = tmp_path / default_out_path(session_id=row.id, db=db)
     assert f"report: {report.relative_to(tmp_path)}" in out
+    assert f"report: {report.relative_to(tmp_path).with_suffix('.pdf')}" in out
+    assert pdf_pages(report.with_suffix(".pdf")) >= 2                # all A4
     page = Page(report.read_text(encoding="utf-8"))
     check_self_contained(page)
     check_outcome_cells(page, outcome)

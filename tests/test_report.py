@@ -139,8 +139,10 @@ def record_neck_session(store, rng, subject, started, levels, n_reps=40, frames=
     return sid
 
 
-def record_ankle_session(store, rng, subject, started) -> int:
-    """A one-side limb session with its own per-frame series (side = 'left')."""
+def record_ankle_session(store, rng, subject, started, heel_up=(), vertical=None) -> int:
+    """A one-side limb session with its own per-frame series (side = 'left'); ``heel_up``: the
+    before trials and set reps (("before", 2), ("rep", 5)) stored with the heel lifted;
+    ``vertical``: (source, camera roll) of the true vertical."""
     sid = store.start_session(subject, "ankle_dorsiflexion", "left", started_at=started.isoformat(),
                               source="webcam", camera="laptop camera", pose_model="full",
                               target_reps=12, trials_per_phase=3, synthetic=True)
@@ -150,12 +152,13 @@ def record_ankle_session(store, rng, subject, started) -> int:
     for k in range(1, 4):
         tl.hold("before", 0.6)
         s, p, e, peak = tl.excursion("before", "right", 34 + rng.normal(0, 0.6))  # + = up
-        store.add_trial(sid, "before", "left", k, peak, s, p, e)
+        store.add_trial(sid, "before", "left", k, peak, s, p, e,
+                        heel_lifted=("before", k) in heel_up if heel_up else None)
         before.append(peak)
     for k, level in enumerate(growing_peaks(rng, 12, 34, 37), 1):
         tl.hold("set", 0.4)
         s, p, e, peak = tl.excursion("set", "right", level)
-        store.add_rep(sid, "left", k, peak, s, p, e)
+        store.add_rep(sid, "left", k, peak, s, p, e, heel_lifted=("rep", k) in heel_up if heel_up else None)
         reps.append(peak)
     for k in range(1, 4):
         tl.hold("after", 0.6)
@@ -164,6 +167,8 @@ def record_ankle_session(store, rng, subject, started) -> int:
         after.append(peak)
     valid = np.ones(len(tl.t), dtype=bool)
     store.add_frames(sid, zip(tl.t, tl.phase, tl.angle, valid), side="left")
+    if vertical is not None:
+        store.set_vertical(sid, *vertical)
     store.finish_session(sid, "complete", results=[side_outcome("left", before, after, reps)],
                          stats={"fps": 30.0})
     return sid
@@ -267,27 +272,52 @@ def check_outcome_cells(page: Page, outcome, **row) -> None:
     assert page.cell("verdict", side=outcome.side, **row)["text"] == outcome.verdict
 
 
-def check_self_contained(page: Page) -> None:
-    """No reference leaves the file: every image is an embedded PNG, nothing to fetch."""
-    assert all(ref.startswith("data:image/png;base64,") for ref in page.references), \
-        [r[:60] for r in page.references]
+IMAGE_URI = re.compile(r"data:image/(svg\+xml|png);base64,([A-Za-z0-9+/=]+)")
+
+
+def embedded_images(page: Page) -> list[tuple[str, bytes]]:
+    """The page's images as (kind, bytes): every one must be an embedded SVG or PNG."""
+    out = []
     for src in page.images:
-        assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")
-    outside_images = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page.text)
+        match = IMAGE_URI.fullmatch(src)
+        assert match, src[:60]
+        out.append((match.group(1), base64.b64decode(match.group(2))))
+    return out
+
+
+def check_self_contained(page: Page) -> None:
+    """No reference leaves the file: every image is an embedded SVG (or PNG) whose own links
+    stay inside it, nothing to fetch."""
+    assert all(IMAGE_URI.fullmatch(ref) for ref in page.references), [r[:60] for r in page.references]
+    for kind, data in embedded_images(page):
+        if kind == "png":
+            assert data.startswith(b"\x89PNG\r\n\x1a\n")
+            continue
+        svg = data.decode("utf-8")
+        assert "<svg" in svg and "</svg>" in svg
+        links = re.findall(r'(?:xlink:)?href="([^"]*)"', svg)
+        assert all(link.startswith("#") for link in links), [x for x in links if not x.startswith("#")]
+        assert not re.search(r"<script|<foreignObject|url\((?!#)|@import", svg, re.IGNORECASE)
+    outside_images = IMAGE_URI.sub("", page.text)
     assert not re.search(r"https?:|ftp:|file:|//www|url\(|@import|<script|<link|<iframe|<object",
                          outside_images, re.IGNORECASE)
 
 
 def save_images(page: Page, stem: str, folder: Path) -> None:
-    """The embedded plots as separate PNG files, for a human to look at."""
-    for k, src in enumerate(page.images, 1):
-        (folder / f"{stem}-plot{k}.png").write_bytes(base64.b64decode(src.split(",", 1)[1]))
+    """The embedded plots as separate files, for a human to look at."""
+    for k, (kind, data) in enumerate(embedded_images(page), 1):
+        (folder / f"{stem}-plot{k}.{'png' if kind == 'png' else 'svg'}").write_bytes(data)
 
 
 def pdf_pages(path: Path) -> int:
-    data = path.read_bytes()
-    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
-    return len(re.findall(rb"/Type\s*/Page[^s]", data))
+    """The number of pages of a PDF; every one of them is A4 (595 x 842 pt, within 1 pt)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    for k, page in enumerate(reader.pages, 1):
+        size = (float(page.mediabox.width), float(page.mediabox.height))
+        assert abs(size[0] - 595.28) <= 1 and abs(size[1] - 841.89) <= 1, (path.name, k, size)
+    return len(reader.pages)
 
 
 # --------------------------------------------------------------------------- chromium
@@ -380,7 +410,7 @@ def test_session_report_numbers_equal_the_store(demo_db, tmp_path, shots):
     assert "Synthetic (demo) data" in page.text
     assert stats["warnings"][0] in page.text
     assert "rejected because the head was turned" not in page.text     # 3 % is no warning
-    assert pdf_pages(paths[1]) >= 4                     # text page(s) + 3 figures
+    assert pdf_pages(paths[1]) >= 2                     # tables and 3 figures do not fit one page
     check_screenshot(proc, shots / "session-demo.png")
 
 
@@ -399,10 +429,10 @@ def test_subject_report_shows_every_session_and_side(demo_db, tmp_path, shots):
     for row in rows:
         for o in row.outcomes:
             check_outcome_cells(page, o, session=row.id)
-            assert page.cell("reps_done", side=o.side, session=row.id)["text"] == str(o.reps_done)
+            assert page.cell("reps_done", side=o.side, session=row.id)["text"] == f"{o.reps_done} reps"
             assert page.cell("status", side=o.side, session=row.id)["text"] == row.status_label
     assert "incomplete (interrupted)" in page.text
-    assert pdf_pages(paths[1]) >= 3
+    assert pdf_pages(paths[1]) >= 2
     check_screenshot(proc, shots / "subject-P01.png")
 
 
@@ -521,5 +551,5 @@ def test_real_clip_session_report(landmarks_of, tmp_path, shots):
     assert float(page.cell("valid_share")["data-value"]) == detail.stats["valid_share"]
     assert page.cell("frames_stored")["text"] == str(len(analysis.t))
     assert "Synthetic (demo) data" not in page.text and page.cell("synthetic")["text"] == "no"
-    assert pdf_pages(paths[1]) >= 4
+    assert pdf_pages(paths[1]) >= 2
     check_screenshot(proc, shots / "session-real-clip.png")

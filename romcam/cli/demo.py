@@ -18,6 +18,7 @@ from romcam.capture.synthetic import Segment, demo_segments, neck_landmarks, scr
     tilt_pose
 from romcam.measure.joints import get_joint
 from romcam.measure.turns import circle_stream
+from romcam.report.pdf import check_pdf_writer
 from romcam.report.write import check_report_outputs, make_report
 from romcam.session.runner import SessionResult, describe_result, run_landmark_session
 from romcam.storage.store import Store, resolve_db_path
@@ -41,6 +42,8 @@ def _run(db, out, pdf, overwrite, say, stream, side, what, **session) -> tuple[S
     """A synthetic session into ``db`` (a new temporary database when None), then its report."""
     if out is not None:          # checked before anything is written
         check_report_outputs(out, pdf, overwrite, inputs=[resolve_db_path(db)] if db else [])
+    elif pdf:
+        check_pdf_writer()       # no WeasyPrint: one line now, not after the session
     if db is None:
         db = Path(tempfile.mkdtemp(prefix="romcam-demo-")) / "demo.sqlite3"
     landmarks = stream()

@@ -20,12 +20,14 @@ from romcam.cli.store import DB_HELP
               help="HTML file to write [default: romcam-reports/session-<id>-<hash>.html or "
                    "romcam-reports/subject-<code>-<hash>.html in the current folder; the hash is of "
                    "the database's path; an existing file is never replaced: -2, -3... are added].")
-@click.option("--pdf", is_flag=True, help="Also write a PDF beside the HTML (same name, .pdf).")
+@click.option("--pdf", is_flag=True,
+              help="Also print the page on A4 to a PDF beside the HTML (same name, .pdf).")
 @click.option("--db", "db", type=DB_TYPE, default=None, help=DB_HELP)
 @click.option("--overwrite", is_flag=True, help="Let --out (and its PDF) replace existing files.")
 def report(session_id, subject, out, pdf, db, overwrite):
     """Before/after report of one session, or progress report of one subject: a
-    self-contained HTML page (opens offline; images embedded) and optionally a PDF."""
+    self-contained HTML page (opens offline; figures embedded) and optionally the same page as
+    an A4 PDF."""
     from romcam.report.write import make_report
     from romcam.storage.store import Store
 

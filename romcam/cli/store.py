@@ -49,8 +49,11 @@ def history(subject, joint, since, db):
 
 
 @click.command()
-@click.option("--csv", "csv_path", required=True, type=click.Path(path_type=Path),
+@click.option("--csv", "csv_path", default=None, type=click.Path(path_type=Path),
               help="CSV file to write: one row per session and side.")
+@click.option("--fhir", "fhir_path", default=None, type=click.Path(path_type=Path),
+              help="FHIR R4 Bundle (JSON) to write: a Patient per subject, an Observation per "
+                   "session and side.")
 @click.option("--subject", default=None, help="Only this subject's sessions (subject code).")
 @click.option("--since", default=None, help="Only sessions started on or after this date "
                                             "(YYYY-MM-DD, or YYYY-MM-DDTHH:MM).")
@@ -61,25 +64,57 @@ def history(subject, joint, since, db):
                                             "per turn, to <stem>_turns.csv beside the CSV.")
 @_db_option
 @click.option("--overwrite", is_flag=True, help="Let the export replace existing files.")
-def export(csv_path, subject, since, joint, frames, turns, db, overwrite):
+def export(csv_path, fhir_path, subject, since, joint, frames, turns, db, overwrite):
     """Write the sessions as CSV for a spreadsheet (UTF-8, comma separated, units in the
-    column names)."""
-    from romcam.storage.export import check_export_outputs, export_tables, write_export
+    column names) and/or as a FHIR R4 bundle for a health record (--fhir)."""
+    from romcam.errors import RomcamError
     from romcam.storage.store import Store, resolve_db_path
 
-    check_export_outputs(csv_path, frames, resolve_db_path(db), overwrite)
-    if turns:
-        from romcam.storage.export import check_turns_output, turns_table, write_csv
+    if csv_path is None and fhir_path is None:
+        raise RomcamError("romcam export needs a file to write (give --csv FILE, --fhir FILE or both)")
+    if csv_path is None and (frames or turns):
+        raise RomcamError("--frames and --turns write files beside the CSV (give --csv FILE too)")
+    db_path = resolve_db_path(db)
+    csv_targets, turns_target = [], None
+    if csv_path is not None:
+        from romcam.storage.export import check_export_outputs, check_turns_output
 
-        turns_target = check_turns_output(csv_path, resolve_db_path(db), overwrite)
-    with Store.open(db, readonly=True) as store:
-        tables = export_tables(store, subject=subject, since=since, frames=frames,
-                               joint=_joint_name(joint))
-        paths = write_export(tables, csv_path, store.path, overwrite)
-        turn_rows = None
+        csv_targets = check_export_outputs(csv_path, frames, db_path, overwrite)
         if turns:
-            turn_rows = turns_table(store, store.sessions(subject=subject, joint=_joint_name(joint), since=since))
-            write_csv(turn_rows, turns_target)
+            turns_target = check_turns_output(csv_path, db_path, overwrite)
+    if fhir_path is not None:
+        from romcam.storage.fhir import check_fhir_output
+
+        others = csv_targets + ([turns_target] if turns_target else [])
+        check_fhir_output(fhir_path, db_path, overwrite, others=others)
+    with Store.open(db, readonly=True) as store:
+        if csv_path is not None:
+            _write_csv_export(store, csv_path, subject, since, joint, frames, turns_target, overwrite)
+        if fhir_path is not None:
+            from romcam.storage.fhir import fhir_bundle, write_fhir
+
+            bundle = fhir_bundle(store, subject=subject, joint=_joint_name(joint), since=since)
+            write_fhir(bundle, fhir_path)
+            kinds = [e["resource"]["resourceType"] for e in bundle.get("entry", [])]
+            counts = ", ".join(_count(kinds.count(kind), kind.lower()) for kind in ("Patient", "Device"))
+            click.echo(f"wrote {fhir_path}: FHIR R4 bundle, {_count(kinds.count('Observation'), 'observation')} "
+                       f"(session x side), {counts}")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _write_csv_export(store, csv_path, subject, since, joint, frames, turns_target, overwrite):
+    """The CSV part of `romcam export` (outputs checked before)."""
+    from romcam.storage.export import export_tables, turns_table, write_csv, write_export
+
+    tables = export_tables(store, subject=subject, since=since, frames=frames, joint=_joint_name(joint))
+    paths = write_export(tables, csv_path, store.path, overwrite)
+    turn_rows = None
+    if turns_target is not None:
+        turn_rows = turns_table(store, store.sessions(subject=subject, joint=_joint_name(joint), since=since))
+        write_csv(turn_rows, turns_target)
     sessions, frame_rows = tables
     n_sessions = sessions["session_id"].nunique()
     click.echo(f"wrote {paths[0]}: {len(sessions)} rows ({n_sessions} session"

@@ -36,9 +36,8 @@ def circles_section(detail: SessionDetail) -> Section | None:
         + (f", target {target}" if target else "") + ". Clockwise = forward, right, back, left, as the "
         "person would see the top of their head from above. Each turn's extremes are the largest "
         "side-bend to each side (and nod) within that turn, relative to the person's neutral.")
-    after = {o.side: o.after_deg for o in detail.outcomes}
     before = {o.side: o.before_deg for o in detail.outcomes}
-    results = [side_result(turns, side, after.get(side)) for side in SIDES]
+    results = list(turn_results(detail).values())
     section.paragraphs += [r.sentence()[0].upper() + r.sentence()[1:] + "." for r in results if r.sentence()]
     rows = []
     for r in results:
@@ -63,10 +62,17 @@ def circles_section(detail: SessionDetail) -> Section | None:
     return section
 
 
+def turn_results(detail: SessionDetail) -> dict[str, TurnSideResult]:
+    """Per side (right, left): the turns' extremes across the set and the first turn that reached
+    the side's after-level."""
+    after = {o.side: o.after_deg for o in detail.outcomes}
+    return {side: side_result(list(detail.turns), side, after.get(side)) for side in SIDES}
+
+
 def turn_extremes_figure(turns: Sequence[TurnRecord], results: Sequence[TurnSideResult],
                          before: dict) -> Figure:
     """One panel per side: per-turn side-bend extremes across the set of circles."""
-    fig = plots.new_figure(9.0, 1.0 + 2.9 * len(results))
+    fig = plots.new_figure(plots.FIGURE_WIDTH_IN, 0.8 + 2.5 * len(results))
     axes = fig.subplots(len(results), 1, squeeze=False)[:, 0]
     for ax, r in zip(axes, results):
         _draw_side(ax, turns, r, before.get(r.side))

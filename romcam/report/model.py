@@ -16,7 +16,6 @@ REPORT_DIR = "romcam-reports"
 LOW_VALID_SHARE = 0.8        # warn when fewer frames than this were valid
 HIGH_YAW_SHARE = 0.1         # warn when more frames than this were rejected for head turning
 HIGH_DROP_SHARE = 0.05       # warn when more captured frames than this were dropped
-PDF_LINES_PER_PAGE = 72
 
 SYNTHETIC_TEXT = "Synthetic (demo) data: not a measurement of a person."
 METHOD_TEXT = ("Angles in degrees. Before and after are the medians of the trial peaks; SEM is "
@@ -59,9 +58,18 @@ class Cell:
 
 @dataclass
 class Table:
-    headers: list[str]
+    """Rows of cells under headers. The cells whose keys are in ``notes`` (words, e.g. the verdict)
+    are shown on a line of their own under their row, so every row of numbers stays on one line."""
+
+    headers: list[str]                                # of the columns (not of the notes)
     rows: list[tuple[dict[str, str], list[Cell]]]     # (row attributes, cells)
     css: str = "data"
+    notes: tuple[str, ...] = ()                       # keys of the cells shown under their row
+
+    def lines(self) -> list[tuple[dict[str, str], list[Cell], list[Cell]]]:
+        """Each row as (attributes, the cells in columns, the note cells under it)."""
+        return [(attrs, [c for c in cells if c.key not in self.notes],
+                 [c for c in cells if c.key in self.notes]) for attrs, cells in self.rows]
 
 
 @dataclass

@@ -49,7 +49,9 @@ PHASE_EDGE = "#b4b4b4"
 HATCH_EDGE = "#8a8a8a"
 SERIES_LINESTYLES = {"left": "-", "right": "--"}
 
-DEFAULT_DPI = 110
+# Every figure is drawn at the width of the printed page's text column (A4 less 2 x 15 mm), so it is
+# shown at 1:1 in the PDF and the HTML page: its 8-10 pt labels print at 8-10 pt, in every figure.
+FIGURE_WIDTH_IN = 7.0
 
 
 # --------------------------------------------------------------------------- plain data
@@ -144,11 +146,12 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     return fig
 
 
-def png_bytes(fig: Figure, dpi: int = DEFAULT_DPI) -> bytes:
-    """The figure as PNG bytes (no software/URL metadata, so the bytes are self-contained)."""
+def svg_bytes(fig: Figure) -> bytes:
+    """The figure as SVG (vector: sharp at any zoom and in print; text drawn as paths, so no font
+    is needed to show it; no date or software metadata)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white",
-                metadata={"Software": None})
+    fig.savefig(buffer, format="svg", facecolor="white",
+                metadata={"Date": None, "Creator": None})
     return buffer.getvalue()
 
 
@@ -192,7 +195,7 @@ def _finite(values) -> list[float]:
 def before_after_figure(levels: Sequence[SideLevels], title: str = "") -> Figure:
     """Before vs after per side: medians with +-SEM error bars, each trial peak, and the band
     before +- MDC95 (an after value inside it is within measurement noise)."""
-    fig = new_figure(8.0, 4.6)
+    fig = new_figure(FIGURE_WIDTH_IN, 4.2)
     ax = fig.add_subplot()
     if not levels:
         _empty_note(ax, "no before/after measurements stored")
@@ -270,7 +273,7 @@ def rep_peaks_figure(series: Sequence[RepSeries], title: str = "") -> Figure:
     least-squares trend line labelled in deg/rep, the before and after levels, and a vertical
     line at the first rep that reached the after-level."""
     n = max(len(series), 1)
-    fig = new_figure(9.0, 1.0 + 2.9 * n)
+    fig = new_figure(FIGURE_WIDTH_IN, 0.8 + 2.5 * n)
     axes = fig.subplots(n, 1, squeeze=False)[:, 0]
     if not series:
         _empty_note(axes[0], "no set reps stored")
@@ -326,12 +329,12 @@ def angle_trace_figure(series: Sequence[TraceSeries], phases: Sequence[PhaseSpan
     about ``seconds_per_row`` so that single reps stay visible."""
     t_all = np.concatenate([np.asarray(s.t_s, dtype=float) for s in series]) if series else np.array([])
     if t_all.size == 0:
-        fig = new_figure(10.0, 2.5)
+        fig = new_figure(FIGURE_WIDTH_IN, 2.0)
         _empty_note(fig.add_subplot(), "no per-frame angles stored")
         return fig
     t0, t1 = float(np.nanmin(t_all)), float(np.nanmax(t_all))
     rows = _row_ranges(t0, t1, seconds_per_row, max_rows)
-    fig = new_figure(10.0, 0.9 + 2.3 * len(rows))
+    fig = new_figure(FIGURE_WIDTH_IN, 1.0 + 1.9 * len(rows))
     axes = fig.subplots(len(rows), 1, squeeze=False, sharey=True)[:, 0]
     for ax, (lo, hi) in zip(axes, rows):
         _draw_phases(ax, phases, lo, hi)
@@ -459,7 +462,7 @@ def progress_figure(points: Sequence[ProgressPoint], title: str = "") -> Figure:
     sides = [s for s in ("left", "right") if any(p.side == s for p in points)]
     sides += sorted({p.side for p in points} - set(sides))
     n = max(len(sides), 1)
-    fig = new_figure(min(5.0 * n, 10.0) if n > 1 else 7.0, 4.2)
+    fig = new_figure(FIGURE_WIDTH_IN, 3.6)
     axes = fig.subplots(1, n, squeeze=False, sharey=True)[0]
     if not points:
         _empty_note(axes[0], "no sessions with measurements")

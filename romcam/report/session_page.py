@@ -6,7 +6,7 @@ import numpy as np
 
 from romcam.measure.outcome import SideOutcome
 from romcam.report import plots
-from romcam.report.circles import circles_section
+from romcam.report.circles import circles_section, turn_results
 from romcam.report.model import (Cell, FigureItem, HIGH_DROP_SHARE, HIGH_YAW_SHARE, LOW_VALID_SHARE,
                                  METHOD_TEXT, Report, Section, Table, _reps_of, _stat, _trials_of,
                                  joint_info, local_time, valid_share)
@@ -34,23 +34,34 @@ def session_report(store: Store, session_id: int) -> Report:
 
 
 def _results_table(detail: SessionDetail) -> Table:
-    headers = ["side", "before (deg)", "after (deg)", "delta (deg)", "SEM (deg)",
-               "MDC95 (deg)", "verdict", "trials before", "trials after", "reps",
-               "first rep at after level"]
+    """Per side: before, after, delta, SEM, MDC95, trials, and the set (reps, or turns for a set
+    of neck circles) with the first rep or turn that reached the after-level; the verdict under."""
+    circles = detail.row.set_kind == "circles"
+    turns = turn_results(detail) if circles else {}
+    headers = ["side", "before (deg)", "after (deg)", "delta (deg)", "SEM (deg)", "MDC95 (deg)",
+               "trials before", "trials after"]
+    headers += ["turns", "first turn at after level"] if circles else ["reps", "first rep at after level"]
     rows = []
     for o in detail.outcomes:
-        rows.append(({"data-side": o.side, "data-session": str(detail.id)}, _outcome_cells(o)))
-    return Table(headers, rows, css="data results")
+        cells = _outcome_cells(o)
+        if circles:
+            r = turns.get(o.side)
+            cells[-3:-1] = [Cell.number("turns_done", len(detail.turns)),
+                            Cell.number("turn_at_after_level", r.first_turn_at_level if r else None)]
+        rows.append(({"data-side": o.side, "data-session": str(detail.id)}, cells))
+    return Table(headers, rows, css="data results", notes=("verdict",))
 
 
 def _outcome_cells(o: SideOutcome) -> list[Cell]:
+    """One side's results, the verdict last."""
     return [
         Cell.words("side", o.side), Cell.deg("before_deg", o.before_deg),
         Cell.deg("after_deg", o.after_deg), Cell.deg("delta_deg", o.delta_deg, signed=True),
         Cell.deg("sem_deg", o.sem_deg), Cell.deg("mdc95_deg", o.mdc95_deg),
-        Cell.words("verdict", o.verdict), Cell.number("trials_before", o.trials_before),
-        Cell.number("trials_after", o.trials_after), Cell.number("reps_done", o.reps_done),
+        Cell.number("trials_before", o.trials_before), Cell.number("trials_after", o.trials_after),
+        Cell.number("reps_done", o.reps_done),
         Cell.number("first_rep_at_after_level", o.first_rep_at_after_level),
+        Cell.words("verdict", o.verdict),
     ]
 
 
@@ -220,8 +231,7 @@ def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Ce
         ("Trials per measurement (planned)", Cell.number("trials_per_phase", detail.trials_per_phase)),
         ("Trials stored", Cell.number("trials_stored", len(detail.trials) - discarded)),
         ("Trials discarded", Cell.number("trials_discarded", discarded)),
-        ("Target reps", Cell.number("target_reps", row.target_reps)),
-        ("Reps counted (all sides)", Cell.number("reps_total", row.reps_done)),
+        *_set_rows(detail),
         ("Neutral angle", Cell.number("neutral_deg", detail.neutral_deg, "{:.1f}", "deg")),
         ("Source", Cell.words("source", detail.source)),
         ("Camera", Cell.words("camera", detail.camera)),
@@ -245,6 +255,16 @@ def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Ce
         ("Synthetic data", Cell("synthetic", row.synthetic, "yes" if row.synthetic else "no")),
         ("romcam version (recording)", Cell.words("app_version", detail.app_version)),
     ]
+
+
+def _set_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
+    """The set's target and count: turns for a set of neck circles, reps otherwise."""
+    row = detail.row
+    if row.set_kind == "circles":
+        return [("Target turns", Cell.number("target_turns", row.target_turns)),
+                ("Turns counted (both directions)", Cell.number("turns_total", len(detail.turns)))]
+    return [("Target reps", Cell.number("target_reps", row.target_reps)),
+            ("Reps counted (all sides)", Cell.number("reps_total", row.reps_done))]
 
 
 def turned_share(stats: dict) -> float | None:

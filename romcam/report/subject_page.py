@@ -23,7 +23,7 @@ def subject_report(store: Store, subject: str) -> Report:
     joints = list(dict.fromkeys(r.joint for r in rows))
     first, last = local_time(rows[0].started_at), local_time(rows[-1].started_at)
     sections = [_subject_summary_section(rows, joints)]
-    sections += [_joint_progress_section(rows, joint) for joint in joints]
+    sections += [_joint_progress_section(store, rows, joint) for joint in joints]
     notes = _subject_notes(rows)
     if notes:
         sections.append(Section("notes", "Notes", items=notes))
@@ -47,7 +47,7 @@ def _progress_points(rows: Iterable[SessionRow]) -> list[plots.ProgressPoint]:
             if o.before_deg is not None or o.after_deg is not None]
 
 
-def _joint_progress_section(rows: Sequence[SessionRow], joint: str) -> Section:
+def _joint_progress_section(store: Store, rows: Sequence[SessionRow], joint: str) -> Section:
     title = joint_info(joint)[0]
     mine = [r for r in rows if r.joint == joint]
     section = Section(f"joint-{joint}", title)
@@ -61,20 +61,29 @@ def _joint_progress_section(rows: Sequence[SessionRow], joint: str) -> Section:
     else:
         section.paragraphs.append("No session of this joint has a before or after value yet.")
     headers = ["date", "session", "side", "before (deg)", "after (deg)", "delta (deg)",
-               "SEM (deg)", "MDC95 (deg)", "verdict", "reps", "status"]
+               "SEM (deg)", "MDC95 (deg)", "set", "status"]
     table_rows = []
     for r in mine:
+        set_cell = _set_cell(store, r)
         for o in r.outcomes:
-            cells = _outcome_cells(o)
-            by_key = {c.key: c for c in cells}
+            by_key = {c.key: c for c in _outcome_cells(o)}
             table_rows.append(({"data-session": str(r.id), "data-side": o.side}, [
                 Cell("started_at", r.started_at, local_time(r.started_at)),
                 Cell("session_id", r.id, f"{r.id}{' *' if r.synthetic else ''}"),
-                by_key["side"], by_key["before_deg"], by_key["after_deg"], by_key["delta_deg"],
-                by_key["sem_deg"], by_key["mdc95_deg"], by_key["verdict"], by_key["reps_done"],
-                Cell.words("status", r.status_label)]))
-    section.tables.append(Table(headers, table_rows, css="data results"))
+                *(by_key[k] for k in ("side", "before_deg", "after_deg", "delta_deg", "sem_deg",
+                                      "mdc95_deg")),
+                set_cell or Cell("reps_done", o.reps_done, f"{o.reps_done} reps"),
+                Cell.words("status", r.status_label), by_key["verdict"]]))
+    section.tables.append(Table(headers, table_rows, css="data results", notes=("verdict",)))
     return section
+
+
+def _set_cell(store: Store, row: SessionRow) -> Cell | None:
+    """The set of a session of neck circles, in turns (None for a set of reps: shown per side)."""
+    if row.set_kind != "circles":
+        return None
+    n = len(store.turns(row.id))
+    return Cell("turns_done", n, f"{n} turns")
 
 
 def _subject_notes(rows: Sequence[SessionRow]) -> list[str]:

@@ -3,9 +3,9 @@ per subject.
 
 Flow: :func:`session_report` / :func:`subject_report` read the Store and describe the page as a
 :class:`Report` (sections of text, tables of :class:`Cell` values and figures to draw);
-:func:`write_report` draws the figures once (:mod:`romcam.report.plots`), embeds them as base64 PNG in
-the HTML and, with ``pdf=True``, also writes them to a PDF with matplotlib (no browser needed)
-after a text page with the same tables.
+:func:`write_report` draws the figures once (:mod:`romcam.report.plots`, as SVG), renders the page
+from the Jinja2 templates with them embedded (:mod:`romcam.report.html`) and, with ``pdf=True``,
+prints that same page on A4 with WeasyPrint (:mod:`romcam.report.pdf`; no browser needed).
 
 Every number on the page comes from the store: the before/after values, SEM, MDC95, verdicts,
 rep counts and first-rep-at-after-level are the stored results (or, for a session that never
@@ -32,7 +32,7 @@ from romcam.files import (atomic_write, check_folder, check_output, disk_error, 
 from romcam.report import plots
 from romcam.report.html import render_html
 from romcam.report.model import REPORT_DIR, Report
-from romcam.report.pdf import _text_pages, report_text_lines
+from romcam.report.pdf import check_pdf_writer, write_pdf
 from romcam.report.session_page import session_report
 from romcam.report.subject_page import subject_report
 from romcam.storage.store import Store
@@ -60,6 +60,7 @@ def check_report_outputs(out: str | os.PathLike, pdf: bool, overwrite: bool = Fa
     """Before any work: the HTML (and the PDF beside it) may be written (see romcam.files)."""
     out = check_output(out, "--out", overwrite=overwrite, inputs=inputs)
     if pdf:
+        check_pdf_writer()
         check_output(pdf_path(out), "--out", overwrite=overwrite, inputs=inputs, probe=False)
     return out
 
@@ -82,47 +83,39 @@ def _prepare_target(path: Path) -> Path:
     return path
 
 
-def write_report(report: Report, out: str | os.PathLike, pdf: bool = False) -> list[Path]:
-    """Draw the figures once, write the HTML page at ``out`` and (``pdf``) the PDF beside it.
-    Returns the written paths, HTML first."""
-    from matplotlib.backends.backend_pdf import PdfPages
+def draw_figures(report: Report) -> dict[str, bytes]:
+    """Every figure of the page drawn once, as SVG (key -> image)."""
+    images: dict[str, bytes] = {}
+    for item in (f for s in report.sections for f in s.figures):
+        fig = item.make()
+        try:
+            images[item.key] = plots.svg_bytes(fig)
+        finally:
+            plots.close(fig)
+    return images
 
+
+def write_report(report: Report, out: str | os.PathLike, pdf: bool = False) -> list[Path]:
+    """Draw the figures once, write the HTML page at ``out`` and (``pdf``) the same page printed
+    to a PDF beside it. Returns the written paths, HTML first."""
     out = _prepare_target(Path(out))
     target_pdf = pdf_path(out) if pdf else None
+    if pdf:
+        check_pdf_writer()
     probe_folder(out.parent, "--out")
-    pngs: dict[str, bytes] = {}
-    figures = [f for s in report.sections for f in s.figures]
     generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+    text = render_html(report, draw_figures(report), generated)
     tmp_pdf: Path | None = None
-    pages = None
     try:
         if target_pdf is not None:
             tmp_pdf = temp_beside(target_pdf)
-            pages = PdfPages(tmp_pdf, metadata={"Title": report.title, "Creator": "romcam"})
-            for page in _text_pages(report_text_lines(report)):
-                pages.savefig(page)
-                plots.close(page)
-        for item in figures:
-            fig = item.make()
-            pngs[item.key] = plots.png_bytes(fig)
-            if pages is not None:
-                pages.savefig(fig)
-            plots.close(fig)
-        if pages is not None:
-            pages.close()
-            pages = None
-        text = render_html(report, pngs, generated)
+            write_pdf(text, tmp_pdf, report.title)
         atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
         if tmp_pdf is not None:
             publish(tmp_pdf, target_pdf)
     except OSError as exc:
         raise disk_error(exc, out, "--out") from None
     finally:
-        if pages is not None:           # an error part-way: close the half-written PDF
-            try:
-                pages.close()
-            except OSError:
-                pass                    # a full disk: the temporary file goes just below
         if tmp_pdf is not None and tmp_pdf.exists():
             tmp_pdf.unlink()
     return [out] + ([target_pdf] if target_pdf is not None else [])

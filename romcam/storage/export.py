@@ -7,8 +7,10 @@ in long format (:data:`FRAME_COLUMNS`).
 Format: comma separated, a header row, no index column, ``.`` as the decimal point, one session
 value per cell, empty cells for missing values. Encoding is **UTF-8 with a byte-order mark**
 (``utf-8-sig``): Excel opens a double-clicked CSV as UTF-8 only when the BOM is there (without it
-a subject code such as "Zoë" comes out as "ZoÃ«"), while LibreOffice, Numbers, Google Sheets,
-pandas and R's readr read either form. Python's csv module needs ``encoding="utf-8-sig"``.
+a subject code such as "Zoë" comes out as "ZoÃ«"); pandas reads either form; Python's csv module
+needs ``encoding="utf-8-sig"``. LibreOffice must be told the character set (UTF-8) in its import
+dialog or with ``--infilter=CSV:44,34,76,1,,1033``; left to itself it reads the file as a
+single-byte code page, with or without the BOM (tests/test_export_libreoffice.py).
 Angles are rounded to 0.1 deg (the precision the summary and the verdicts print); in the frames
 file times to 0.001 s (frames are 33 ms apart at 30 fps) and angles to 0.01 deg.
 Files are written atomically: a crash leaves the old file or the new one, never half of one.
