@@ -207,6 +207,19 @@ def test_two_rooms_record_at_once_and_one_is_killed_mid_set(db_target, tmp_path)
     assert not list((tmp_path / "data2").rglob("*.jsonl"))     # nothing waited in a recovery file
 
 
+def test_a_session_recorded_in_another_room_is_not_called_interrupted(db_target):
+    """This computer cannot see another computer's processes: a session in progress there is
+    said as such (or interrupted), not as interrupted."""
+    from romcam.storage.rows import owner_meta
+
+    gone = dict(owner_meta(), pid=2**22 + 7, pid_start="1")        # this computer, a dead process
+    with Store.open(db_target) as store:
+        here = store.start_session("ROOM1", "knee_flexion", "left", **gone)
+        there = store.start_session("ROOM2", "knee_flexion", "left", **dict(gone, host="clinic-room-2"))
+        labels = {s.id: s.status_label for s in store.sessions()}
+    assert labels == {here: "incomplete (interrupted)", there: "in progress on clinic-room-2, or interrupted"}
+
+
 def test_a_server_lost_mid_session_loses_no_rep(pg_cluster, pg_url, tmp_path):
     """The PostgreSQL server stops (crash-like) mid-set and comes back: the session counts on,
     its records wait in the journal and reach the server once it is back."""

@@ -10,7 +10,8 @@ from datetime import date, datetime
 from romcam.errors import RomcamError
 from romcam.measure.outcome import SideOutcome, side_outcome
 from romcam.storage.engine import DbRow
-from romcam.storage.rows import RepRecord, SessionDetail, SessionRow, TrialRecord, process_alive
+from romcam.storage.rows import (RepRecord, SessionDetail, SessionRow, TrialRecord, process_alive,
+                                 recorded_elsewhere)
 from romcam.storage.values import TRIAL_PHASES, meta_of, sides_of, stored_bool
 from romcam.timestamps import parse_since, parse_timestamp
 
@@ -122,6 +123,7 @@ class ReadsMixin:
             target_reps=r["target_reps"], outcomes=tuple(outcomes), results_stored=bool(stored),
             heel_lifted=heel_lifted or {},
             running=r["status"] == "in_progress" and process_alive(meta_of(r["stats_json"])),
+            elsewhere=recorded_elsewhere(meta_of(r["stats_json"])) if r["status"] == "in_progress" else None,
             **({"set_kind": r["set_kind"] or "reps", "target_turns": r["target_turns"]}
                if "set_kind" in r.keys() else {}))
 
