@@ -127,6 +127,35 @@ def build_side_bend_session(path: Path, source_video: Path, fps: float = 20.0, s
     return write_video(path, [tilter.tilt(a) for a in angle], fps)
 
 
+def _seconds(frames, fps, a, b):
+    return frames[int(a * fps):int(b * fps)]
+
+
+# The three bends of side_bend_rotation_front.mp4 as (start, end) seconds of the source: each bend
+# and the start of its head turn, then the end of the turn hold and the return to neutral.
+REAL_BENDS_S = (((0.6, 6.0), (12.4, 14.6)), ((15.6, 20.5), (25.6, 28.0)), ((28.0, 31.8), (36.0, 37.4)))
+REAL_STILL_S = 3.0          # the still hold at the start (a neutral frame repeated)
+
+
+def real_side_bend_loop_frames(fps: float = 25.0) -> int:
+    """Frames in one loop of the three bends of :func:`build_real_side_bend_visit`."""
+    return sum(int(b * fps) - int(a * fps) for bend in REAL_BENDS_S for a, b in bend)
+
+
+def build_real_side_bend_visit(path: Path, source_video: Path, loops: int = 3) -> Path:
+    """A recording built from real frames of side_bend_rotation_front.mp4 (half size): a still
+    hold (a neutral frame repeated for ``REAL_STILL_S``), then her three bends looped ``loops``
+    times (before, set, after). The middle of each turn hold (face turned past the limit, so
+    unusable anyway) is cut to keep the set's bends closer than its 10-s pause."""
+    frames, fps = read_frames(source_video, stop=int(37.4 * 25), scale=0.5)
+    out = [frames[10]] * int(REAL_STILL_S * fps)
+    for _ in range(loops):
+        for bend in REAL_BENDS_S:
+            for a, b in bend:
+                out += _seconds(frames, fps, a, b)
+    return write_video(path, out, fps)
+
+
 def roll_camera(frame: np.ndarray, roll_deg: float, pose=None):
     """The frame as a camera rolled by ``roll_deg`` would show it (the scene turned
     counter-clockwise on screen by ``roll_deg`` about the centre, same canvas), the mask of real

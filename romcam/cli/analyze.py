@@ -84,6 +84,12 @@ def describe(source_name: str, title: str, summary: dict,
         if lifted:
             lines.append(f"  heel lifted at the peak of rep {', '.join(lifted)}")
         lines.append(f"  leg swaps repaired: {s['leg_swaps_repaired']}")
+    if "neutral_given" in s:
+        g = s["neutral_given"]
+        measured = ", ".join(f"{v:.1f}" for v in g["measured_deg"].values())
+        lines.append(f"  neutral over {g['start_s']:.1f}-{g['end_s']:.1f} s (--neutral): {measured} deg as measured"
+                     + ("; angles are relative to it" if g["angles_relative_to_it"] else "")
+                     + f" (spread {g['spread_deg']:.1f} deg)")
     lines += [f"  note: {w}" for w in s["warnings"]]
     return "\n".join(lines)
 
@@ -103,6 +109,24 @@ def _vertical(joint, video, landmarks, profile, mirrored):
     return Vertical.from_scene(e.roll_deg, e.confidence, e.confident)
 
 
+def _neutral_range(text: str | None, video: str, circle_set: bool) -> tuple[float, float] | None:
+    """``--neutral START-END``, checked against the video's length before the long work."""
+    if text is None:
+        return None
+    if circle_set:
+        raise RomcamError("--neutral is not used for neck circles, whose neutral is the most upright still "
+                          "second of the clip (leave out --neutral)")
+    from romcam.capture.sources import open_source
+    from romcam.session.phases import check_range_in_video, parse_range
+
+    start, end = parse_range(text, "--neutral")
+    with open_source(video) as probe:
+        info = probe.info
+    duration = info.frame_count / info.fps if info.frame_count and info.fps else None
+    check_range_in_video(start, end, duration, "--neutral")
+    return start, end
+
+
 @click.command()
 @click.argument("video")
 @click.option("--joint", "-j", required=True, help="Joint to measure, e.g. neck-side-bend, ankle, knee; "
@@ -120,8 +144,11 @@ def _vertical(joint, video, landmarks, profile, mirrored):
                                                      "with; its measured roll (calibrate level) is the ankle's vertical.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--overwrite", is_flag=True, help="Let the results replace existing files in --out.")
+@click.option("--neutral", default=None, metavar="START-END",
+              help="Where the person holds the neutral, e.g. 2:05-2:08 (seconds or m:ss): neck angles are "
+                   "reported relative to it, limbs use it to find reps [default: the most common position].")
 def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, camera_profile, no_progress,
-            overwrite):
+            overwrite, neutral):
     """Measure JOINT in VIDEO (a file or a folder of images): angles per frame and reps per side."""
     from romcam.measure.analysis import analyze_landmarks, frames_table, summary
     from romcam.measure.joints import get_joint
@@ -131,6 +158,7 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
 
     circle_set = circles.is_circles(joint)
     j = circles.side_bend_joint() if circle_set else get_joint(joint)
+    neutral_range = _neutral_range(neutral, video, circle_set)
     profile = None
     if camera_profile:  # checked before the long part, so a wrong profile fails at once
         from romcam.calibration import load_profile, scaled_camera_matrix
@@ -164,7 +192,8 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
         click.echo(circles.describe(str(video), c))
         click.echo(f"wrote {frames_path} and {summary_path}")
         return
-    a = analyze_landmarks(j, landmarks, side, vertical=_vertical(j, video, landmarks, profile, mirrored))
+    a = analyze_landmarks(j, landmarks, side, vertical=_vertical(j, video, landmarks, profile, mirrored),
+                          neutral_range=neutral_range)
     content = summary(a)
     if truncated:
         content["warnings"].append(truncated)

@@ -42,10 +42,19 @@ from romcam.cli.store import DB_HELP
 @click.option("--overwrite", is_flag=True, help="Let --record replace an existing file.")
 @click.option("--new-subject", is_flag=True, help="Create the subject even though a known code "
                                                   "differs from it only by case (another person).")
+@click.option("--phases", default=None, metavar="TEXT",
+              help="A recorded visit (--source VIDEO): the phases' times, e.g. "
+                   "\"before=0:35,set=35:160,after=160:190\" (seconds or m:ss; before and after needed); "
+                   "analysed without prompts or window, no still hold needed.")
+@click.option("--neutral", default=None, metavar="START-END",
+              help="With --phases: where the person holds the neutral, e.g. 2:05-2:08 [default: the "
+                   "stillest 1.5 s of looking ahead up to the end of 'before'].")
 @click.pass_context
 def session(ctx, joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
-            model_dir, record, camera_profile, no_frames, overwrite, new_subject, set_kind, target_turns, quiet):
-    """Measure before, count a set live, measure after; save everything and print the change."""
+            model_dir, record, camera_profile, no_frames, overwrite, new_subject, set_kind, target_turns, quiet,
+            phases, neutral):
+    """Measure before, count a set live, measure after; save everything and print the change.
+    With --phases: a recorded visit, its phases given as times."""
     from romcam.errors import RomcamError
     from romcam.measure.joints import get_joint
     from romcam.session.runner import SessionOptions, describe_result, run_session
@@ -66,11 +75,19 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
     if side == "both" and j.view == "side":
         raise RomcamError(f"{j.title} is measured from the side, one leg or arm at a time: --side both is "
                           "not possible; give --side left or --side right")
-    result = run_session(SessionOptions(
+    opts = SessionOptions(
         joint=j, side=side, subject=subject, source=source, target_reps=target_reps, trials=trials, db=db,
-        window=not no_window, realtime=realtime, mirrored=mirrored, model=model, model_dir=model_dir,
-        record=record, camera_profile=camera_profile, save_frames=not no_frames, overwrite=overwrite,
-        new_subject=new_subject, set_kind=set_kind, target_turns=target_turns, quiet=quiet), say=click.echo)
+        window=not no_window and phases is None, realtime=realtime, mirrored=mirrored, model=model,
+        model_dir=model_dir, record=record, camera_profile=camera_profile, save_frames=not no_frames,
+        overwrite=overwrite, new_subject=new_subject, set_kind=set_kind, target_turns=target_turns, quiet=quiet)
+    if phases is not None:
+        from romcam.session.visit_runner import run_recorded_visit
+        result = run_recorded_visit(opts, phases, neutral, say=click.echo)
+    elif neutral is not None:
+        raise RomcamError("--neutral goes with --phases (a recorded visit); a live session measures the "
+                          "neutral from a still hold")
+    else:
+        result = run_session(opts, say=click.echo)
     click.echo(describe_result(result))
     ctx.exit(result.exit_code)      # interrupted, or ended before the protocol did: not 0
 

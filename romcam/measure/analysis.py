@@ -16,6 +16,7 @@ from romcam.errors import RomcamError
 from romcam.measure import ankle
 from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.measure.joints import SIDES, Joint
+from romcam.measure.neutral import NeutralStretch, neutral_over
 from romcam.measure.reps import Rep, RepThresholds, count_reps
 from romcam.measure.series import LEG_UNSEEN, MIN_VISIBILITY, channel_names, head_channels, measure_channel
 
@@ -65,6 +66,7 @@ class Analysis:
     side_note: str = ""
     warnings: list[str] = field(default_factory=list)
     ankle_report: ankle.AnkleReport | None = None     # the ankle's extras: heel flags, vertical, swaps
+    neutral_given: NeutralStretch | None = None       # --neutral: the stretch and its angles (as measured)
 
     @property
     def fps(self) -> float:
@@ -113,9 +115,13 @@ def _sides_for(joint: Joint, side: str, landmarks) -> tuple[list[str], str]:
 def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str = "auto", *,
                       cutoff_hz: float = DEFAULT_CUTOFF_HZ,
                       min_visibility: float = MIN_VISIBILITY,
-                      vertical: ankle.Vertical | None = None) -> Analysis:
+                      vertical: ankle.Vertical | None = None,
+                      neutral_range: tuple[float, float] | None = None) -> Analysis:
     """Measure ``joint`` over a landmark series and count its reps per side. ``vertical``: where
-    the true vertical comes from, for the ankle (default: a level camera is assumed)."""
+    the true vertical comes from, for the ankle (default: a level camera is assumed).
+    ``neutral_range`` (start, end in seconds): the neutral is the median there (as a recorded
+    visit's ``--neutral``); neck angles are then reported relative to it, limbs keep their
+    anatomical zero and use it for rep detection only."""
     if not landmarks:
         raise RomcamError("the video has no frames to analyse")
     if not any(lm.pose is not None for lm in landmarks):
@@ -146,6 +152,12 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
     turn = flexion = None
     if joint.needs_face:
         turn, flexion = head_channels(landmarks, reference)
+    given = None
+    if neutral_range is not None:
+        given = neutral_over(t, {name: ch.raw for name, ch in channels.items()}, *neutral_range)
+        if joint.kind == "signed":       # reported relative to the neutral, as in a session
+            for name, ch in channels.items():
+                ch.raw, ch.filtered = ch.raw - given.values[name], ch.filtered - given.values[name]
 
     for side in sides:
         channel = channels[side if joint.kind == "limb" else "signed"]
@@ -153,6 +165,9 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
         values = channel.filtered[channel.valid]
         if values.size == 0:
             neutral, typical = 0.0, 0.0
+        elif given is not None:
+            neutral = 0.0 if joint.kind == "signed" else given.values[channel.name]
+            typical = float(np.percentile(sign * (values - neutral), TYPICAL_PERCENTILE))
         elif joint.kind == "signed":
             ahead = channel.valid & (np.abs(turn) <= FACING_DEG) if turn is not None else channel.valid
             neutral = most_common_value(channel.filtered[ahead] if ahead.any() else values)
@@ -169,7 +184,7 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
         results[side] = SideResult(side, channel.name, sign, neutral, thresholds, reps, incomplete, max_deg,
                                    turned)
 
-    analysis = Analysis(joint, t, frame, channels, results, turn, flexion, note)
+    analysis = Analysis(joint, t, frame, channels, results, turn, flexion, note, neutral_given=given)
     if legs_seen is not None:
         analysis.ankle_report = ankle.review_reps(joint, legs_seen, {s: r.reps for s, r in results.items()})
         for s, r in results.items():
@@ -283,6 +298,12 @@ def summary(a: Analysis) -> dict:
              "head_turn_deg": round(turn, 1)} for s in a.sides.values() for r, turn in s.turn_reps],
         "warnings": a.warnings,
     }
+    if a.neutral_given is not None:
+        g = a.neutral_given
+        out["neutral_given"] = {"start_s": round(g.start_s, 3), "end_s": round(g.end_s, 3),
+                                "measured_deg": {k: round(v, 2) for k, v in g.values.items()},
+                                "spread_deg": round(g.spread_deg, 2),
+                                "angles_relative_to_it": a.joint.kind == "signed"}
     if a.ankle_report is not None:
         for rep, item in zip(reps, out["reps"]):
             item["heel_lifted"] = a.ankle_report.heel_lifted.get((rep.side, rep.start_s))

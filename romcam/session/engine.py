@@ -1,5 +1,5 @@
 """One frame's landmarks -> angles -> setup check -> protocol events. Pure; shared by the live
-session, a session replayed from a video file, and the synthetic demo."""
+session, a session replayed from a video file, a recorded visit and the synthetic demo."""
 
 from __future__ import annotations
 
@@ -12,13 +12,18 @@ from romcam.session.protocol import NeutralMeasured, Phase, Protocol, ProtocolCo
 from romcam.session.setup_check import setup_problems
 
 
+def streaming_measurer(config: ProtocolConfig):
+    """The joint's live measurer; the ankle: the shin from the true vertical, on the same
+    physical leg (causal swap tracker)."""
+    return StreamingShinMeasurer(config.sides) if is_shin_joint(config.joint) \
+        else StreamingMeasurer(config.joint, config.sides)
+
+
 class SessionEngine:
-    def __init__(self, config: ProtocolConfig):
+    def __init__(self, config: ProtocolConfig, protocol: Protocol | None = None):
         self.config = config
-        # the ankle: the shin from the true vertical, on the same physical leg (causal swap tracker)
-        self.measurer = StreamingShinMeasurer(config.sides) if is_shin_joint(config.joint) \
-            else StreamingMeasurer(config.joint, config.sides)
-        self.protocol = Protocol(config)
+        self.measurer = streaming_measurer(config)
+        self.protocol = protocol or Protocol(config)   # a recorded visit's: phases by the clock
         self.last_raw: dict[str, float] = {}
         self._neutral_reference: float | None = None
 
