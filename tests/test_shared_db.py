@@ -327,3 +327,24 @@ def test_an_unreachable_server_is_one_line(pg_cluster, capsys, monkeypatch):
     assert code == 2 and err.startswith("romcam: error: cannot reach the PostgreSQL server") and err.count("\n") == 1
     code, out, err = rom(capsys, "history", "--db", pg_cluster.url("no_such_db"))
     assert code == 2 and "createdb" in err and err.count("\n") == 1, err
+
+
+def test_every_command_runs_against_the_server(pg_url, tmp_path, capsys, monkeypatch):
+    """A session recorded into the server (the demo: the real session runner and journal), then
+    history, report, CSV and FHIR export and recover's database all read it back from there."""
+    monkeypatch.setenv("ROMCAM_VERBOSE", "1")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ROMCAM_DB", pg_url)          # the other commands find it in the environment
+    code, out, err = rom(capsys, "demo", "--reps", 8, "--out", tmp_path / "demo.html", "--db", pg_url)
+    assert code == 0 and "session 1: complete" in out, out + err
+    code, out, err = rom(capsys, "history")
+    assert code == 0 and f"1 session in {pg_url}" in out and "DEMO" in out, err
+    code, out, err = rom(capsys, "report", "--session", 1, "--out", tmp_path / "r.html")
+    assert code == 0 and (tmp_path / "r.html").stat().st_size > 10_000, err
+    code, out, err = rom(capsys, "export", "--csv", tmp_path / "x.csv", "--frames", "--fhir", tmp_path / "x.json")
+    assert code == 0 and "1 rows" in out and "FHIR" in out, err
+    with Store.open(pg_url, readonly=True) as store:
+        (row,) = store.sessions()
+        assert row.reps_done == 8 and len(store.frames(row.id)) > 500
+    with capsys.disabled():
+        print(f"\ndemo into {pg_url}: {row.reps_done} reps, {row.status_label}; report and exports read back")
