@@ -71,7 +71,8 @@ def export(csv_path, fhir_path, subject, since, joint, frames, turns, db, overwr
     from romcam.storage.store import Store, resolve_db_path
 
     if csv_path is None and fhir_path is None:
-        raise RomcamError("romcam export needs a file to write (give --csv FILE, --fhir FILE or both)")
+        raise RomcamError("romcam export needs a file to write (give --csv FILE, --fhir FILE or both); "
+                          "see `romcam export --help`")
     if csv_path is None and (frames or turns):
         raise RomcamError("--frames and --turns write files beside the CSV (give --csv FILE too)")
     db_path = resolve_db_path(db)
