@@ -59,3 +59,8 @@ def landmarks_of(model_dir):
         return cache[key]
 
     return get
+
+
+# A throwaway PostgreSQL server (one per test process) and the db_target fixture that runs a
+# store test against SQLite and against PostgreSQL.
+from pg_server import db_target, pg_cluster, pg_url  # noqa: E402,F401

@@ -40,8 +40,8 @@ def _session_with_turns(store, subject="P001", synthetic=False):
     return sid
 
 
-def test_turns_round_trip(tmp_path):
-    with Store.open(tmp_path / "db.sqlite3") as store:
+def test_turns_round_trip(db_target):
+    with Store.open(db_target) as store:
         sid = _session_with_turns(store)
         other = store.start_session("P002", "neck_lateral_flexion", "right")
         turns = store.turns(sid)
@@ -193,7 +193,7 @@ def test_analyze_neck_circles_writes_turns(tmp_path, landmarks_of, monkeypatch):
     assert len(frames) == summary["frames"]
 
 
-def test_turns_ride_the_session_journal_and_replay_once(tmp_path):
+def test_turns_ride_the_session_journal_and_replay_once(tmp_path, db_target):
     """A live session's turns are journal records like its reps: a recovery file replayed into
     another database (twice) adds each turn once."""
     from romcam.storage.journal import SessionJournal, replay
@@ -206,7 +206,7 @@ def test_turns_ride_the_session_journal_and_replay_once(tmp_path):
                           left_deg=left, forward_deg=fwd, backward_deg=back)
         assert [t.right_deg for t in store.turns(sid)] == [t[4] for t in TURNS]
         records = journal.ops
-    with Store.open(tmp_path / "b.sqlite3") as other:
+    with Store.open(db_target) as other:           # another database: a file, or a server
         first = replay(other, records)
         again = replay(other, records)
         assert first == again and len(other.turns(first)) == 4

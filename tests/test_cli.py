@@ -14,7 +14,8 @@ import pytest
 from romcam.cli import cli, main
 
 COMMANDS = {"analyze", "bench", "calibrate", "calibrate board", "calibrate camera", "calibrate level",
-            "calibrate sheet", "calibrate verify", "demo", "export", "history", "joints", "models",
+            "calibrate sheet", "calibrate verify", "db", "db copy", "db upgrade", "db version", "demo",
+            "export", "history", "joints", "models",
             "recover", "report", "session"}
 
 

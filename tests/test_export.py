@@ -20,7 +20,7 @@ from romcam.errors import RomcamError
 from romcam.storage.export import (FRAME_COLUMNS, SESSION_COLUMNS, export_csv, frames_path,
                            history_table)
 from romcam.measure.outcome import side_outcome
-from romcam.storage.schema import latest_version
+from romcam.storage.migrate import latest_version
 from romcam.storage.store import Store
 
 SESSION_NAMES = [c for c, _, _ in SESSION_COLUMNS]
@@ -64,8 +64,17 @@ def _record(store, rng, subject, joint, side, days_ago, n_before, n_after, n_rep
 
 
 @pytest.fixture
-def db(tmp_path) -> tuple[Path, Truth]:
-    path = tmp_path / "sessions.sqlite3"
+def db(db_target) -> tuple[Path | str, Truth]:
+    """The sessions below in an SQLite file, and in a PostgreSQL database."""
+    return _make_db(db_target)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path) -> tuple[Path, Truth]:
+    return _make_db(tmp_path / "sessions.sqlite3")
+
+
+def _make_db(path) -> tuple[Path | str, Truth]:
     rng = np.random.default_rng(2026)
     truth = Truth()
     with Store.open(path) as store:
@@ -181,8 +190,8 @@ def test_frames_go_to_a_second_file(db, tmp_path):
     pd.read_csv(written[1])                                       # loads in pandas too
 
 
-def test_export_refuses_to_overwrite_the_database(db):
-    path, _ = db
+def test_export_refuses_to_overwrite_the_database(sqlite_db):
+    path, _ = sqlite_db
     before = path.read_bytes()
     with Store.open(path, readonly=True) as store:
         with pytest.raises(RomcamError, match="database itself"):

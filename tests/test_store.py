@@ -1,9 +1,11 @@
 """The session database: schema and migrations, durability under SIGKILL, refusal of files
-romcam must not touch (locked, read-only, newer, not SQLite), and the read API."""
+romcam must not touch (locked, read-only, newer, not SQLite), and the read API. Tests taking
+``db_target`` run against an SQLite file and against a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -16,11 +18,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from romcam.storage import schema as store_mod
+from legacy_sqlite import build_legacy_file
 from romcam.errors import RomcamError
 from romcam.measure.outcome import side_outcome
+from romcam.storage import migrate as migrate_mod
+from romcam.storage.migrate import latest_version, revisions
 from romcam.storage.rows import INTERRUPTED_LABEL
-from romcam.storage.schema import APPLICATION_ID, MIGRATIONS, latest_version
+from romcam.storage.sqlite_file import APPLICATION_ID
 from romcam.storage.store import DB_FILENAME, Store, resolve_db_path
 
 TABLES = {"subjects", "sessions", "trials", "reps", "frames", "results"}
@@ -53,17 +57,22 @@ def make_db(path, sessions: int = 1) -> list[int]:
 
 def build_v1_file(path) -> None:
     """A v1 database written the way romcam 0.1 wrote it, with one subject and session."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN")
-    MIGRATIONS[0](conn)
-    conn.execute("PRAGMA user_version = 1")
-    conn.execute("INSERT INTO subjects (code, created_at) VALUES ('OLD1', '2025-01-02T09:00:00+00:00')")
-    conn.execute("INSERT INTO sessions (subject_id, joint, side, started_at, status) "
-                 "VALUES (1, 'ankle_dorsiflexion', 'right', '2025-01-02T09:00:00+00:00', 'complete')")
-    conn.execute("INSERT INTO trials (session_id, phase, side, trial_no, peak_deg, created_at) "
-                 "VALUES (1, 'before', 'right', 1, 33.5, '2025-01-02T09:01:00+00:00')")
-    conn.execute("COMMIT")
-    conn.close()
+    build_legacy_file(path, version=1)
+
+
+def extra_revisions(tmp_path, monkeypatch, *bodies: str) -> None:
+    """Pretend this romcam has more migrations: a copy of its Alembic folder with revisions
+    0003, 0004... whose upgrade() bodies are ``bodies``."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(migrate_mod.MIGRATIONS_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for k, body in enumerate(bodies, start=len(revisions()) + 1):
+        (folder / "versions" / f"{k:04d}_test.py").write_text(textwrap.dedent(f"""
+            from alembic import op
+            import sqlalchemy as sa
+            revision, down_revision, branch_labels, depends_on = "{k:04d}", "{k - 1:04d}", None, None
+            def upgrade():
+            """) + textwrap.indent(textwrap.dedent(body), "    "))
+    monkeypatch.setattr(migrate_mod, "MIGRATIONS_DIR", folder)
 
 
 # --------------------------------------------------------------------------- schema, paths
@@ -72,7 +81,7 @@ def build_v1_file(path) -> None:
 def test_new_file_gets_the_latest_schema_and_safe_settings(tmp_path):
     path = tmp_path / "new" / "db.sqlite3"          # the folder is created too
     with Store.open(path) as store:
-        assert store.schema_version == latest_version() == len(MIGRATIONS)
+        assert store.schema_version == latest_version() == len(revisions()) == 2
         assert store._read_one("PRAGMA synchronous")[0] == 2          # FULL
         assert store._read_one("PRAGMA foreign_keys")[0] == 1
         assert store._read_one("PRAGMA busy_timeout")[0] >= 1000
@@ -81,8 +90,8 @@ def test_new_file_gets_the_latest_schema_and_safe_settings(tmp_path):
     assert pragma(path, "application_id") == APPLICATION_ID
 
 
-def test_reopening_keeps_data_and_version(tmp_path):
-    path = tmp_path / "db.sqlite3"
+def test_reopening_keeps_data_and_version(db_target):
+    path = db_target
     ids = make_db(path, sessions=2)
     with Store.open(path) as store:
         assert store.schema_version == latest_version()
@@ -99,8 +108,9 @@ def test_db_path_resolution(tmp_path, monkeypatch):
     monkeypatch.setenv("ROMCAM_DB", str(tmp_path / "env.sqlite3"))
     assert resolve_db_path() == tmp_path / "env.sqlite3"
     assert resolve_db_path(tmp_path / "arg.sqlite3") == tmp_path / "arg.sqlite3"
-    with pytest.raises(RomcamError, match="PostgreSQL"):
-        resolve_db_path("postgresql://clinic/romcam")
+    assert resolve_db_path("postgresql://nurse@clinic:5433/romcam") == "postgresql://nurse@clinic:5433/romcam"
+    monkeypatch.setenv("ROMCAM_DB", "postgres://clinic/romcam?sslmode=require")
+    assert resolve_db_path() == "postgresql://clinic/romcam?sslmode=require"
 
 
 def test_migrates_a_v1_file(tmp_path):
@@ -117,43 +127,32 @@ def test_migrates_a_v1_file(tmp_path):
 def test_upgrade_applies_new_migrations_in_order(tmp_path, monkeypatch):
     path = tmp_path / "v1.sqlite3"
     build_v1_file(path)
-    applied = []
-
-    def v2(conn):
-        applied.append(2)
-        MIGRATIONS[1](conn)     # the real v2 columns: the store reads heel_lifted since v2
-        conn.execute("ALTER TABLE sessions ADD COLUMN room TEXT")
-
-    def v3(conn):
-        applied.append(3)
-        conn.execute("UPDATE sessions SET room = 'gym'")
-
-    monkeypatch.setattr(store_mod, "MIGRATIONS", [MIGRATIONS[0], v2, v3])
+    extra_revisions(tmp_path, monkeypatch,
+                    'op.add_column("sessions", sa.Column("room", sa.Text))',
+                    """op.execute("UPDATE sessions SET room = COALESCE(room, '') || 'gym'")""")
     with Store.open(path) as store:
-        assert store.schema_version == 3
-        assert store._read_one("SELECT room FROM sessions")[0] == "gym"
+        assert store.schema_version == 4
+        assert store._read_one("SELECT room FROM sessions")[0] == "gym"     # 0003 before 0004
         assert store.sessions()[0].subject == "OLD1"
-    assert applied == [2, 3]
-    with Store.open(path):                       # already current: nothing runs again
-        pass
-    assert applied == [2, 3]
+    assert pragma(path, "user_version") == 4
+    with Store.open(path) as store:              # already current: nothing runs again
+        assert store._read_one("SELECT room FROM sessions")[0] == "gym"
 
 
 def test_failed_migration_leaves_the_file_at_its_version(tmp_path, monkeypatch):
     path = tmp_path / "v1.sqlite3"
     build_v1_file(path)
-
-    def v2(conn):
-        conn.execute("ALTER TABLE sessions ADD COLUMN room TEXT")
-        conn.execute("THIS IS NOT SQL")
-
-    monkeypatch.setattr(store_mod, "MIGRATIONS", [MIGRATIONS[0], v2])
+    extra_revisions(tmp_path, monkeypatch, """
+        op.add_column("sessions", sa.Column("room", sa.Text))
+        op.execute("THIS IS NOT SQL")""")
     with pytest.raises(RomcamError):
         Store.open(path)
     assert pragma(path, "user_version") == 1
     with sqlite3.connect(path) as conn:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(sessions)")}
-    assert "room" not in columns
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "room" not in columns and "set_kind" not in columns       # v2 rolled back too
+    assert "alembic_version" not in tables and "turns" not in tables
 
 
 def test_readonly_open_brings_an_old_file_up_to_date(tmp_path):
@@ -200,8 +199,8 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_sigkill_mid_set_loses_no_committed_rep(tmp_path):
-    path = tmp_path / "kill.sqlite3"
+def test_sigkill_mid_set_loses_no_committed_rep(db_target):
+    path = db_target
     n, kill_after = 400, 25
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(n)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -361,8 +360,8 @@ def test_readonly_open_of_a_missing_file_creates_nothing(tmp_path):
 # --------------------------------------------------------------------------- the API
 
 
-def test_session_round_trip_and_results(tmp_path):
-    path = tmp_path / "db.sqlite3"
+def test_session_round_trip_and_results(db_target):
+    path = db_target
     rng = np.random.default_rng(7)
     before, after = list(rng.normal(40, 2, 3)), list(rng.normal(46, 2, 3))
     reps = list(rng.normal(44, 3, 8))
@@ -398,8 +397,8 @@ def test_session_round_trip_and_results(tmp_path):
     assert datetime.fromisoformat(row.started_at).tzinfo is not None
 
 
-def test_stopped_session_label_and_unknown_ids(tmp_path):
-    with Store.open(tmp_path / "db.sqlite3") as store:
+def test_stopped_session_label_and_unknown_ids(db_target):
+    with Store.open(db_target) as store:
         sid = store.start_session("P1", "knee", "both")
         store.finish_session(sid, "incomplete", end_reason="stopped by user")
         row = store.sessions()[0]
@@ -417,12 +416,12 @@ def test_stopped_session_label_and_unknown_ids(tmp_path):
             store.add_rep(sid, "left", 1, float("nan"))
 
 
-def test_frames_round_trip(tmp_path):
+def test_frames_round_trip(db_target):
     t = np.arange(90) / 30.0
     angle = 20 * np.sin(t)
     angle[5] = np.nan
     valid = ~np.isnan(angle)
-    with Store.open(tmp_path / "db.sqlite3") as store:
+    with Store.open(db_target) as store:
         sid = store.start_session("P1", "knee_flexion", "both")
         store.add_frames(sid, zip(t[:45], ["before"] * 45, angle[:45], valid[:45]), side="left")
         store.add_frames(sid, pd.DataFrame({"t_s": t[45:], "phase": "set",
@@ -436,8 +435,8 @@ def test_frames_round_trip(tmp_path):
     assert df["side"].tolist()[:45] == ["left"] * 45 and df["side"].isna().sum() == 45
 
 
-def test_frames_keep_head_channels_and_reasons(tmp_path):
-    with Store.open(tmp_path / "db.sqlite3") as store:
+def test_frames_keep_head_channels_and_reasons(db_target):
+    with Store.open(db_target) as store:
         sid = store.start_session("P1", "neck_lateral_flexion", "both")
         store.add_frames(sid, [(0.0, "before", 12.5, True, 20.0, -3.0, None),
                                (0.1, "before", None, False, 48.0, -2.0, "face turned away")])
@@ -447,9 +446,9 @@ def test_frames_keep_head_channels_and_reasons(tmp_path):
     assert df["invalid_reason"].iloc[1] == "face turned away"
 
 
-def test_filters_and_unknown_subject(tmp_path):
+def test_filters_and_unknown_subject(db_target):
     now = datetime.now().astimezone()
-    with Store.open(tmp_path / "db.sqlite3") as store:
+    with Store.open(db_target) as store:
         old = store.start_session("P1", "knee_flexion", "left",
                                   started_at=(now - timedelta(days=30)).isoformat())
         new = store.start_session("P1", "ankle_dorsiflexion", "left")
@@ -469,8 +468,8 @@ def test_filters_and_unknown_subject(tmp_path):
 
 
 @pytest.mark.parametrize("code", ["", "   ", "=HYPERLINK(\"x\")", "+1", "@a", "a\tb", "x" * 65])
-def test_bad_subject_codes_are_refused(tmp_path, code):
-    with Store.open(tmp_path / "db.sqlite3") as store:
+def test_bad_subject_codes_are_refused(db_target, code):
+    with Store.open(db_target) as store:
         with pytest.raises(RomcamError, match="subject code"):
             store.start_session(code, "knee_flexion", "left")
         assert store.subjects() == []

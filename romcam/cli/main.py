@@ -64,11 +64,12 @@ def models(model_dir, variants):
 
 
 from romcam.cli.calibrate import calibrate  # noqa: E402  (after the group: these import it lazily)
+from romcam.cli.db import db  # noqa: E402
 from romcam.cli.report import report  # noqa: E402
 from romcam.cli.session import demo, session  # noqa: E402
 from romcam.cli.store import export, history, recover  # noqa: E402
 
-for command in (analyze, bench, history, export, recover, calibrate, report, session, demo):
+for command in (analyze, bench, history, export, recover, calibrate, report, session, demo, db):
     cli.add_command(command)
 
 

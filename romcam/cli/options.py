@@ -17,3 +17,20 @@ def model_options(fn):
                       help="Folder with the .task model bundles (else $ROMCAM_MODEL_DIR, else the "
                            "per-user cache, else downloaded).")(fn)
     return fn
+
+
+class DatabaseParam(click.ParamType):
+    """--db: the path of an SQLite file (a Path) or a PostgreSQL URL (kept as text: a Path would
+    fold its ``//``)."""
+
+    name = "PATH|URL"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Path):
+            return value
+        from romcam.storage.engine import is_url
+
+        return str(value) if is_url(str(value)) else Path(value)
+
+
+DB_TYPE = DatabaseParam()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from romcam.cli.options import DB_TYPE
 from romcam.cli.store import DB_HELP
 
 
@@ -21,7 +22,7 @@ from romcam.cli.store import DB_HELP
                    "the database's path; an existing file is never replaced: -2, -3... are added].")
 @click.option("--pdf", is_flag=True,
               help="Also print the page on A4 to a PDF beside the HTML (same name, .pdf).")
-@click.option("--db", "db", type=click.Path(path_type=Path), default=None, help=DB_HELP)
+@click.option("--db", "db", type=DB_TYPE, default=None, help=DB_HELP)
 @click.option("--overwrite", is_flag=True, help="Let --out (and its PDF) replace existing files.")
 def report(session_id, subject, out, pdf, db, overwrite):
     """Before/after report of one session, or progress report of one subject: a

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from romcam.cli.options import DB_TYPE
 from romcam.cli.store import DB_HELP
 
 
@@ -20,7 +21,7 @@ from romcam.cli.store import DB_HELP
               help="Reps per side in the set.")
 @click.option("--trials", type=click.IntRange(1, 10), default=3, show_default=True,
               help="Maximal trials per side before and after the set.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None, help=DB_HELP)
+@click.option("--db", type=DB_TYPE, default=None, help=DB_HELP)
 @click.option("--no-window", is_flag=True, help="No live window (headless; progress is printed).")
 @click.option("--realtime", is_flag=True, help="Play a video file like a camera, at its real pace "
                                                "(frames are dropped when the analysis cannot keep up).")
@@ -92,7 +93,7 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
 
 
 @click.command()
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--db", type=DB_TYPE, default=None,
               help="Database to store the demo session in [default: a new temporary one].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Report file [default: romcam-reports/session-<id>-<hash>.html].")

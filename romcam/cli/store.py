@@ -7,13 +7,15 @@ from pathlib import Path
 
 import click
 
-DB_HELP = ("Session database (SQLite file) [default: $ROMCAM_DB, else romcam.sqlite3 in the "
-           "per-user data folder].")
+from romcam.cli.options import DB_TYPE
+
+DB_HELP = ("Session database: an SQLite file, or a PostgreSQL server as postgresql://host/dbname "
+           "(password in PGPASSWORD or ~/.pgpass, never in the URL) [default: $ROMCAM_DB, else "
+           "romcam.sqlite3 in the per-user data folder].")
 
 
 def _db_option(fn):
-    return click.option("--db", "db", type=click.Path(path_type=Path), default=None,
-                        help=DB_HELP)(fn)
+    return click.option("--db", "db", type=DB_TYPE, default=None, help=DB_HELP)(fn)
 
 
 def _joint_name(joint: str | None) -> str | None:
@@ -69,7 +71,8 @@ def export(csv_path, fhir_path, subject, since, joint, frames, turns, db, overwr
     from romcam.storage.store import Store, resolve_db_path
 
     if csv_path is None and fhir_path is None:
-        raise RomcamError("romcam export needs a file to write (give --csv FILE, --fhir FILE or both)")
+        raise RomcamError("romcam export needs a file to write (give --csv FILE, --fhir FILE or both); "
+                          "see `romcam export --help`")
     if csv_path is None and (frames or turns):
         raise RomcamError("--frames and --turns write files beside the CSV (give --csv FILE too)")
     db_path = resolve_db_path(db)

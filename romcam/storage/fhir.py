@@ -79,7 +79,9 @@ def resource_id(db_key: str, *parts) -> str:
 
 
 def db_key(path: str | Path) -> str:
-    """What ids are made from: the database's resolved path."""
+    """What ids are made from: the database's resolved path (a PostgreSQL server: its URL)."""
+    if isinstance(path, str) and "://" in path:
+        return path
     return str(Path(path).resolve())
 
 

@@ -3,8 +3,9 @@
 Every write of a session (:class:`SessionJournal`) is kept in order as a plain record. It goes to
 the database at once; when the database cannot take it (another program holds the write lock, the
 disk is full, the file got damaged), the session goes on counting, the waiting records stay in
-memory *and* in a recovery file (``<db>.recovery-<session>.jsonl`` beside the database, else in
-the per-user data folder, else in the temporary folder), and they are retried about once a second
+memory *and* in a recovery file (``<db>.recovery-<session>.jsonl`` beside an SQLite database, else
+in the per-user data folder, else in the temporary folder; for a PostgreSQL server, which may
+also be unreachable or restarting, in the per-user data folder), and they are retried about once a second
 and flushed as soon as the database takes writes again (then the file goes away). Only when the
 session ends with records still waiting is the recovery file left, and said:
 ``romcam recover FILE`` adds it to the database (or another one) later.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -28,6 +30,8 @@ from romcam.dirs import data_dir
 from romcam.errors import RomcamError
 from romcam.files import atomic_write_text
 from romcam.measure.outcome import SideOutcome
+from sqlalchemy.exc import SQLAlchemyError
+
 from romcam.storage.store import Store, clean_subject_code
 from romcam.timestamps import now_iso
 
@@ -66,7 +70,9 @@ class SessionJournal:
             record.setdefault("created_at", now_iso())
         self.ops.append(record)
         self.pending.append(record)
-        self.flush(force=op != "frames")
+        # A trial or rep is tried at once; while a PostgreSQL server is unreachable (each try may
+        # wait for a connection), at most once per RETRY_S like frames.
+        self.flush(force=op != "frames" and not (self.problem and self.store.postgres))
 
     # ----- getting them into the database
 
@@ -82,7 +88,7 @@ class SessionJournal:
             while self.pending:
                 apply(self.store, self.sid, self.pending[0])
                 self.pending.pop(0)
-        except (RomcamError, sqlite3.Error, OSError) as exc:
+        except (RomcamError, sqlite3.Error, SQLAlchemyError, OSError) as exc:
             first = self.problem is None
             self.problem = str(exc)
             self.save()
@@ -120,7 +126,9 @@ class SessionJournal:
 
     def _damage(self) -> str | None:
         """A damaged page, read by a new connection (this one's page cache may still hold the
-        good copy of a page that was damaged on disk)."""
+        good copy of a page that was damaged on disk). A PostgreSQL server checks its own."""
+        if self.store.postgres:
+            return None
         try:
             conn = sqlite3.connect(Path(os.path.abspath(self.store.path)).as_uri() + "?mode=ro", uri=True)
             try:
@@ -134,13 +142,16 @@ class SessionJournal:
     # ----- the recovery file
 
     def _candidates(self) -> list[Path]:
+        if self.store.postgres:
+            name = f"{_url_file_name(self.store.path)}.recovery-{self.sid}.jsonl"
+            return [data_dir() / "recovery" / name, Path(tempfile.gettempdir()) / name]
         name = f"{self.store.path.name}.recovery-{self.sid}.jsonl"
         return [self.store.path.parent / name, data_dir() / "recovery" / name,
                 Path(tempfile.gettempdir()) / name]
 
     def save(self) -> None:
-        header = {"format": FORMAT, "db": str(Path(os.path.abspath(self.store.path))),
-                  "session_id": self.sid}
+        db = self.store.path if self.store.postgres else str(Path(os.path.abspath(self.store.path)))
+        header = {"format": FORMAT, "db": db, "session_id": self.sid}
         text = "".join(json.dumps(o, default=_plain) + "\n" for o in [header] + self.ops[:1] + self.pending)
         places = ([self.file] if self.file else []) + self._candidates()
         for path in places:
@@ -175,6 +186,12 @@ def delete_empty_session(store: Store, session_id: int) -> bool:
             conn.execute("DELETE FROM subjects WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
                          "sessions WHERE subject_id = ?)", (row[0], row[0]))
         return True
+
+
+def _url_file_name(url: str) -> str:
+    """A file name part for a database URL: server and database, nothing else."""
+    host, _, rest = url.partition("://")[2].rpartition("@")[2].partition("/")
+    return re.sub(r"[^\w.-]+", "_", f"{host or 'local'}-{rest.partition('?')[0]}").strip("_")
 
 
 def _plain(value):
@@ -214,8 +231,8 @@ def apply(store: Store, sid: int, o: dict) -> None:
                            o.get("left_deg"), o.get("forward_deg"), o.get("backward_deg"), created_at=o["created_at"])
     elif op == "frames":
         rows = o["rows"]
-        if rows and not _exists(store, "SELECT 1 FROM frames WHERE session_id = ? AND side IS ? AND "
-                                       "t_s = ?", (sid, o.get("side"), float(rows[0][0]))):
+        if rows and not _exists(store, "SELECT 1 FROM frames WHERE session_id = ? AND COALESCE(side, '') = "
+                                       "COALESCE(?, '') AND t_s = ?", (sid, o.get("side"), float(rows[0][0]))):
             store.add_frames(sid, rows, side=o.get("side"))
     elif op == "neutral":
         store.set_neutral(sid, o["neutral_deg"])

@@ -47,6 +47,12 @@ def process_alive(meta: dict) -> bool:
     return started is None or process_start(pid) == started
 
 
+def recorded_elsewhere(meta: dict) -> str | None:
+    """The other computer a session was recorded on (a shared database), else None."""
+    host = meta.get("host")
+    return host if isinstance(host, str) and host and host != socket.gethostname() else None
+
+
 @dataclass(frozen=True)
 class SessionRow:
     """One session as history and export show it, with one outcome per side."""
@@ -67,14 +73,18 @@ class SessionRow:
     running: bool = False              # in_progress and its process is still alive
     set_kind: str = "reps"             # reps | circles (neck circles: turns instead of reps)
     target_turns: int | None = None
+    elsewhere: str | None = None       # in_progress, recorded on this other computer (shared database)
 
     @property
     def status_label(self) -> str:
         """'complete', 'incomplete (<reason>)', 'in progress' while the process recording it
-        runs, or 'incomplete (interrupted)' for a session that never finished (its process
-        stopped or was killed)."""
+        runs, 'in progress on HOST, or interrupted' for one recorded on another computer (whose
+        processes this one cannot see), or 'incomplete (interrupted)' for a session that never
+        finished (its process stopped or was killed)."""
         if self.status == "in_progress" and self.running:
             return RUNNING_LABEL
+        if self.status == "in_progress" and self.elsewhere:
+            return f"{RUNNING_LABEL} on {self.elsewhere}, or interrupted"
         if self.status == "in_progress":
             return INTERRUPTED_LABEL
         if self.status == "incomplete" and self.end_reason:

@@ -4,6 +4,8 @@ v2): the :class:`romcam.storage.store.Store` methods that write and read them.""
 from __future__ import annotations
 
 from romcam.storage.rows import TurnRecord
+from romcam.storage.values import check_choice, opt_float
+from romcam.timestamps import now_iso
 
 SET_KINDS = ("reps", "circles")
 TURN_DIRECTIONS = ("cw", "ccw")
@@ -17,17 +19,14 @@ class TurnsMixin:
                  forward_deg: float | None = None, backward_deg: float | None = None,
                  created_at: str | None = None) -> int:
         """Store one completed neck circle of a set of circles (committed on return); returns its id."""
-        from romcam.storage import store as _s
-
-        _s._check_choice(direction, TURN_DIRECTIONS, "direction")
+        check_choice(direction, TURN_DIRECTIONS, "direction")
         with self._transaction() as conn:
-            cur = conn.execute(
+            return conn.insert(
                 "INSERT INTO turns (session_id, turn_no, direction, start_s, end_s, right_deg, left_deg, "
                 "forward_deg, backward_deg, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (int(session_id), int(turn_no), direction, _s._opt_float(start_s), _s._opt_float(end_s),
-                 _s._opt_float(right_deg), _s._opt_float(left_deg), _s._opt_float(forward_deg),
-                 _s._opt_float(backward_deg), created_at or _s.now_iso()))
-            return int(cur.lastrowid)
+                (int(session_id), int(turn_no), direction, opt_float(start_s), opt_float(end_s),
+                 opt_float(right_deg), opt_float(left_deg), opt_float(forward_deg),
+                 opt_float(backward_deg), created_at or now_iso()))
 
     def turns(self, session_id: int) -> list[TurnRecord]:
         """The neck circles of a session, in turn order (empty for a set of reps)."""
