@@ -25,7 +25,7 @@ from romcam.measure.series import LEG_UNSEEN, MIN_VISIBILITY, NO_PERSON
 SHIN_JOINTS = ("ankle_dorsiflexion",)
 TILT_WARN_DEG = 3.0
 HEEL_WINDOW_S = 0.2          # a rep's heel is judged over its peak +- this
-SMOOTH_FRAMES = 5            # heel rise and despiking: 5-frame running median
+SMOOTH_FRAMES = 5            # heel rise: 5-frame running median
 SPIKE_WINDOW_S = 0.14       # 5 frames at 30 fps, 3 at 15 fps: 1-2 frame spikes, not a peak
 SPIKE_DEG = 12.0             # a shin sample this far from that median is a glitch
 MIN_RUN = 3                  # shorter runs of valid shin samples between glitches are left out
