@@ -71,6 +71,23 @@ def test_gaps_are_never_filled():
     assert [(r.start, r.stop) for r in valid_runs(x)] == [(0, 40), (55, 100)]
 
 
+def test_one_sample_gaps_are_filtered_across_but_stay_empty():
+    """Two rejected glitches one frame apart leave a short island (MediaPipe's mixed leg on the
+    replayed lunges read 23.7, 19.0, 30.9 between two rejected frames): the island's end sample
+    was kept raw, as a peak; filtered across the gaps it is smoothed with its neighbours."""
+    t, truth = _reps(30.0, 0.6)
+    x = truth.copy()
+    k = int(np.nanargmax(truth)) - 10            # near a rep's peak
+    x[k] = x[k + 4] = np.nan                     # two rejected glitch frames around a 3-frame island
+    x[k + 3] += 10.0                             # whose last sample is a glitch too
+    bridged, split = zero_phase(t, x), zero_phase(t, x, bridge=0)
+    err_split = float(np.nanmax(split[k + 1:k + 4] - truth[k + 1:k + 4]))
+    err_bridged = float(np.nanmax(bridged[k + 1:k + 4] - truth[k + 1:k + 4]))
+    print(f"island end +10 deg: split runs keep {err_split:+.1f}, bridged {err_bridged:+.1f} deg")
+    assert np.isnan(bridged[[k, k + 4]]).all()
+    assert err_split > 9.0 and err_bridged < 5.0
+
+
 def test_glitch_rejection_leaves_smooth_peaks_alone():
     t, truth = _reps(30.0, 0.4)
     assert np.array_equal(np.isnan(reject_glitches(t, truth)), np.isnan(truth))

@@ -87,6 +87,24 @@ def test_tracker_follows_the_legs_through_a_swap():
     assert fixed.n_repairs == 1 and fixed.n_frames_repaired == 5
 
 
+@pytest.mark.parametrize("exchanged,flips", [(range(5, 20), True), (range(5, 7), False)])
+def test_small_margins_flip_only_when_they_persist(exchanged, flips):
+    """Legs 20 px apart: an exchange of MediaPipe's labels costs a margin of 0.1 leg lengths,
+    under the clear 0.2. Two such frames are left out as unsure; four in a row flip the track
+    (a session had lost a lunge's return in 0.37 s of such frames)."""
+    frames = np.array([_pose(_knee_at(10), (100, 500), (80, 520), (160, 520), other_offset=(20, 0))
+                       for _ in range(20)])
+    tracker = legs.LegSwapTracker()
+    steps = [tracker.update(i, p) for i, p in enumerate(legs.swap_legs(frames, np.array(list(exchanged))))]
+    assert all(0.05 < s.margin < 0.2 for s in steps[5:7])
+    assert [s.ambiguous for s in steps[5:7]] == [True, True]
+    if flips:
+        assert [s.ambiguous for s in steps[5:8]] == [True] * 3
+        assert all(s.swapped and not s.ambiguous for s in steps[8:])
+    else:
+        assert not any(s.swapped or s.ambiguous for s in steps[7:])
+
+
 def test_majority_parity_wins_offline():
     """MediaPipe mislabelled the first 4 frames: the causal tracker follows them, the offline
     repair keeps the labelling MediaPipe used on most frames."""

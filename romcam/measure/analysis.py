@@ -146,7 +146,7 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
             series = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
             raw, valid, problems = series.angle, series.valid, series.problems
             reference = series.reference
-        raw = reject_glitches(t, raw)
+        raw = reject_glitches(t, raw, **ankle.glitch_options(joint))
         valid = valid & np.isfinite(raw)
         channels[name] = Channel(name, raw, zero_phase(t, raw, cutoff_hz), valid, problems)
     turn = flexion = None

@@ -25,9 +25,10 @@ from romcam.measure.series import LEG_UNSEEN, MIN_VISIBILITY, NO_PERSON
 SHIN_JOINTS = ("ankle_dorsiflexion",)
 TILT_WARN_DEG = 3.0
 HEEL_WINDOW_S = 0.2          # a rep's heel is judged over its peak +- this
-SMOOTH_FRAMES = 5            # heel rise and despiking: 5-frame running median
+SMOOTH_FRAMES = 5            # heel rise: 5-frame running median
 SPIKE_WINDOW_S = 0.14       # 5 frames at 30 fps, 3 at 15 fps: 1-2 frame spikes, not a peak
 SPIKE_DEG = 12.0             # a shin sample this far from that median is a glitch
+MIN_RUN = 3                  # shorter runs of valid shin samples between glitches are left out
 
 
 def is_shin_joint(joint: Joint) -> bool:
@@ -106,14 +107,15 @@ def _usable(lm: np.ndarray, side: str, min_visibility: float) -> np.ndarray:
     return np.all(np.isfinite(lm[:, [g["knee"], g["ankle"]], 0]), axis=1) & np.all(vis >= min_visibility, axis=1)
 
 
-def despike(t, x, window_s: float = SPIKE_WINDOW_S, limit_deg: float = SPIKE_DEG) -> np.ndarray:
-    """Samples more than ``limit_deg`` from the running median over ``window_s`` become NaN.
-    MediaPipe draws single frames with one leg's knee on the other's ankle while the rear leg
-    passes (1-2 frame spikes of 15-25 deg, seen on the lunges); the general glitch rejector
-    (0.35 s window) lets some through during fast movement. Smooth peaks are left untouched."""
-    x = np.asarray(x, dtype=float)
-    med = running_median(t, x, window_s)
-    return np.where(np.abs(x - med) > limit_deg, np.nan, x)
+def glitch_options(joint: Joint) -> dict:
+    """How :func:`romcam.measure.filters.reject_glitches` cleans this joint's angle (offline and
+    when a session re-reads a peak). The shin: MediaPipe draws single frames with one leg's knee
+    on the other's ankle while the rear leg passes (1-2 frame spikes of 15-25 deg, seen on the
+    lunges), which the general 0.35-s window lets through during fast movement: samples over
+    12 deg from their 5-frame median go. And it draws the standing foot half-way to the rear
+    one for several frames in a row: a valid sample or two left between such frames (no
+    neighbour to check them against) read 39.5 deg in a 25-deg lunge; runs under 3 samples go."""
+    return {"spike_deg": SPIKE_DEG, "spike_window_s": SPIKE_WINDOW_S, "min_run": MIN_RUN} if is_shin_joint(joint) else {}
 
 
 def measure_legs(landmarks: list[FrameLandmarks], vertical: Vertical | None = None,
@@ -129,8 +131,7 @@ def measure_legs(landmarks: list[FrameLandmarks], vertical: Vertical | None = No
     shin, valid, rise = {}, {}, {}
     for side in SIDES:
         ok = _usable(lm, side, min_visibility) & ~repair.ambiguous & np.isfinite(forward)
-        raw = np.where(ok, legs.shin_inclination(lm, side, forward, roll_deg=roll), np.nan)
-        shin[side] = despike(t, raw)
+        shin[side] = np.where(ok, legs.shin_inclination(lm, side, forward, roll_deg=roll), np.nan)
         valid[side] = ok & np.isfinite(shin[side])
         r = np.where(repair.ambiguous, np.nan, legs.heel_rise(lm, side, roll_deg=roll))
         rise[side] = running_median(np.arange(len(t), dtype=float), r, SMOOTH_FRAMES - 1)

@@ -147,7 +147,12 @@ class LegSwapTracker:
     ``flip_margin``: MediaPipe's swaps are jumps between legs that are apart (margins of 0.2-1.4
     leg lengths), while a rear leg stepping past the standing one gives margins of 0.05-0.12 that
     point either way (lunges_side.mp4 analysed in two chunks lost the leg there with 0.03; with
-    0.2 it did not). After more than ``max_gap`` frames without
+    0.2 it did not). A smaller margin still flips the parity when ``flip_frames`` clear frames
+    in a row all point against it: after a partial swap the reference can hold a leg drawn
+    half-way to the other, and MediaPipe's corrected labels then came with margins of only
+    0.04-0.07 while the rear foot stepped in beside the standing one; the frames stayed unsure
+    for 0.37 s and a live session lost that lunge's return (with 4 frames: 0.23 s, and the trial
+    counted). After more than ``max_gap`` frames without
     legs, when even the cheaper assignment costs over ``restart_cost`` leg lengths (another
     person, a cut), or at the first clear frame after more than ``max_gap`` unsure ones (the
     reference is stale: the lunges replayed three times lost the leg after 34 unsure frames
@@ -159,14 +164,15 @@ class LegSwapTracker:
     """
 
     def __init__(self, scale_px: float | None = None, *, min_margin: float = 0.03, flip_margin: float = 0.2,
-                 merge_ratio: float = 0.35, restart_cost: float = 1.0, max_gap: int = 10):
+                 merge_ratio: float = 0.35, restart_cost: float = 1.0, max_gap: int = 10, flip_frames: int = 4):
         self.scale_px = scale_px
         self.min_margin, self.flip_margin, self.merge_ratio = min_margin, flip_margin, merge_ratio
-        self.restart_cost, self.max_gap = restart_cost, max_gap
+        self.restart_cost, self.max_gap, self.flip_frames = restart_cost, max_gap, flip_frames
         self._lengths: deque[float] = deque(maxlen=300)   # live scale: recent leg lengths
         self._ref = None                  # (left, right) of the last confident frame, repaired
         self._last_i: int | None = None
         self._unsure = 0                  # ambiguous frames in a row (the reference grows stale)
+        self._against = 0                 # clear frames in a row that point against the parity
         self._parity = False
         self.segment = -1
 
@@ -196,15 +202,17 @@ class LegSwapTracker:
             # a new person or a cut; or a clear frame after a long unsure stretch (stale reference)
             restart = min(keep, swap) > self.restart_cost or (clear and self._unsure > self.max_gap)
             if not restart:
-                if not clear or ((swap < keep) != self._parity and margin < self.flip_margin):
+                against = clear and (swap < keep) != self._parity
+                self._against = self._against + 1 if against else 0
+                if not clear or (against and margin < self.flip_margin and self._against < self.flip_frames):
                     self._unsure += 1
                     return TrackStep(self._parity, True, self.segment, margin)
-                self._unsure = 0
+                self._unsure = self._against = 0
                 self._parity = swap < keep
                 self._ref = (b, a) if self._parity else (a, b)
                 return TrackStep(self._parity, False, self.segment, margin)
         self.segment += 1
-        self._unsure = 0
+        self._unsure = self._against = 0
         self._parity = False
         self._ref = (a, b)
         return TrackStep(False, False, self.segment, float("nan"))

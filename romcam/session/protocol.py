@@ -35,6 +35,7 @@ from enum import Enum
 
 import numpy as np
 
+from romcam.measure.ankle import glitch_options
 from romcam.measure.filters import OneEuro, reject_glitches, zero_phase
 from romcam.measure.joints import Joint
 from romcam.measure.outcome import SideOutcome, side_outcome
@@ -453,7 +454,7 @@ class Protocol:
         if len(samples) < 5:
             return rep
         ts = np.array([s[0] for s in samples])
-        raw = reject_glitches(ts, np.array([s[1] for s in samples]))
+        raw = reject_glitches(ts, np.array([s[1] for s in samples]), **glitch_options(self.joint))
         values = st.sign * (zero_phase(ts, raw) - self._offset(st.channel))
         inside = (ts >= rep.start_s) & (ts <= rep.end_s) & np.isfinite(values)
         if not inside.any():
