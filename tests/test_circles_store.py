@@ -211,3 +211,34 @@ def test_turns_ride_the_session_journal_and_replay_once(tmp_path, db_target):
         again = replay(other, records)
         assert first == again and len(other.turns(first)) == 4
         assert other.session(first).row.set_kind == "circles"
+
+
+def test_history_export_and_fhir_show_turns_and_recorded_visits(db_target, tmp_path):
+    """A set of circles is shown as turns (not '0 reps') in history, the CSV and the FHIR bundle;
+    a recorded visit (stored with recording=True, as `session --phases` does) is marked in both."""
+    from romcam.storage.export import export_csv, history_table
+    from romcam.storage.fhir import fhir_bundle
+    with Store.open(db_target) as store:
+        circles = _session_with_turns(store)
+        store.finish_session(circles, "complete")
+        visit = store.start_session("P003", "neck_lateral_flexion", "left", recording=True)
+        for k, p in enumerate((30.0, 31.0), 1):
+            store.add_trial(visit, "before", "left", k, p)
+            store.add_trial(visit, "after", "left", k, p + 2)
+        store.add_rep(visit, "left", 1, 31.5)
+        store.finish_session(visit, "complete")
+        table = history_table(store.sessions())
+        export_csv(store, tmp_path / "v.csv")
+        bundle = fhir_bundle(store)
+    lines = {line.split()[0]: line for line in table.splitlines() if line.strip()[:1].isdigit()}
+    print(table)
+    assert "4 turns" in lines[str(circles)] and "reps" not in lines[str(circles)]
+    assert "1 rep " in lines[str(visit)] and "complete (recorded visit)" in lines[str(visit)]
+    df = pd.read_csv(tmp_path / "v.csv", encoding="utf-8-sig")
+    c, v = df[df.session_id == circles], df[df.session_id == visit]
+    assert list(c.set_kind) == ["circles", "circles"] and list(c.turns_done) == [4, 4]
+    assert list(c.target_turns) == [4, 4] and list(c.recorded) == [0, 0]
+    assert list(v.set_kind) == ["reps"] and v.turns_done.isna().all() and list(v.recorded) == [1]
+    turns = [comp["valueInteger"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+             for comp in e["resource"]["component"] if comp["code"]["coding"][0]["code"] == "turns_done"]
+    assert turns == [4, 4]

@@ -62,12 +62,19 @@ SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
                      "is no before/after pair."),
     ("trials_before", "count", "Before trials used (discarded trials are not counted)."),
     ("trials_after", "count", "After trials used."),
-    ("reps_done", "count", "Mobilisation reps counted on this side during the set."),
-    ("target_reps", "count", "Reps the set asked for (empty if none was set)."),
+    ("set_kind", "-", "What the set was: reps (mobilisation reps per side) or circles (neck circles, "
+                      "counted as turns)."),
+    ("reps_done", "count", "Mobilisation reps counted on this side during the set (0 for a set of circles)."),
+    ("target_reps", "count", "Reps the set asked for (empty if none was set, or for a recorded visit)."),
+    ("turns_done", "count", "A set of circles: turns counted, both directions together (the same on "
+                            "both sides' rows); empty for a set of reps."),
+    ("target_turns", "count", "A set of circles: the turns it asked for (empty if none)."),
     ("first_rep_at_after_level", "rep number", "First set rep whose peak reached after_deg (empty if none)."),
     ("heel_lifted", "count", "Ankle: trials and set reps on this side whose heel was lifted at the peak "
                              "(a lifted heel voids a knee-to-wall trial); empty for joints without a heel check."),
     ("synthetic", "0/1", "1 for demo or synthetic data (not a measurement of a person), else 0."),
+    ("recorded", "0/1", "1 for a recorded visit (a video analysed later with the phases given: "
+                        "`session --phases`), 0 for a live session."),
 )
 
 FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -113,7 +120,8 @@ TURN_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("synthetic", "0/1", "1 for demo or synthetic data, else 0."),
 )
 
-_INT_COLUMNS = ("session_id", "trials_before", "trials_after", "reps_done", "target_reps",
+_INT_COLUMNS = ("session_id", "trials_before", "trials_after", "reps_done", "target_reps", "turns_done",
+                "target_turns", "recorded",
                 "first_rep_at_after_level", "heel_lifted", "synthetic")
 
 
@@ -136,7 +144,8 @@ def _session_record(row: SessionRow, o: SideOutcome) -> dict:
         "sem_deg": _round(o.sem_deg, DEG_DECIMALS),
         "mdc95_deg": _round(o.mdc95_deg, DEG_DECIMALS),
         "verdict": o.verdict, "trials_before": o.trials_before, "trials_after": o.trials_after,
-        "reps_done": o.reps_done, "target_reps": row.target_reps,
+        "set_kind": row.set_kind, "reps_done": o.reps_done, "target_reps": row.target_reps,
+        "turns_done": row.turns_done, "target_turns": row.target_turns, "recorded": int(row.recorded),
         "first_rep_at_after_level": o.first_rep_at_after_level,
         "heel_lifted": row.heel_lifted.get(o.side) if row.heel_lifted else None, "synthetic": int(row.synthetic),
     }
@@ -274,8 +283,8 @@ def export_csv(store: Store, path: str | os.PathLike, subject: str | None = None
 # --------------------------------------------------------------------------- terminal table
 
 HISTORY_HEADER = ("id", "started", "subject", "joint", "side", "before", "after", "delta",
-                  "MDC95", "reps", "status")
-_RIGHT_ALIGNED = {"id", "before", "after", "delta", "MDC95", "reps"}
+                  "MDC95", "set", "status")
+_RIGHT_ALIGNED = {"id", "before", "after", "delta", "MDC95", "set"}
 
 
 def _deg(value: float | None, signed: bool = False) -> str:
@@ -295,8 +304,9 @@ def _history_lines(row: SessionRow) -> list[tuple[str, ...]]:
             side_cells = ("-",) * 6
         else:
             side_cells = (o.side, _deg(o.before_deg), _deg(o.after_deg),
-                          _deg(o.delta_deg, signed=True), _deg(o.mdc95_deg), str(o.reps_done))
-        lines.append(session_cells + side_cells + (row.status_label if k == 0 else "",))
+                          _deg(o.delta_deg, signed=True), _deg(o.mdc95_deg), row.set_done(o.reps_done))
+        status = row.status_label + (" (recorded visit)" if row.recorded else "")
+        lines.append(session_cells + side_cells + (status if k == 0 else "",))
     return lines
 
 

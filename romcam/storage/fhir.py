@@ -69,6 +69,7 @@ COUNT_COMPONENTS = (
     ("reps_done", "Mobilisation reps counted on this side during the set"),
     ("first_rep_at_after_level", "First set rep whose peak reached the after value"),
     ("heel_lifted", "Trials and set reps with the heel lifted at the peak"),
+    ("turns_done", "A set of neck circles: turns counted, both directions together"),
 )
 VERDICT_COMPONENT = ("verdict", "Verdict: the change against the MDC95")
 
@@ -196,7 +197,8 @@ def _components(row: SessionRow, outcome) -> list[dict]:
         out.append(c)
     out.append({"code": _romcam_code(*VERDICT_COMPONENT), "valueString": outcome.verdict})
     counts = {**{name: getattr(outcome, name) for name, _ in COUNT_COMPONENTS[:4]},
-              "heel_lifted": row.heel_lifted.get(outcome.side) if row.heel_lifted else None}
+              "heel_lifted": row.heel_lifted.get(outcome.side) if row.heel_lifted else None,
+              "turns_done": row.turns_done}
     out += [{"code": _romcam_code(name, display), "valueInteger": int(counts[name])}
             for name, display in COUNT_COMPONENTS if counts[name] is not None]
     return out

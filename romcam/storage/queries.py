@@ -39,7 +39,8 @@ class ReadsMixin:
             rows = [r for r in rows if parse_timestamp(r["started_at"]) >= start]
         stored = self._stored_results(clause, tuple(params))
         heels = self._heel_counts(clause, tuple(params))
-        out = [self._session_row(r, stored.get(r["id"]), heels.get(r["id"])) for r in rows]
+        turns = self._turn_counts(clause, tuple(params))
+        out = [self._session_row(r, stored.get(r["id"]), heels.get(r["id"]), turns.get(r["id"], 0)) for r in rows]
         return sorted(out, key=lambda s: (s.started, s.id))
 
     def session(self, session_id: int) -> SessionDetail:
@@ -51,6 +52,7 @@ class ReadsMixin:
                               f"`romcam history` lists the sessions")
         stored = self._stored_results(" WHERE s.id = ?", (int(session_id),))
         heels = self._heel_counts(" WHERE s.id = ?", (int(session_id),))
+        turns = self._turn_counts(" WHERE s.id = ?", (int(session_id),))
         trials = [TrialRecord(r["id"], r["phase"], r["side"], r["trial_no"], r["peak_deg"],
                               r["start_s"], r["peak_s"], r["end_s"], bool(r["discarded"]),
                               r["created_at"], stored_bool(r["heel_lifted"]))
@@ -61,7 +63,8 @@ class ReadsMixin:
                 for r in self._read("SELECT * FROM reps WHERE session_id = ? "
                                     "ORDER BY rep_no, id", (row["id"],))]
         return SessionDetail(
-            row=self._session_row(row, stored.get(row["id"]), heels.get(row["id"])), source=row["source"],
+            row=self._session_row(row, stored.get(row["id"]), heels.get(row["id"]), turns.get(row["id"], 0)),
+            source=row["source"],
             camera=row["camera"], pose_model=row["pose_model"],
             trials_per_phase=row["trials_per_phase"], neutral_deg=row["neutral_deg"],
             app_version=row["app_version"],
@@ -113,17 +116,26 @@ class ReadsMixin:
                 sides[r["side"]] = sides.get(r["side"], 0) + int(r["lifted"] or 0)
         return out
 
+    def _turn_counts(self, clause: str, params: tuple) -> dict[int, int]:
+        """Per session, the neck-circle turns stored (sessions without turns do not appear)."""
+        rows = self._read("SELECT session_id, COUNT(*) AS n FROM turns WHERE session_id IN "
+                          "(SELECT s.id FROM sessions s" + clause + ") GROUP BY session_id", params)
+        return {r["session_id"]: int(r["n"]) for r in rows}
+
     def _session_row(self, r: DbRow, stored: list[SideOutcome] | None,
-                     heel_lifted: dict[str, int] | None = None) -> SessionRow:
+                     heel_lifted: dict[str, int] | None = None, turns: int = 0) -> SessionRow:
         outcomes = stored or self._computed_outcomes(r["id"], r["side"])
+        meta = meta_of(r["stats_json"])
+        circles = "set_kind" in r.keys() and r["set_kind"] == "circles"
         return SessionRow(
             id=r["id"], subject=r["subject"], joint=r["joint"], side=r["side"],
             started_at=r["started_at"], ended_at=r["ended_at"], status=r["status"],
             end_reason=r["end_reason"], synthetic=bool(r["synthetic"]),
             target_reps=r["target_reps"], outcomes=tuple(outcomes), results_stored=bool(stored),
             heel_lifted=heel_lifted or {},
-            running=r["status"] == "in_progress" and process_alive(meta_of(r["stats_json"])),
-            elsewhere=recorded_elsewhere(meta_of(r["stats_json"])) if r["status"] == "in_progress" else None,
+            running=r["status"] == "in_progress" and process_alive(meta),
+            elsewhere=recorded_elsewhere(meta) if r["status"] == "in_progress" else None,
+            turns_done=turns if circles else None, recorded=bool(meta.get("recording")),
             **({"set_kind": r["set_kind"] or "reps", "target_turns": r["target_turns"]}
                if "set_kind" in r.keys() else {}))
 

@@ -74,6 +74,8 @@ class SessionRow:
     set_kind: str = "reps"             # reps | circles (neck circles: turns instead of reps)
     target_turns: int | None = None
     elsewhere: str | None = None       # in_progress, recorded on this other computer (shared database)
+    turns_done: int | None = None      # a set of circles: turns counted (both directions); None for reps
+    recorded: bool = False             # a recorded visit (session --phases), not a live session
 
     @property
     def status_label(self) -> str:
@@ -99,6 +101,11 @@ class SessionRow:
     @property
     def reps_done(self) -> int:
         return sum(o.reps_done for o in self.outcomes)
+
+    def set_done(self, side_reps: int) -> str:
+        """What the set did, as history shows it: '24 turns' for circles, else '<side_reps> reps'."""
+        count, unit = (self.turns_done, "turn") if self.set_kind == "circles" else (side_reps, "rep")
+        return f"{count} {unit}" + ("" if count == 1 else "s")
 
 
 @dataclass(frozen=True)
