@@ -46,7 +46,8 @@ class Joint:
     # turn, not this movement: reported, not counted
     max_turn_ratio: float | None = None
     reference: Callable[[FrameLandmarks], float] | None = None  # angle is measured against this
-    reference_window_s: float = 3.0    # the reference is read at rest over this window
+    reference_window_s: float = 3.0    # the reference is read at rest over this window,
+    reference_average_s: float = 6.0   # then averaged over this one (series.reference_series)
     # the angle of a frame given the (smoothed) reference; default: segment - reference
     relative: Callable[[FrameLandmarks, float], float] | None = None
     aliases: tuple[str, ...] = field(default=())

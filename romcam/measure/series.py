@@ -30,12 +30,44 @@ def reference_at_rest(segment, reference) -> float:
     return float(np.median(r[gap <= np.quantile(gap, REFERENCE_QUANTILE)]))
 
 
-def reference_series(t, segment, reference, window_s: float) -> np.ndarray:
-    """:func:`reference_at_rest` over a window centred on each sample (offline)."""
+def _windows(t: np.ndarray, window_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """[lo, hi) indices of a window of ``window_s`` centred on each sample and shifted to lie
+    inside the recording near its ends, so every sample's window holds as many samples."""
+    if len(t) == 0:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    half = window_s / 2.0
+    centre = np.clip(t, t[0] + half, max(t[-1] - half, t[0] + half))
+    return (np.searchsorted(t, centre - half, side="left"),
+            np.searchsorted(t, centre + half, side="right"))
+
+
+def _window_mean(values: np.ndarray, lo, hi) -> np.ndarray:
+    """The mean of the finite values in each [lo, hi) window, NaN where there are none."""
+    ok = np.isfinite(values)
+    total = np.concatenate([[0.0], np.cumsum(np.where(ok, values, 0.0))])
+    count = np.concatenate([[0], np.cumsum(ok)])
+    n = count[hi] - count[lo]
+    return np.where(n > 0, (total[hi] - total[lo]) / np.maximum(n, 1), np.nan)
+
+
+def reference_series(t, segment, reference, window_s: float, average_s: float = 0.0) -> np.ndarray:
+    """:func:`reference_at_rest` over a window around each sample (offline), then averaged over a
+    window of ``average_s`` (0: not averaged); both windows are kept inside the recording.
+
+    Why averaged: which samples are "at rest" changes from one moment to the next, and the
+    shoulder line differs by a few degrees between them, so the read-at-rest reference moves in
+    steps of ~1 deg that the pose model's noise can shift by a frame or two; averaging the steps
+    over 6 s makes the reference (and the neck angle) repeat within a few tenths of a degree
+    whether the pose model ran on every frame or every 3rd, whatever the chunk split (README,
+    "Speed"). A trunk lean that lasts is still followed, over a few seconds."""
     t = np.asarray(t, dtype=float)
-    lo = np.searchsorted(t, t - window_s / 2.0, side="left")
-    hi = np.searchsorted(t, t + window_s / 2.0, side="right")
-    return np.array([reference_at_rest(segment[a:b], reference[a:b]) for a, b in zip(lo, hi)])
+    segment = np.asarray(segment, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    lo, hi = _windows(t, window_s)
+    at_rest = np.array([reference_at_rest(segment[a:b], reference[a:b]) for a, b in zip(lo, hi)])
+    if average_s <= 0:
+        return at_rest
+    return _window_mean(at_rest, *_windows(t, average_s))
 
 
 def channel_names(joint: Joint, sides) -> list[str]:
@@ -103,7 +135,8 @@ def measure_channel(joint: Joint, landmarks: list[FrameLandmarks], side: str | N
 
     For a joint measured against a reference (neck side-bend: the head against the shoulder
     line) the reference is read at rest (:func:`reference_series`, over
-    ``joint.reference_window_s``): the pose model's shoulders follow a tilting head by 2-3.5 deg
+    ``joint.reference_window_s``, then averaged over ``joint.reference_average_s``): the pose
+    model's shoulders follow a tilting head by 2-3.5 deg
     (full model; 6 deg lite) even when the shoulders do not move at all (measured on the
     known-warp clips; 4-7 deg on the rendered 3-D heads), so the shoulder line is taken from the
     moments the head is upright, while a trunk lean that lasts is still followed. Measured on a
@@ -119,7 +152,7 @@ def measure_channel(joint: Joint, landmarks: list[FrameLandmarks], side: str | N
     t = np.array([lm.t_s for lm in landmarks], dtype=float)
     segment = np.array([joint.segment_angle(lm, side) if ok else np.nan for lm, ok in zip(landmarks, valid)])
     ref = np.array([joint.reference_angle(lm) if ok else np.nan for lm, ok in zip(landmarks, valid)])
-    reference = reference_series(t, segment, ref, joint.reference_window_s)
+    reference = reference_series(t, segment, ref, joint.reference_window_s, joint.reference_average_s)
     angle = np.array([joint.angle_against(lm, side, r) if ok else np.nan
                       for lm, ok, r in zip(landmarks, valid, reference)])
     valid &= np.isfinite(angle)
@@ -167,7 +200,8 @@ def head_tilts(landmarks: list[FrameLandmarks], trunk_roll_deg=None) -> tuple[np
 class StreamingMeasurer:
     """Live counterpart of :func:`measure_channel`: one frame in, the raw angle per channel out
     (NaN where invalid). The reference (neck: the shoulder line) is read at rest over the *past*
-    reference window only, since the future is not known live. After each frame,
+    reference window only, since the future is not known live, and averaged over the past
+    ``reference_average_s``. After each frame,
     ``problems`` holds why each channel's frame was left out (None when usable) and, for head
     joints, ``turn_deg`` and ``flexion_deg`` the head's other channels and ``tilt_deg`` the tilt
     of its vertical axis (towards the right, towards the front: neck circles)."""
@@ -177,6 +211,7 @@ class StreamingMeasurer:
         self.channels = channel_names(joint, sides)
         self.min_visibility = min_visibility
         self._ref: deque[tuple[float, float, float]] = deque()   # (t, segment, reference)
+        self._at_rest: deque[tuple[float, float]] = deque()      # (t, reference read at rest)
         self.problems: dict[str, str | None] = {}
         self.turn_deg = self.flexion_deg = float("nan")
         self.tilt_deg = (float("nan"), float("nan"))
@@ -184,14 +219,20 @@ class StreamingMeasurer:
         self.fixed_reference: float | None = None  # set: used instead of the one read at rest
 
     def _reference(self, t: float, segment: float, reference: float) -> float:
+        """The reference read at rest over the past window, averaged over the past
+        ``reference_average_s`` (:func:`reference_series`, with the past only)."""
         if np.isfinite(segment) and np.isfinite(reference):
             self._ref.append((t, segment, reference))
         while self._ref and self._ref[0][0] < t - self.joint.reference_window_s:
             self._ref.popleft()
-        if not self._ref:
+        if self._ref:
+            _, seg, ref = zip(*self._ref)
+            self._at_rest.append((t, reference_at_rest(seg, ref)))
+        while self._at_rest and self._at_rest[0][0] < t - self.joint.reference_average_s:
+            self._at_rest.popleft()
+        if not self._at_rest:
             return float("nan")
-        _, seg, ref = zip(*self._ref)
-        return reference_at_rest(seg, ref)
+        return float(np.mean([value for _, value in self._at_rest]))
 
     def update(self, lm: FrameLandmarks) -> dict[str, float]:
         out = {}
