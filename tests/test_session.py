@@ -154,7 +154,7 @@ def test_sigkill_mid_set_loses_no_counted_rep(session_clip, tmp_path):
 
 def test_ctrl_c_mid_set_saves_an_incomplete_session(session_clip, tmp_path):
     db = tmp_path / "c.sqlite3"
-    proc, _ = _start_and_wait_for([*SESSION_ARGS, "--source", session_clip, "--no-window", "--db", db],
+    proc, _ = _start_and_wait_for([*SESSION_ARGS, "--source", session_clip, "--realtime", "--no-window", "--db", db],
                                   "set rep 2/8")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
