@@ -509,10 +509,10 @@ def describe_result(result: SessionResult) -> str:
                         f"{len(f.turns) - cw})")
     s = result.stats
     if s.get("live"):
-        lines.append(f"  live loop: {s['frames_processed']} of {s['frames_captured']} frames shown "
+        lines.append(f"  live loop: {s['frames_processed']} of {s['frames_captured']} frames analysed "
                      f"({s['frames_dropped']} dropped), latency median {s['latency_ms_median']} ms, "
                      f"p95 {s['latency_ms_p95']} ms, {s['fps']} fps"
-                     + (f", {s['frames_drawn']} drawn" if s.get("frames_drawn") is not None else ""))
+                     + (f", {s['frames_drawn']} drawn on screen" if s.get("frames_drawn") is not None else ""))
     else:
         speed = f" at {s['fps']} fps" if s.get("fps") else ""
         lines.append(f"  {s.get('frames_processed', 0)} frames analysed{speed}")
