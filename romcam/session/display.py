@@ -9,7 +9,8 @@ is simply skipped. Keys and a closed window become commands the worker applies a
 frame, in the order pressed. The capture-to-display latency is taken when a view is on screen.
 
 Drawing is done at display size (at most :data:`DISPLAY_WIDTH` pixels wide): a 1080p frame is
-scaled down first, which makes drawing and showing it about twice as cheap.
+scaled down first: scaling, drawing and showing it take about 40 % less CPU than drawing and
+showing it at 1080p (README, Speed).
 """
 
 from __future__ import annotations
