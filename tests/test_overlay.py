@@ -1,5 +1,6 @@
 """The live overlay, drawn on a real frame with real landmarks and a protocol mid-set: the numbers
-drawn are the numbers computed. The PNG is left in test-output/overlay/ to be looked at."""
+drawn are the numbers computed; a 1080p frame drawn at display size. The PNGs are left in
+test-output/overlay/ to be looked at."""
 
 from __future__ import annotations
 
@@ -81,3 +82,42 @@ def test_overlay_mirrors_the_picture_not_the_text(mid_set_engine):
     mirrored, drawn = draw_overlay(frame, None, state, mirror=True)
     assert plain[200, 50].mean() > 200 and mirrored[200, 590].mean() > 200
     assert _agreement(mirrored, next(d for d in drawn if d.text == "23/40")) > 0.9
+
+
+def test_live_view_of_a_1080p_frame_is_drawn_at_display_size(mid_set_engine, model_dir, output_dir):
+    """The window draws a 1080p frame at 1280x720 with its landmarks scaled along: the same
+    picture as drawing at 1080p and scaling the result down (and not the picture the unscaled
+    landmarks would give)."""
+    from romcam.session.display import DISPLAY_WIDTH, View, draw_view, fit_to_display
+
+    frames, _ = read_frames(media("neck_rotation_front.mp4"), 80, 81, scale=1.0)
+    frame = frames[0]
+    with ModelChoice.resolve("full", True, model_dir).detector() as det:
+        lm = det.detect(0, 0.0, frame)
+    state = overlay_state(mid_set_engine, status="30 fps, 0 dropped")
+    shown = draw_view(View(frame, lm, state, mirror=True))
+    (output_dir / "overlay").mkdir(exist_ok=True)
+    cv2.imwrite(str(output_dir / "overlay" / "live_view_1280.png"), shown)
+    size = (DISPLAY_WIDTH, round(frame.shape[0] * DISPLAY_WIDTH / frame.shape[1]))
+    assert shown.shape[:2] == (size[1], size[0]) == (720, 1280)
+
+    small, _ = fit_to_display(frame, None)
+    plain = cv2.flip(small, 1)
+
+    # the texts and strips, drawn alone, are left out: the skeleton and the arc are compared
+    grey = np.full_like(small, 128)
+    panel = cv2.dilate((draw_overlay(grey, None, state, mirror=True)[0] != 128).any(axis=2).astype(np.uint8),
+                       np.ones((9, 9), np.uint8))
+
+    def drawn(view):         # the pixels the skeleton and the arc changed
+        return (np.abs(view.astype(int) - plain.astype(int)).max(axis=2) > 60) & (panel == 0)
+
+    reference = drawn(cv2.resize(draw_overlay(frame, lm, state, mirror=True)[0], size, interpolation=cv2.INTER_AREA))
+    unscaled = drawn(draw_overlay(small, lm, state, mirror=True)[0])   # 1080p landmarks on the small picture
+
+    def iou(mask):
+        return (mask & reference).sum() / (mask | reference).sum()
+
+    print(f"skeleton and arc pixels vs the 1080p drawing scaled down: IoU {iou(drawn(shown)):.2f} (unscaled landmarks "
+          f"{iou(unscaled):.2f})")
+    assert iou(drawn(shown)) > 0.6 and iou(drawn(shown)) > iou(unscaled) + 0.3

@@ -116,6 +116,98 @@ def test_session_with_a_real_window_under_xvfb(session_clip, tmp_path, xvfb):
     check_stored_session(db)
 
 
+# the live window's drawer replaced by one that blocks until the inference worker has finished every
+# frame: were inference to wait for drawing, the session would never end
+BLOCKING_DRAWER = """
+import runpy, sys, threading, time
+from romcam.session import display
+real_draw = display.draw_view
+def blocking_draw(view):
+    deadline = time.monotonic() + 180
+    while any(t.name == "romcam-inference" for t in threading.enumerate()):
+        if time.monotonic() > deadline:
+            print("inference waited for the drawer", file=sys.stderr)
+            import os; os._exit(3)
+        time.sleep(0.05)
+    return real_draw(view)
+display.draw_view = blocking_draw
+sys.argv = ["romcam", *sys.argv[1:]]
+runpy.run_module("romcam", run_name="__main__")
+"""
+
+
+def _records(db):
+    with Store.open(db, readonly=True) as store:
+        detail = store.session(1)
+        frames = store.frames(1)
+    trials = [(t.phase, t.side, t.trial_no, t.peak_deg, t.discarded) for t in detail.trials]
+    return detail, frames, trials, [(r.rep_no, r.peak_deg) for r in detail.reps]
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory, model_dir):
+    """The session clip's first 11 s: neutral and two before trials."""
+    return build_side_bend_session(tmp_path_factory.mktemp("short") / "short.mp4", media("neck_rotation_front.mp4"),
+                                   stop_after_s=11.0)
+
+
+def test_window_records_what_headless_records_though_the_drawer_blocks(short_clip, tmp_path, xvfb):
+    """Every frame of a recording through the session with the window's drawer stuck on the
+    first view until inference is over: the same records as without a window, one view drawn."""
+    args = (*SESSION_ARGS, "--source", short_clip)
+    headless = run(*args, "--no-window", "--db", tmp_path / "h.sqlite3")
+    assert headless.returncode == 1, headless.stderr          # the video ends before the protocol
+    window = subprocess.run([sys.executable, "-c", BLOCKING_DRAWER, *map(str, args), "--db", tmp_path / "w.sqlite3"],
+                            capture_output=True, text=True, timeout=600, env=dict(os.environ, DISPLAY=xvfb))
+    assert window.returncode == 1, window.stderr
+    print(window.stdout)
+    h_detail, h_frames, h_trials, h_reps = _records(tmp_path / "h.sqlite3")
+    w_detail, w_frames, w_trials, w_reps = _records(tmp_path / "w.sqlite3")
+    assert len(w_frames) == len(h_frames) > 200 and len(h_trials) >= 1
+    pd.testing.assert_frame_equal(w_frames, h_frames)
+    assert (w_trials, w_reps) == (h_trials, h_reps)
+    assert w_detail.row.end_reason == h_detail.row.end_reason
+    assert w_detail.stats["frames_processed"] == h_detail.stats["frames_processed"] == h_detail.stats["frames_captured"]
+    assert w_detail.stats["frames_drawn"] == 1 and "frames_drawn" not in h_detail.stats
+
+
+def _press(key: str, display: str) -> None:
+    """A real key press (X test extension) on the focused romcam window."""
+    if shutil.which("xdotool") is None:
+        if os.environ.get("CI"):
+            pytest.fail("xdotool is missing: .ci/run installs it")
+        pytest.skip("xdotool not installed")
+    env = dict(os.environ, DISPLAY=display)
+    subprocess.run(["xdotool", "search", "--name", "^romcam$", "windowfocus", "--sync", "%1"], env=env, check=True,
+                   timeout=30, capture_output=True)
+    subprocess.run(["xdotool", "key", key], env=env, check=True, timeout=30)
+
+
+def test_keys_in_the_live_window_redo_then_quit(short_clip, tmp_path, xvfb):
+    """r (redo) after the first before trial discards it, then q ends the session, saved: the keys
+    read by the display thread reach the inference worker, in order."""
+    db = tmp_path / "keys.sqlite3"
+    proc = subprocess.Popen(romcam_cmd(*SESSION_ARGS, "--source", short_clip, "--realtime", "--db", db),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, DISPLAY=xvfb, PYTHONUNBUFFERED="1"))
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if "before trial 1/3 right" in line:
+            _press("r", xvfb)
+        elif "discarded" in line:
+            _press("q", xvfb)
+    out = "".join(seen)
+    assert proc.wait(timeout=60) == 0, out + proc.stderr.read()
+    print(out)
+    assert "before trial 1 right discarded" in out and "stopped by the user" in out
+    with Store.open(db, readonly=True) as store:
+        detail = store.session(1)
+    assert detail.row.end_reason.startswith("stopped by the user")
+    assert [t.discarded for t in detail.trials][:1] == [True]
+    assert detail.stats["frames_drawn"] > 0 and detail.stats["latency_ms_median"] is not None
+
+
 def test_no_screen_for_the_window_is_a_clear_error(session_clip, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     r = subprocess.run(romcam_cmd(*SESSION_ARGS, "--source", session_clip, "--db", tmp_path / "x.sqlite3"),

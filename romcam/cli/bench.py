@@ -22,7 +22,7 @@ from romcam.cli.options import SIDE_CHOICES, model_options
 @click.option("--no-baseline", is_flag=True, help="romcam alone (a long recording): its time, CPU and peak "
                                                   "memory for the landmarks, then for the analysis.")
 @click.option("--live", is_flag=True, help="Instead: the live session loop on VIDEO replayed at real pace "
-                                           "(frames shown/dropped, capture-to-display latency).")
+                                           "(frames analysed/dropped/drawn, capture-to-display latency).")
 @click.option("--window", is_flag=True, help="With --live: draw the live window too (needs a screen).")
 def bench(video, joint, side, mirrored, model, model_dir, workers, repeat, no_baseline, live, window):
     """Frames/s of romcam's pipeline and of a plain one-thread baseline on VIDEO, as JSON."""

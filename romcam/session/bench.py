@@ -170,7 +170,7 @@ def run_live_bench(spec, joint: Joint, *, model: str = "full", model_dir=None, w
         result = run_session(SessionOptions(
             joint=joint, side=side, subject="BENCH", source=str(spec), db=str(Path(tmp) / "bench.sqlite3"),
             window=window, realtime=True, model=model, model_dir=model_dir), say=lambda _: None)
-    keys = ("frames_captured", "frames_processed", "frames_dropped", "dropped_share", "latency_ms_median",
+    keys = ("frames_captured", "frames_processed", "frames_dropped", "dropped_share", "frames_drawn", "latency_ms_median",
             "latency_ms_p95", "fps", "source_fps", "cpu_s", "cores_busy")
     return {"video": str(spec), "joint": joint.name, "pose_model": model, "window": window,
             "cpu_count": os.cpu_count(), "load_average_1min": _load(), **{k: result.stats.get(k) for k in keys}}

@@ -33,7 +33,7 @@ from romcam.errors import RomcamError
 from romcam.measure.ankle import is_shin_joint
 from romcam.measure.joints import Joint
 from romcam.session.engine import SessionEngine
-from romcam.session.overlay import OverlayState, draw_overlay
+from romcam.session.display import LiveDisplay, View, deg_text as _deg, overlay_state
 from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, ProtocolConfig, RepDone,
                                      TrialDiscarded, TrialDone, TurnDone, TurnIgnored)
 from romcam.session.sound import Sounder
@@ -43,8 +43,6 @@ from romcam.storage.journal import SessionJournal, delete_empty_session
 from romcam.storage.rows import owner_meta
 from romcam.storage.store import Store, clean_subject_code, resolve_db_path
 
-WINDOW = "romcam"
-KEYS = {ord("n"): "next", ord(" "): "next", ord("r"): "redo", ord("q"): "quit", 27: "quit"}
 FRAME_BATCH_S = 1.0
 
 
@@ -231,10 +229,6 @@ class SessionRecorder:
         self.last_flush = t
 
 
-def _deg(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
 def _check_display() -> None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise RomcamError("there is no screen to show the live window on; run with --no-window")
@@ -247,29 +241,6 @@ def session_sides(joint: Joint, side: str) -> tuple[str, ...]:
         raise RomcamError(f"{joint.title} is measured from the side, one leg or arm at a time: "
                           "--side both is not possible; give --side left or --side right")
     return ("left", "right") if side == "both" else (side,)
-
-
-def overlay_state(engine: SessionEngine, status: str = "", warnings=()) -> OverlayState:
-    p = engine.protocol
-    side = p.cfg.sides[0]
-    if len(p.cfg.sides) > 1 and p.phase in (Phase.BEFORE, Phase.AFTER, Phase.SET):
-        # show the side that is moving now (the larger current excursion)
-        side = max(p.cfg.sides, key=lambda s: -math.inf if math.isnan(p.current_angle(s)) else p.current_angle(s))
-    last = p.last_peak()
-    peaks = [r.peak_deg for s in p.cfg.sides for r in p.sides[s].reps]
-    state = OverlayState(
-        joint_name=p.joint.name, joint_title=p.joint.title, side=side, angle_deg=p.current_angle(side),
-        phase=p.phase.value, prompt=p.prompt, progress=p.progress,
-        last_peak_deg=None if last is None else last.peak_deg, rep_peaks=peaks,
-        warnings=list(p.problems if p.phase is not Phase.SETUP else ()) + list(warnings), status=status)
-    if p.circles and p.phase is Phase.SET:
-        state.last_peak_deg = None
-        state.turn_text = p.turn_text
-        if p.turns:
-            t = p.turns[-1]
-            state.last_turn_text = f"last turn: right {_deg(t.right_extreme_deg)}, left {_deg(t.left_extreme_deg)} deg"
-        state.turn_extremes = {s: [t.extreme(s) for t in p.turns] for s in ("right", "left")}
-    return state
 
 
 def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> SessionResult:
@@ -376,6 +347,7 @@ class _Loop:
         self.record_tmp: Path | None = None
         self.live = info.live
         self.setup_vertical = None        # the ankle without a profile roll: read during setup
+        self.display = LiveDisplay(self.latencies) if opts.window else None
 
     def start_vertical(self, store, sid: int, say) -> None:
         """The ankle's vertical: the profile's roll now, or the scene's once setup is over."""
@@ -396,6 +368,13 @@ class _Loop:
         say(vertical.describe())
 
     def run(self, source) -> str:
+        """Every frame through the session; with a window, on a worker thread while this thread
+        shows the newest one (romcam.session.display)."""
+        if self.display is None:
+            return self._frames(source)
+        return self.display.run(lambda: self._frames(source))
+
+    def _frames(self, source) -> str:
         if self.live:
             with LatestFrameCapture(source) as capture:
                 while True:
@@ -432,16 +411,18 @@ class _Loop:
         if self.setup_vertical is not None and self.engine.protocol.phase is not Phase.SETUP:
             self._use_vertical(self.setup_vertical.estimate())   # before any trial is measured
             self.setup_vertical = None
-        key = self._show(frame.image, lm)
-        if captured_at is not None:
+        if self.display is not None:      # drawn on the display thread; latency taken there
+            self.display.publish(View(frame.image, lm, overlay_state(self.engine, self._status(), self.warnings),
+                                      mirror=self.live, captured_at=captured_at))
+        elif captured_at is not None:
             self.latencies.append(time.monotonic() - captured_at)
         self.processed += 1
         if self.opts.record is not None:
             self._record(frame.image)
-        if key is not None:
+        for key in self.display.commands() if self.display is not None else ():
             for e in self.engine.protocol.command(key, frame.t_s):
                 self.recorder.event(e)
-        return self.engine.protocol.phase is Phase.DONE
+        return self.engine.protocol.phase is Phase.DONE or (self.display is not None and self.display.stop.is_set())
 
     def _count(self, lm: FrameLandmarks, usable: bool) -> None:
         self.valid += usable
@@ -454,17 +435,6 @@ class _Loop:
         if self.live:
             text += f", {self.dropped} dropped"
         return text
-
-    def _show(self, image, lm) -> str | None:
-        if not self.opts.window:
-            return None
-        view, _ = draw_overlay(image, lm, overlay_state(self.engine, self._status(), self.warnings),
-                               mirror=self.live)
-        cv2.imshow(WINDOW, view)
-        key = cv2.waitKey(1) & 0xFF
-        if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
-            return "quit"  # the window was closed
-        return KEYS.get(key)
 
     def _record(self, image) -> None:
         if self.writer is None:
@@ -503,6 +473,8 @@ class _Loop:
             "cores_busy": round(cpu / elapsed, 2),      # average CPU cores the loop kept busy
             "warnings": list(self.warnings),
         }
+        if self.display is not None:       # views put on screen (the display skips what it was late for)
+            out["frames_drawn"] = self.display.drawn
         if hasattr(self.engine.measurer, "swaps_repaired"):
             out["leg_swaps_repaired"] = self.engine.measurer.swaps_repaired
         out["invalid_frames"] = dict(sorted(self.invalid.items(), key=lambda kv: -kv[1]))
@@ -537,9 +509,10 @@ def describe_result(result: SessionResult) -> str:
                         f"{len(f.turns) - cw})")
     s = result.stats
     if s.get("live"):
-        lines.append(f"  live loop: {s['frames_processed']} of {s['frames_captured']} frames shown "
+        lines.append(f"  live loop: {s['frames_processed']} of {s['frames_captured']} frames analysed "
                      f"({s['frames_dropped']} dropped), latency median {s['latency_ms_median']} ms, "
-                     f"p95 {s['latency_ms_p95']} ms, {s['fps']} fps")
+                     f"p95 {s['latency_ms_p95']} ms, {s['fps']} fps"
+                     + (f", {s['frames_drawn']} drawn on screen" if s.get("frames_drawn") is not None else ""))
     else:
         speed = f" at {s['fps']} fps" if s.get("fps") else ""
         lines.append(f"  {s.get('frames_processed', 0)} frames analysed{speed}")
