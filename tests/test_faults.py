@@ -48,8 +48,8 @@ REP = re.compile(r"set rep (\d+)/\d+ (\w+): peak (-?[\d.]+) deg")
 class Session:
     """The session subprocess; ``lines`` is everything it printed."""
 
-    def __init__(self, db: Path, data_dir: Path, pause_s: float = 0.006):
-        env = dict(os.environ, ROMCAM_DATA_DIR=str(data_dir), ROMCAM_FINAL_WAIT_S="2")
+    def __init__(self, db: Path, data_dir: Path, pause_s: float = 0.006, final_wait_s: float = 2):
+        env = dict(os.environ, ROMCAM_DATA_DIR=str(data_dir), ROMCAM_FINAL_WAIT_S=str(final_wait_s))
         self.proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(db), str(TESTS), str(pause_s)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: list[str] = []
@@ -137,7 +137,7 @@ def test_kill_at_several_moments(folder, tmp_path, moment):
 @pytest.mark.parametrize("moment", ["before trial 1/3", "set rep 2/6", "after trial 2/3"])
 def test_lock_for_seconds_at_several_moments(folder, tmp_path, moment):
     db, before = folder / "romcam.sqlite3", others(folder)
-    s = Session(db, tmp_path / "data")
+    s = Session(db, tmp_path / "data", final_wait_s=6)     # the session may end within the lock
     s.wait_for(moment)
     LockHolder(db, 4.0).wait()
     assert s.end() == 0, s.err
