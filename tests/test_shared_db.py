@@ -26,6 +26,7 @@ from test_hostile import LockHolder
 from romcam.cli.main import main
 from romcam.errors import RomcamError
 from romcam.storage.engine import Conn, PgSettings, clean_url, pg_engine, sqlite_engine
+from romcam.storage.journal import read_recovery, replay
 from romcam.storage.migrate import compare_type, latest_version, revisions, upgrade_to
 from romcam.storage.schema import metadata
 from romcam.storage.store import Store
@@ -206,12 +207,16 @@ def test_two_rooms_record_at_once_and_one_is_killed_mid_set(db_target, tmp_path)
     os.kill(room1.proc.pid, signal.SIGKILL)
     assert room1.finish() == -signal.SIGKILL
     assert room2.finish() == 0, "".join(room2.lines) + room2.proc.stderr.read()
+    kept = list(tmp_path.rglob("*.recovery-*.jsonl"))   # a rep the database had not confirmed yet
     with Store.open(db_target) as store:
+        for path in kept:
+            replay(store, read_recovery(path)[1])
         killed, killed_status = stored_reps(store, "ROOM1")
         done, done_status = stored_reps(store, "ROOM2")
         total = store._read_one("SELECT count(*) FROM reps")[0]
         distinct = store._read_one("SELECT count(*) FROM (SELECT DISTINCT session_id, rep_no FROM reps) d")[0]
-    print(f"\n{db_target}: killed room reported {len(room1.reps)} reps, {len(killed)} stored; "
+    print(f"\n{db_target}: killed room reported {len(room1.reps)} reps, {len(killed)} stored "
+          f"({len(kept)} recovery files added); "
           f"other room {len(done)}/60 ({done_status}); {total} rep rows, {distinct} distinct")
     assert set(room1.reps) <= set(killed) and killed == list(range(1, len(killed) + 1)) and len(killed) < 400
     assert killed_status == "in_progress"
