@@ -67,6 +67,7 @@ class SessionJournal:
         self._state = threading.Condition()     # guards the counters below and ops' growth
         self._confirmed = 0                 # ops[:_confirmed] are committed
         self._filed = 0                     # ops[:_filed] are committed or in the recovery file
+        self._torn = False                  # an append to the recovery file failed part-way
         self._failed_tries = 0
         self._wake = self._stop = False
         self._notes: list[str] = []         # said on the caller's thread
@@ -246,35 +247,39 @@ class SessionJournal:
     # ----- the recovery file: the start, then (at least) every record not yet confirmed
 
     def _keep(self, n: int) -> None:
-        """Make sure record ``n`` is committed or in the recovery file (appended to it, with any
-        frame batches queued before it that are not there yet)."""
+        """Make sure record ``n`` is committed or in the recovery file (the caller, for a counted
+        record the database has not confirmed)."""
+        self._file_upto(n + 1)
+
+    def _save_waiting(self) -> None:
+        """Make sure every record not yet confirmed is in the recovery file (the writer, on a
+        refusal)."""
+        with self._state:
+            hi = len(self.ops)
+        self._file_upto(hi)
+
+    def _file_upto(self, hi: int) -> None:
+        """Every record before ``hi`` committed or in the recovery file: the missing ones
+        appended to it (a line each), or the file written anew (none yet, or an append failed:
+        its last line may be cut)."""
         with self._file_lock:
             with self._state:
-                if self._confirmed > n or self._filed > n:
+                if self._confirmed >= hi or self._filed >= hi:
                     return
-                whole = self.file is None
-                lo = self._confirmed if whole else max(self._confirmed, self._filed)
-                records = self.ops[lo:n + 1]
+                whole = self.file is None or self._torn
+                records = self.ops[self._confirmed if whole else max(self._confirmed, self._filed):hi]
             if not whole:
                 try:
                     with open(self.file, "a", encoding="utf-8", newline="") as fh:
                         fh.write(_lines(records))
-                    self._filed = n + 1
+                    self._filed = hi
                     return
                 except OSError:
+                    self._torn = True
                     with self._state:
-                        records = self.ops[self._confirmed:n + 1]
+                        records = self.ops[self._confirmed:hi]
             if self._write_file(records):
-                self._filed = n + 1
-
-    def _save_waiting(self) -> None:
-        """Write every record not yet confirmed into the recovery file (the writer, on a refusal)."""
-        with self._file_lock:
-            with self._state:
-                hi = len(self.ops)
-                records = self.ops[self._confirmed:hi]
-            if self._write_file(records):
-                self._filed = hi
+                self._filed, self._torn = hi, False
 
     def _candidates(self) -> list[Path]:
         if self.store.postgres:
@@ -388,7 +393,12 @@ def apply(store: Store, sid: int, o: dict) -> None:
 def read_recovery(path: Path) -> tuple[dict, list[dict]]:
     """The header and the records of a recovery file."""
     try:
-        lines = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        texts = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [json.loads(line) for line in texts[:-1]]
+        try:
+            lines += [json.loads(texts[-1])] if texts else []
+        except ValueError:
+            pass             # cut by a crash while it was appended: its write() had not returned
     except (OSError, ValueError) as exc:
         raise RomcamError(f"cannot read the recovery file {path} ({exc}) (give the file romcam "
                           f"named when the session ended)") from None
