@@ -204,6 +204,7 @@ def test_turns_ride_the_session_journal_and_replay_once(tmp_path, db_target):
         for no, direction, start, end, right, left, fwd, back in TURNS:
             journal.write("turn", turn_no=no, direction=direction, start_s=start, end_s=end, right_deg=right,
                           left_deg=left, forward_deg=fwd, backward_deg=back)
+        assert journal.close() is None                 # the writer thread has stored them all
         assert [t.right_deg for t in store.turns(sid)] == [t[4] for t in TURNS]
         records = journal.ops
     with Store.open(db_target) as other:           # another database: a file, or a server

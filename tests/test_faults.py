@@ -10,6 +10,7 @@ allowed), filled to the last byte by the test while the session runs."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -48,8 +49,8 @@ REP = re.compile(r"set rep (\d+)/\d+ (\w+): peak (-?[\d.]+) deg")
 class Session:
     """The session subprocess; ``lines`` is everything it printed."""
 
-    def __init__(self, db: Path, data_dir: Path, pause_s: float = 0.006):
-        env = dict(os.environ, ROMCAM_DATA_DIR=str(data_dir), ROMCAM_FINAL_WAIT_S="2")
+    def __init__(self, db: Path, data_dir: Path, pause_s: float = 0.006, final_wait_s: float = 2):
+        env = dict(os.environ, ROMCAM_DATA_DIR=str(data_dir), ROMCAM_FINAL_WAIT_S=str(final_wait_s))
         self.proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(db), str(TESTS), str(pause_s)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: list[str] = []
@@ -137,7 +138,7 @@ def test_kill_at_several_moments(folder, tmp_path, moment):
 @pytest.mark.parametrize("moment", ["before trial 1/3", "set rep 2/6", "after trial 2/3"])
 def test_lock_for_seconds_at_several_moments(folder, tmp_path, moment):
     db, before = folder / "romcam.sqlite3", others(folder)
-    s = Session(db, tmp_path / "data")
+    s = Session(db, tmp_path / "data", final_wait_s=6)     # the session may end within the lock
     s.wait_for(moment)
     LockHolder(db, 4.0).wait()
     assert s.end() == 0, s.err
@@ -206,3 +207,27 @@ def test_a_damaged_database_is_not_touched(folder, tmp_path):
     s = Session(db, tmp_path / "data")
     assert s.end() != 0 and "damaged" in s.err
     assert sha256s(folder) == before
+
+
+def test_a_recovery_file_cut_mid_line_by_a_crash_is_still_added(tmp_path):
+    """While the database is locked, each counted rep is appended to the recovery file before
+    write() returns; a crash in the middle of an append leaves a cut last line (a rep not yet
+    counted): `romcam recover` adds everything before it."""
+    from romcam.storage.journal import SessionJournal
+
+    db = tmp_path / "romcam.sqlite3"
+    with Store.open(db) as store:
+        journal = SessionJournal(store, say=lambda s: None)
+        journal.start("P7", "knee_flexion", "left")
+        holder = LockHolder(db, 3.0)
+        for k in (1, 2, 3):
+            journal.write("rep", side="left", rep_no=k, peak_deg=50.0 + k)
+        lines = journal.file.read_text().splitlines()
+        cut = tmp_path / "cut.jsonl"
+        cut.write_text("\n".join(lines) + "\n" + lines[-1][:30])   # a fourth rep, cut by the crash
+        holder.wait()
+        assert journal.close() is None
+    print(f"\nrecovery file while locked: {len(lines)} lines ({[json.loads(x).get('op') for x in lines[1:]]})")
+    assert [json.loads(x).get("rep_no") for x in lines[2:]] == [1, 2, 3]
+    recover_into([cut], tmp_path / "other.sqlite3")
+    assert stored(tmp_path / "other.sqlite3")[1] == {(1, "left", 51.0), (2, "left", 52.0), (3, "left", 53.0)}

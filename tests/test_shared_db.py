@@ -22,9 +22,11 @@ from sqlalchemy import inspect
 
 from legacy_sqlite import build_legacy_file
 from pg_server import database_of
+from test_hostile import LockHolder
 from romcam.cli.main import main
 from romcam.errors import RomcamError
 from romcam.storage.engine import Conn, PgSettings, clean_url, pg_engine, sqlite_engine
+from romcam.storage.journal import read_recovery, replay
 from romcam.storage.migrate import compare_type, latest_version, revisions, upgrade_to
 from romcam.storage.schema import metadata
 from romcam.storage.store import Store
@@ -131,18 +133,25 @@ CHILD = textwrap.dedent("""
     from romcam.storage.store import Store
     target, subject, n, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     final_wait = float(sys.argv[5])
+    slowest = [0.0, None]
+    def write(op, **fields):                     # timed: how long the live loop would wait
+        t0 = time.perf_counter()
+        journal.write(op, **fields)
+        if time.perf_counter() - t0 > slowest[0]:
+            slowest[:] = [time.perf_counter() - t0, op]
     with Store.open(target) as store:
         journal = SessionJournal(store, say=lambda s: print("note", s.replace(" ", "_"), flush=True))
         sid = journal.start(subject, "knee_flexion", "left", target_reps=n, room=subject)
         for k, peak in enumerate((60.0, 62.5, 61.0), start=1):
-            journal.write("trial", phase="before", side="left", trial_no=k, peak_deg=peak)
+            write("trial", phase="before", side="left", trial_no=k, peak_deg=peak)
         print("session", sid, flush=True)
         for k in range(1, n + 1):
-            journal.write("rep", side="left", rep_no=k, peak_deg=50.0 + 0.25 * k, start_s=k - 0.5,
-                          peak_s=k - 0.25, end_s=float(k))
+            write("rep", side="left", rep_no=k, peak_deg=50.0 + 0.25 * k, start_s=k - 0.5,
+                  peak_s=k - 0.25, end_s=float(k))
             print("rep", k, flush=True)          # counted: in the database or the journal's file
             time.sleep(pause)
-        journal.write("finish", status="complete", end_reason=None, results=[], stats={})
+        write("finish", status="complete", end_reason=None, results=[], stats={})
+        print("slowest", slowest[0], slowest[1], flush=True)
         print("closed", journal.close(final_wait_s=final_wait), flush=True)
 """)
 
@@ -172,6 +181,11 @@ class Recorder:
             assert self.proc.poll() is None and time.monotonic() < end, "".join(self.lines) + self.proc.stderr.read()
             time.sleep(0.005)
 
+    def slowest(self) -> tuple[float, str]:
+        """The longest any write() call took, and its record."""
+        _, seconds, op = next(line for line in self.lines if line.startswith("slowest")).split()
+        return float(seconds), op
+
     def finish(self, timeout: float = 120) -> int:
         code = self.proc.wait(timeout=timeout)
         self.thread.join(timeout=10)
@@ -193,12 +207,16 @@ def test_two_rooms_record_at_once_and_one_is_killed_mid_set(db_target, tmp_path)
     os.kill(room1.proc.pid, signal.SIGKILL)
     assert room1.finish() == -signal.SIGKILL
     assert room2.finish() == 0, "".join(room2.lines) + room2.proc.stderr.read()
+    kept = list(tmp_path.rglob("*.recovery-*.jsonl"))   # a rep the database had not confirmed yet
     with Store.open(db_target) as store:
+        for path in kept:
+            replay(store, read_recovery(path)[1])
         killed, killed_status = stored_reps(store, "ROOM1")
         done, done_status = stored_reps(store, "ROOM2")
         total = store._read_one("SELECT count(*) FROM reps")[0]
         distinct = store._read_one("SELECT count(*) FROM (SELECT DISTINCT session_id, rep_no FROM reps) d")[0]
-    print(f"\n{db_target}: killed room reported {len(room1.reps)} reps, {len(killed)} stored; "
+    print(f"\n{db_target}: killed room reported {len(room1.reps)} reps, {len(killed)} stored "
+          f"({len(kept)} recovery files added); "
           f"other room {len(done)}/60 ({done_status}); {total} rep rows, {distinct} distinct")
     assert set(room1.reps) <= set(killed) and killed == list(range(1, len(killed) + 1)) and len(killed) < 400
     assert killed_status == "in_progress"
@@ -234,13 +252,47 @@ def test_a_server_lost_mid_session_loses_no_rep(pg_cluster, pg_url, tmp_path):
     with Store.open(pg_url) as store:
         reps, status = stored_reps(store, "ROOM1")
     notes = [line for line in room.lines if line.startswith("note")]
+    slowest, op = room.slowest()
     print(f"\nserver down after rep {down_at}; {counted_while_down} reps counted while it was down; "
-          f"{len(reps)} stored; notes: {[n[:90] for n in notes]}")
-    assert counted_while_down >= 5                  # the session went on counting
+          f"slowest write() {slowest * 1000:.0f} ms ({op}); {len(reps)} stored; notes: {[n[:90] for n in notes]}")
+    assert counted_while_down >= 5 and slowest < 0.2          # the session went on counting
     assert reps == list(range(1, 121)) and status == "complete"
     assert any("cannot_take_writes_now_(cannot_reach_the_PostgreSQL_server" in n for n in notes)
     assert any("takes_writes_again" in n for n in notes)
     assert not list((tmp_path / "data").rglob("*.jsonl"))
+
+
+def test_no_write_waits_for_a_blocked_database(db_target, request, tmp_path):
+    """Mid-set, another program holds SQLite's write lock, or the PostgreSQL server hangs (every
+    process stopped: nothing answers, not even the open connection), for 2.5 s. Every write()
+    returns at once (the journal's writer thread waits, not the live loop; writing on the loop's
+    thread took 0.25 s per write under the lock and as long as the server hung), counting goes
+    on, and all of it is stored once the database answers again."""
+    room = Recorder(db_target, "ROOM1", 200, 0.02, tmp_path / "data")
+    room.wait_reps(20)
+    at = len(room.reps)
+    if isinstance(db_target, Path):
+        LockHolder(db_target, 2.5).wait()
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        pids = cluster.freeze()
+        try:
+            time.sleep(2.5)
+        finally:
+            cluster.thaw(pids)
+    counted_while_blocked = len(room.reps) - at
+    assert room.finish() == 0, "".join(room.lines) + room.proc.stderr.read()
+    with Store.open(db_target) as store:
+        reps, status = stored_reps(store, "ROOM1")
+    slowest, op = room.slowest()
+    notes = [line[:80] for line in room.lines if line.startswith("note")]
+    print(f"\n{db_target}: blocked 2.5 s after rep {at}; {counted_while_blocked} reps counted meanwhile; "
+          f"slowest write() {slowest * 1000:.0f} ms ({op}); {len(reps)}/200 stored; notes {notes}")
+    assert slowest < 0.2 and counted_while_blocked >= 40
+    assert reps == list(range(1, 201)) and status == "complete"
+    assert not list(tmp_path.rglob("*.jsonl"))              # the recovery file went once all was stored
+    if isinstance(db_target, Path):
+        assert any("cannot_take_writes_now" in n for n in notes) and any("takes_writes_again" in n for n in notes)
 
 
 def test_a_server_gone_at_the_end_leaves_a_recovery_file_that_recover_adds(pg_cluster, pg_url, tmp_path,

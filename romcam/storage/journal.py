@@ -1,14 +1,25 @@
 """A live session's writes, kept until the database has them: nothing counted is ever lost.
 
-Every write of a session (:class:`SessionJournal`) is kept in order as a plain record. It goes to
-the database at once; when the database cannot take it (another program holds the write lock, the
-disk is full, the file got damaged), the session goes on counting, the waiting records stay in
-memory *and* in a recovery file (``<db>.recovery-<session>.jsonl`` beside an SQLite database, else
-in the per-user data folder, else in the temporary folder; for a PostgreSQL server, which may
-also be unreachable or restarting, in the per-user data folder), and they are retried about once a second
-and flushed as soon as the database takes writes again (then the file goes away). Only when the
-session ends with records still waiting is the recovery file left, and said:
-``romcam recover FILE`` adds it to the database (or another one) later.
+Every write of a session (:class:`SessionJournal`) is kept in order as a plain record and handed
+to the session's **writer thread**, which puts the records into the database one after the other
+on a connection of its own; ``write()`` never waits for the database (a held lock, a server that
+does not answer): the live view goes on whatever the database does.
+
+A trial, rep, turn (and the neutral, a discard, the finish) is *counted* only once it is safe:
+``write()`` waits a moment (:data:`CONFIRM_WAIT_S`) for the writer to confirm it is committed;
+if it is not (or while the database is behind: a recovery file exists), the record is appended
+to the recovery file before ``write()`` returns. So after a
+crash (even SIGKILL) every counted record is in the database or in that file. Frame batches just
+queue (the frames of the last second may be lost in a crash, as the unbatched ones are).
+
+When the database cannot take the records (another program holds the write lock, the disk is
+full, the file got damaged, a PostgreSQL server is unreachable or restarting), the session goes
+on counting; the waiting records stay in memory *and* in the recovery file
+(``<db>.recovery-<session>.jsonl`` beside an SQLite database, else in the per-user data folder,
+else in the temporary folder; for a PostgreSQL server in the per-user data folder); the writer
+retries about once a second and stores them as soon as the database takes writes again (then the
+file goes away). Only when the session ends with records still waiting is the recovery file
+left, and said: ``romcam recover FILE`` adds it to the database (or another one) later.
 
 Replaying is idempotent (trials and reps are matched on their own creation time, frame batches
 on their first timestamp), so a file replayed twice, or after a partial flush, adds nothing twice.
@@ -17,12 +28,11 @@ on their first timestamp), so a file replayed twice, or after a partial flush, a
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sqlite3
 import tempfile
-import time
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -37,85 +47,180 @@ from romcam.timestamps import now_iso
 
 FORMAT = "romcam-recovery-1"
 RETRY_S = 1.0               # how often waiting records are retried during a session
-WRITE_WAIT_S = 0.25         # how long one write waits for a lock during a live session
+WRITE_WAIT_S = 0.25         # how long one attempt of the writer waits for a lock
+CONFIRM_WAIT_S = 0.05       # how long write() waits for a counted record to be committed
+JOIN_WAIT_S = 30.0          # then how long close() waits for an attempt still under way
 FINAL_WAIT_S = float(os.environ.get("ROMCAM_FINAL_WAIT_S", "15"))   # at the end, before giving up
+DB_ERRORS = (RomcamError, sqlite3.Error, SQLAlchemyError, OSError)
 
 
 class SessionJournal:
-    """The writes of one session: to the database when it takes them, else kept (module notes)."""
+    """The writes of one session: to the database by a writer thread when it takes them, else
+    kept (module notes). ``say`` is only ever called on the caller's thread."""
 
     def __init__(self, store: Store, say: Callable[[str], None] = print):
         self.store, self.say = store, say
-        self.ops: list[dict] = []
-        self.pending: list[dict] = []
+        self.ops: list[dict] = []           # every record, in order; ops[0] is the start
         self.sid: int | None = None
-        self.problem: str | None = None
+        self.problem: str | None = None     # why the database refused the last attempt
         self.file: Path | None = None
-        self._last_try = -math.inf
+        self._state = threading.Condition()     # guards the counters below and ops' growth
+        self._confirmed = 0                 # ops[:_confirmed] are committed
+        self._filed = 0                     # ops[:_filed] are committed or in the recovery file
+        self._torn = False                  # an append to the recovery file failed part-way
+        self._failed_tries = 0
+        self._wake = self._stop = False
+        self._notes: list[str] = []         # said on the caller's thread
+        self._crash: BaseException | None = None
+        self._file_lock = threading.Lock()  # taken before _state, never after
+        self._db: Store | None = None
+        self._thread: threading.Thread | None = None
         store.set_busy_timeout(WRITE_WAIT_S)
+
+    @property
+    def pending(self) -> list[dict]:
+        """The records not yet confirmed in the database, oldest first."""
+        with self._state:
+            return self.ops[self._confirmed:]
 
     # ----- the writes of a session
 
     def start(self, subject: str, joint: str, side: str, new_subject: bool = False, **meta) -> int:
-        """Create the session; this one write must succeed (nothing has been counted yet)."""
+        """Create the session (at once: this one write must succeed, nothing has been counted
+        yet) and start the writer thread."""
         meta.setdefault("started_at", now_iso())
         self.sid = self.store.start_session(subject, joint, side, new_subject=new_subject, **meta)
         self.ops.append({"op": "start", "subject": clean_subject_code(subject), "joint": joint,
                          "side": side, "meta": meta, "session_id": self.sid})
+        self._confirmed = self._filed = 1
+        self._db = self.store.twin(WRITE_WAIT_S)
+        self._thread = threading.Thread(target=self._run, name=f"romcam-writer-{self.sid}", daemon=True)
+        self._thread.start()
         return self.sid
 
     def write(self, op: str, **fields) -> None:
+        """Queue one record; returns at once (at most :data:`CONFIRM_WAIT_S` and a line appended
+        to the recovery file for a counted record the database has not confirmed by then)."""
+        self._report()
         record = {"op": op, **fields}
         if op in ("trial", "rep", "turn"):
             record.setdefault("created_at", now_iso())
-        self.ops.append(record)
-        self.pending.append(record)
-        # A trial or rep is tried at once; while a PostgreSQL server is unreachable (each try may
-        # wait for a connection), at most once per RETRY_S like frames.
-        self.flush(force=op != "frames" and not (self.problem and self.store.postgres))
-
-    # ----- getting them into the database
+        with self._state:
+            self.ops.append(record)
+            n = len(self.ops) - 1
+            self._state.notify_all()
+            if op == "frames":
+                return
+            if self.problem is None and self.file is None:      # else the database is behind
+                self._state.wait_for(lambda: self._confirmed > n, timeout=CONFIRM_WAIT_S)
+            if self._confirmed > n:
+                return
+        self._keep(n)
 
     def flush(self, force: bool = False) -> bool:
-        """Try the waiting records (at most once per :data:`RETRY_S` unless ``force``); True when
-        none is left waiting."""
-        if not self.pending:
-            return True
-        if self.problem and not force and time.monotonic() - self._last_try < RETRY_S:
-            return False
-        self._last_try = time.monotonic()
+        """Say what the writer noticed; True when no record is left waiting. ``force``: first
+        let the writer try the waiting records now (waits for that one attempt)."""
+        self._report()
+        with self._state:
+            if force and self._thread is not None and self._thread.is_alive():
+                tries = self._failed_tries
+                self._wake = True
+                self._state.notify_all()
+                self._state.wait_for(lambda: self._confirmed == len(self.ops) or self._failed_tries > tries
+                                     or self._crash is not None, timeout=60)
+            done = self._confirmed == len(self.ops)
+        self._report()
+        return done
+
+    # ----- the writer thread
+
+    def _run(self) -> None:
         try:
-            while self.pending:
-                apply(self.store, self.sid, self.pending[0])
-                self.pending.pop(0)
-        except (RomcamError, sqlite3.Error, SQLAlchemyError, OSError) as exc:
-            first = self.problem is None
-            self.problem = str(exc)
-            self.save()
+            while True:
+                with self._state:
+                    self._state.wait_for(lambda: self._stop or self._confirmed < len(self.ops))
+                    if self._stop:
+                        return
+                    record = self.ops[self._confirmed]
+                try:
+                    apply(self._db, self.sid, record)
+                except DB_ERRORS as exc:
+                    self._refused(exc)
+                    continue
+                with self._state:
+                    self._confirmed += 1
+                    self._state.notify_all()
+                    if self._confirmed < len(self.ops):
+                        continue
+                self._caught_up()
+        except BaseException as exc:        # a bug, not the database: raised on the caller's thread
+            with self._state:
+                self._crash = exc
+                self._state.notify_all()
+
+    def _refused(self, exc: BaseException) -> None:
+        first = self.problem is None
+        self.problem = str(exc)
+        self._save_waiting()
+        with self._state:
             if first:
-                self.say(f"note: the database cannot take writes now ({exc}); counting goes on, "
-                         f"the records wait in memory and in {self.file}")
-            return False
-        if self.problem is not None:
-            self.say("note: the database takes writes again; every waiting record is stored")
-            self.problem = None
+                self._notes.append(f"note: the database cannot take writes now ({exc}); counting goes "
+                                   f"on, the records wait in memory and in {self.file}")
+            self._failed_tries += 1
+            self._state.notify_all()
+            self._state.wait_for(lambda: self._stop or self._wake, timeout=RETRY_S)
+            self._wake = False
+
+    def _caught_up(self) -> None:
+        """Every record is in the database: the recovery file goes (unless a newer record came
+        meanwhile; it is checked with the file lock held, so no record kept there is dropped)."""
+        with self._file_lock, self._state:
+            if self._confirmed < len(self.ops):
+                return
+            if self.problem is not None:
+                self._notes.append("note: the database takes writes again; every waiting record is stored")
+                self.problem = None
             self.discard_file()
-        return True
+
+    def _report(self) -> None:
+        """Say the writer's notes; raise what broke it (on the caller's thread)."""
+        with self._state:
+            notes, self._notes = self._notes, []
+            crash, self._crash = self._crash, None
+        for note in notes:
+            self.say(note)
+        if crash is not None:
+            raise crash
+
+    # ----- the end
 
     def close(self, final_wait_s: float | None = None) -> str | None:
         """At the session's end: wait up to ``final_wait_s`` for the database to take the
-        waiting records; if it does not (or its pages are damaged), keep the whole session in
-        the recovery file. Returns a sentence saying so, or None when all is in the database."""
-        deadline = time.monotonic() + (FINAL_WAIT_S if final_wait_s is None else final_wait_s)
-        while not self.flush(force=True) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        if not self.pending:
+        waiting records, stop the writer; if the records are still refused (or the database's
+        pages are damaged), keep the whole session in the recovery file. Returns a sentence
+        saying so, or None when all is in the database."""
+        wait = FINAL_WAIT_S if final_wait_s is None else final_wait_s
+        if self._thread is not None:
+            with self._state:
+                self._wake = True
+                self._state.notify_all()
+                self._state.wait_for(lambda: self._confirmed == len(self.ops) or self._crash is not None
+                                     or not self._thread.is_alive(), timeout=wait)
+                self._stop = True
+                self._state.notify_all()
+            self._thread.join(timeout=JOIN_WAIT_S)      # one attempt under way (a server not answering)
+            if not self._thread.is_alive():
+                self._db.close()
+            self._thread = None
+        if self._crash is not None:
+            self._write_file(self.ops[1:])
+        self._report()
+        if self._confirmed == len(self.ops):
             damage = self._damage()
             if damage is None:
                 return None
             self.problem = damage
-        self.pending = list(self.ops[1:])      # the whole session, for a clean replay elsewhere
-        self.save()
+        self._write_file(self.ops[1:])      # the whole session, for a clean replay elsewhere
         trials = sum(o["op"] == "trial" for o in self.ops)
         reps = sum(o["op"] == "rep" for o in self.ops)
         where = f"in {self.file}" if self.file else "NOWHERE (no folder could be written)"
@@ -139,7 +244,42 @@ class SessionJournal:
             rows = [str(exc)]
         return None if rows == ["ok"] else f"the database is damaged: {rows[0]}"
 
-    # ----- the recovery file
+    # ----- the recovery file: the start, then (at least) every record not yet confirmed
+
+    def _keep(self, n: int) -> None:
+        """Make sure record ``n`` is committed or in the recovery file (the caller, for a counted
+        record the database has not confirmed)."""
+        self._file_upto(n + 1)
+
+    def _save_waiting(self) -> None:
+        """Make sure every record not yet confirmed is in the recovery file (the writer, on a
+        refusal)."""
+        with self._state:
+            hi = len(self.ops)
+        self._file_upto(hi)
+
+    def _file_upto(self, hi: int) -> None:
+        """Every record before ``hi`` committed or in the recovery file: the missing ones
+        appended to it (a line each), or the file written anew (none yet, or an append failed:
+        its last line may be cut)."""
+        with self._file_lock:
+            with self._state:
+                if self._confirmed >= hi or self._filed >= hi:
+                    return
+                whole = self.file is None or self._torn
+                records = self.ops[self._confirmed if whole else max(self._confirmed, self._filed):hi]
+            if not whole:
+                try:
+                    with open(self.file, "a", encoding="utf-8", newline="") as fh:
+                        fh.write(_lines(records))
+                    self._filed = hi
+                    return
+                except OSError:
+                    self._torn = True
+                    with self._state:
+                        records = self.ops[self._confirmed:hi]
+            if self._write_file(records):
+                self._filed, self._torn = hi, False
 
     def _candidates(self) -> list[Path]:
         if self.store.postgres:
@@ -149,10 +289,12 @@ class SessionJournal:
         return [self.store.path.parent / name, data_dir() / "recovery" / name,
                 Path(tempfile.gettempdir()) / name]
 
-    def save(self) -> None:
+    def _write_file(self, records: list[dict]) -> bool:
+        """The recovery file with the header, the start and ``records`` (replacing it atomically;
+        in the first place that can be written). Returns whether one could be written."""
         db = self.store.path if self.store.postgres else str(Path(os.path.abspath(self.store.path)))
         header = {"format": FORMAT, "db": db, "session_id": self.sid}
-        text = "".join(json.dumps(o, default=_plain) + "\n" for o in [header] + self.ops[:1] + self.pending)
+        text = json.dumps(header) + "\n" + _lines(self.ops[:1] + list(records))
         places = ([self.file] if self.file else []) + self._candidates()
         for path in places:
             try:
@@ -162,12 +304,17 @@ class SessionJournal:
             if self.file is not None and self.file != path:
                 self.discard_file()
             self.file = path
-            return
+            return True
+        return False
 
     def discard_file(self) -> None:
         if self.file is not None and self.file.exists():
             self.file.unlink()
         self.file = None
+
+
+def _lines(records: list[dict]) -> str:
+    return "".join(json.dumps(o, default=_plain) + "\n" for o in records)
 
 
 def delete_empty_session(store: Store, session_id: int) -> bool:
@@ -246,7 +393,12 @@ def apply(store: Store, sid: int, o: dict) -> None:
 def read_recovery(path: Path) -> tuple[dict, list[dict]]:
     """The header and the records of a recovery file."""
     try:
-        lines = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        texts = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [json.loads(line) for line in texts[:-1]]
+        try:
+            lines += [json.loads(texts[-1])] if texts else []
+        except ValueError:
+            pass             # cut by a crash while it was appended: its write() had not returned
     except (OSError, ValueError) as exc:
         raise RomcamError(f"cannot read the recovery file {path} ({exc}) (give the file romcam "
                           f"named when the session ended)") from None

@@ -52,6 +52,7 @@ __all__ = ["DB_ENV", "DB_FILENAME", "Store", "clean_subject_code", "resolve_db_p
 DB_FILENAME = "romcam.sqlite3"
 DB_ENV = "ROMCAM_DB"
 BUSY_TIMEOUT_S = 5.0                 # how long a write waits for another writer before giving up
+SQLITE_PRAGMAS = ("synchronous = FULL", "foreign_keys = ON")   # every connection that writes
 
 # Session fields start_session() stores in their own columns; other keyword arguments are kept
 # in stats_json under "meta", so a new field in the session code never breaks a live session.
@@ -140,7 +141,7 @@ class Store(TurnsMixin, ReadsMixin):
         with store._closed_on_error():
             store._version()                   # refuses other programs' files before any write
             check_integrity(store._raw, db)
-            for pragma in ("journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON"):
+            for pragma in ("journal_mode = WAL", *SQLITE_PRAGMAS):
                 store._raw.execute(f"PRAGMA {pragma}")
             with store._transaction() as conn:
                 store._migrated(migrate(conn, str(db)))
@@ -182,6 +183,18 @@ class Store(TurnsMixin, ReadsMixin):
         except sqlite3.Error as exc:
             raise db_error(exc, db) from None
         return cls(sqlite_engine(lambda: raw), db, raw=raw, **kwargs)
+
+    def twin(self, timeout: float) -> Store:
+        """Another Store on the same (already opened and checked) database with a connection of
+        its own, for a writer thread; each write waits at most ``timeout`` for a lock (PostgreSQL:
+        also for a new connection). Nothing is read or written until it is used."""
+        if self.postgres:
+            settings = PgSettings(timeout)
+            return Store(pg_engine(self.path, settings), self.path, settings=settings)
+        twin = Store._sqlite(str(self.path), timeout, Path(self.path))
+        for pragma in SQLITE_PRAGMAS:
+            twin._raw.execute(f"PRAGMA {pragma}")
+        return twin
 
     def close(self) -> None:
         with self._lock:
