@@ -231,3 +231,28 @@ def test_a_recovery_file_cut_mid_line_by_a_crash_is_still_added(tmp_path):
     assert [json.loads(x).get("rep_no") for x in lines[2:]] == [1, 2, 3]
     recover_into([cut], tmp_path / "other.sqlite3")
     assert stored(tmp_path / "other.sqlite3")[1] == {(1, "left", 51.0), (2, "left", 52.0), (3, "left", 53.0)}
+
+
+def test_the_ankle_vertical_rides_the_journal_and_its_recovery_file(tmp_path):
+    """The ankle's vertical (which camera roll the shin was measured against) is a journal record
+    like a rep: kept in the recovery file while the database is locked, added by `romcam recover`."""
+    from romcam.storage.journal import SessionJournal
+
+    db = tmp_path / "romcam.sqlite3"
+    with Store.open(db) as store:
+        journal = SessionJournal(store, say=lambda s: None)
+        journal.start("P7", "ankle_dorsiflexion", "left")
+        holder = LockHolder(db, 2.0)
+        journal.write("vertical", source="camera profile 'desk'", camera_roll_deg=3.5)
+        journal.write("rep", side="left", rep_no=1, peak_deg=30.0)
+        kept = tmp_path / "kept.jsonl"
+        shutil.copy(journal.file, kept)
+        holder.wait()
+        assert journal.close() is None
+    for path in (db, tmp_path / "other.sqlite3"):
+        if path != db:
+            recover_into([kept], path)
+        with Store.open(path, readonly=True) as store:
+            (row,) = store.sessions(subject="P7")
+            detail = store.session(row.id)
+        assert (detail.vertical_source, detail.camera_roll_deg) == ("camera profile 'desk'", 3.5), path

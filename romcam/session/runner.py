@@ -219,7 +219,7 @@ class SessionRecorder:
         if t - self.last_flush >= FRAME_BATCH_S:
             self.flush(t)
         else:
-            self.journal.flush()          # retry records kept back by a lock, about once a second
+            self.journal.flush()          # pass on what the journal's writer noticed (cheap)
 
     def flush(self, t: float = math.inf) -> None:
         for side, rows in self.rows.items():
@@ -283,7 +283,7 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
         recorder = SessionRecorder(journal, engine, say, prompts=not opts.window, sounder=Sounder(quiet=opts.quiet))
         runner = _Loop(opts, engine, recorder, detector, profile, warnings, info)
         if is_shin_joint(opts.joint):
-            runner.start_vertical(store, sid, say)
+            runner.start_vertical(journal, say)
         previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
         try:
             reason = runner.run(source)
@@ -349,11 +349,11 @@ class _Loop:
         self.setup_vertical = None        # the ankle without a profile roll: read during setup
         self.display = LiveDisplay(self.latencies) if opts.window else None
 
-    def start_vertical(self, store, sid: int, say) -> None:
+    def start_vertical(self, journal, say) -> None:
         """The ankle's vertical: the profile's roll now, or the scene's once setup is over."""
         from romcam.session.vertical import SetupVertical, profile_vertical
 
-        self._vertical_out = (store, sid, say)
+        self._vertical_out = (journal, say)
         vertical = profile_vertical(self.profile)
         if vertical is None:
             self.setup_vertical = SetupVertical()
@@ -361,9 +361,9 @@ class _Loop:
             self._use_vertical(vertical)
 
     def _use_vertical(self, vertical) -> None:
-        store, sid, say = self._vertical_out
+        journal, say = self._vertical_out
         self.engine.measurer.set_roll(vertical.roll_deg)
-        store.set_vertical(sid, vertical.source, vertical.camera_roll_deg)
+        journal.write("vertical", source=vertical.source, camera_roll_deg=vertical.camera_roll_deg)
         self.warnings.extend(w for w in vertical.warnings() if w not in self.warnings)
         say(vertical.describe())
 
@@ -552,7 +552,7 @@ def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, la
                         app_version=__version__, **owner_meta(), **set_config)
     recorder = SessionRecorder(journal, engine, say, sounder=sounder)
     if is_shin_joint(joint):    # no images here: nothing to read the scene from
-        store.set_vertical(sid, "assumed level", None)
+        journal.write("vertical", source="assumed level", camera_roll_deg=None)
     t, processed, valid = 0.0, 0, 0
     for lm in landmarks:
         t = lm.t_s

@@ -102,7 +102,7 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
             phases=ph.describe(spans), neutral_source=source_text, **owner_meta(),
             **{**set_config, **({"target_turns": None} if set_config else {})})  # not counted to a target
         if vertical is not None:
-            store.set_vertical(sid, vertical.source, vertical.camera_roll_deg)
+            journal.write("vertical", source=vertical.source, camera_roll_deg=vertical.camera_roll_deg)
             say(vertical.describe())
         say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} (recorded visit)")
         recorder = SessionRecorder(journal, engine, say, targets=False)

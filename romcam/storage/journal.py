@@ -383,6 +383,8 @@ def apply(store: Store, sid: int, o: dict) -> None:
             store.add_frames(sid, rows, side=o.get("side"))
     elif op == "neutral":
         store.set_neutral(sid, o["neutral_deg"])
+    elif op == "vertical":
+        store.set_vertical(sid, o["source"], o.get("camera_roll_deg"))
     elif op == "finish":
         store.finish_session(sid, o["status"], o.get("end_reason"),
                              [SideOutcome(**r) for r in o.get("results", [])], o.get("stats"))
