@@ -100,7 +100,7 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
             resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
             app_version=__version__, new_subject=opts.new_subject, recording=True,
             phases=ph.describe(spans), neutral_source=source_text, **owner_meta(),
-            **{**set_config, **({"target_turns": None} if set_config else {})})  # not counted to a target
+            **{**set_config, "target_turns": None})      # a recorded set is not counted to a target
         if vertical is not None:
             journal.write("vertical", source=vertical.source, camera_roll_deg=vertical.camera_roll_deg)
             say(vertical.describe())
