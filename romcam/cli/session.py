@@ -49,10 +49,13 @@ from romcam.cli.store import DB_HELP
 @click.option("--neutral", default=None, metavar="START-END",
               help="With --phases: where the person holds the neutral, e.g. 2:05-2:08 [default: the "
                    "stillest 1.5 s of looking ahead up to the end of 'before'].")
+@click.option("--recorded-at", default=None, metavar="DATE",
+              help="With --phases: when the visit was filmed, e.g. 2026-03-14T10:30 [default: the video's "
+                   "creation time, else the file's modification time less its duration].")
 @click.pass_context
 def session(ctx, joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
             model_dir, record, camera_profile, no_frames, overwrite, new_subject, set_kind, target_turns, quiet,
-            phases, neutral):
+            phases, neutral, recorded_at):
     """Measure before, count a set live, measure after; save everything and print the change.
     With --phases: a recorded visit, its phases given as times."""
     from romcam.errors import RomcamError
@@ -82,10 +85,12 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
         overwrite=overwrite, new_subject=new_subject, set_kind=set_kind, target_turns=target_turns, quiet=quiet)
     if phases is not None:
         from romcam.session.visit_runner import run_recorded_visit
-        result = run_recorded_visit(opts, phases, neutral, say=click.echo)
+        result = run_recorded_visit(opts, phases, neutral, recorded_at=recorded_at, say=click.echo)
     elif neutral is not None:
         raise RomcamError("--neutral goes with --phases (a recorded visit); a live session measures the "
                           "neutral from a still hold")
+    elif recorded_at is not None:
+        raise RomcamError("--recorded-at goes with --phases (a recorded visit); a live session is dated now")
     else:
         result = run_session(opts, say=click.echo)
     click.echo(describe_result(result))

@@ -197,15 +197,17 @@ class SessionRecorder:
             self.frame(lm.t_s)
         return any(math.isfinite(v) for v in self.engine.last_raw.values())
 
-    def finish(self, t: float, reason: str, stats: dict) -> Finished:
-        """End the protocol (if it is not done yet) and close the session in the store."""
+    def finish(self, t: float, reason: str, stats: dict, ended_at: str | None = None) -> Finished:
+        """End the protocol (if it is not done yet) and close the session in the store (``ended_at``:
+        now unless given)."""
         for e in self.engine.protocol.stop(t, reason):
             self.event(e)
         self.flush()
         finished = self.engine.protocol.finished
         self.journal.write("finish", status="complete" if finished.complete else "incomplete",
                            end_reason=None if finished.complete else finished.reason,
-                           results=[vars(o) for o in finished.outcomes], stats=stats)
+                           results=[vars(o) for o in finished.outcomes], stats=stats,
+                           **({"ended_at": ended_at} if ended_at else {}))
         return finished
 
     def frame(self, t: float) -> None:

@@ -387,7 +387,7 @@ def apply(store: Store, sid: int, o: dict) -> None:
         store.set_vertical(sid, o["source"], o.get("camera_roll_deg"))
     elif op == "finish":
         store.finish_session(sid, o["status"], o.get("end_reason"),
-                             [SideOutcome(**r) for r in o.get("results", [])], o.get("stats"))
+                             [SideOutcome(**r) for r in o.get("results", [])], o.get("stats"), o.get("ended_at"))
     else:
         raise RomcamError(f"unknown record {op!r} in a recovery file (made by a newer romcam?)")
 
