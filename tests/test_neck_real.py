@@ -189,6 +189,8 @@ def test_recorded_visit_with_phases_matches_the_live_run(real_session_clip, live
     assert "filmed 2026-03-14 10:30 (from the file's modification time less its duration" in out
     assert abs((parse_timestamp(detail.row.started_at) - filmed).total_seconds()) <= 1.0
     assert abs((parse_timestamp(detail.row.ended_at) - filmed).total_seconds() - duration) <= 1.0
+    for x in detail.trials + detail.reps:        # each stamped with the moment it was filmed
+        assert abs((parse_timestamp(x.created_at) - filmed).total_seconds() - x.end_s) <= 1.0
     live, _, _ = live_real_session
     for name, rec, ref in zip(("before", "set", "after"), _peaks(detail), _peaks(live)):
         diff = np.max(np.abs(np.subtract(rec, ref)))

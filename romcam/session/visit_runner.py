@@ -111,7 +111,7 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
             journal.write("vertical", source=vertical.source, camera_roll_deg=vertical.camera_roll_deg)
             say(vertical.describe())
         say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} (recorded visit)")
-        recorder = SessionRecorder(journal, engine, say, targets=False)
+        recorder = SessionRecorder(journal, engine, say, targets=False, filmed_at=dated.start)
         finished_reason, t, valid, processed = None, 0.0, 0, 0
         invalid: dict[str, int] = {}
         try:
