@@ -90,11 +90,17 @@ def head_rotation(side_bend_deg: float, turn_deg: float = 0.0, nod_deg: float = 
     return rot_z(side_bend_deg) @ rot_y(-turn_deg) @ rot_x(nod_deg)
 
 
-def lateral_flexion_truth(R: np.ndarray) -> float:
-    """DESIGN.md's lateral flexion: elevation of the ear-to-ear axis R@[1,0,0] above the trunk's
-    transverse plane (trunk = camera here), in degrees; + = towards the person's right."""
-    ear = np.asarray(R, float) @ np.array([1.0, 0.0, 0.0])
-    return float(np.degrees(np.arcsin(np.clip(ear[1] / np.linalg.norm(ear), -1.0, 1.0))))
+def _elevation_deg(v: np.ndarray) -> float:
+    return float(np.degrees(np.arcsin(np.clip(v[1] / np.linalg.norm(v), -1.0, 1.0))))
+
+
+def lateral_flexion_truth(R: np.ndarray, ear: np.ndarray | None = None) -> float:
+    """DESIGN.md's lateral flexion: elevation of the ear-to-ear axis above the trunk's transverse
+    plane (trunk = camera here), relative to the neutral head's, in degrees; + = towards the
+    person's right. ``ear``: the neutral head's ear-to-ear axis in the camera frame
+    (:attr:`HeadRenderer.ear_axis`: a real face is seldom exactly frontal); default [1, 0, 0]."""
+    ear = np.array([1.0, 0.0, 0.0]) if ear is None else np.asarray(ear, float)
+    return _elevation_deg(np.asarray(R, float) @ ear) - _elevation_deg(ear)
 
 
 def _head_up(R: np.ndarray) -> np.ndarray:
@@ -389,6 +395,7 @@ class HeadRenderer:
     """
 
     RING_SCALES = (1.35, 1.75, 2.1)
+    EAR_POINTS = (234, 454)   # the face mesh's widest points, beside the ears (person's right, left)
     HEAD_DEPTH = 0.8
     HAIR_STRETCH = 0.6    # rings reach (1 + this) times further out above the face: hair
 
@@ -463,6 +470,16 @@ class HeadRenderer:
         out = self.frame.copy()
         out[hole > 0] = filled[hole > 0]
         return out
+
+    @property
+    def ear_axis(self) -> np.ndarray:
+        """The neutral head's ear-to-ear axis (person's right -> left) in the camera frame (x right,
+        y up, z to the viewer): the mesh's own, from its points beside the ears. The source face is
+        turned a little (the man of neck_rotation_front.mp4 by about 2 deg), so this is not exactly
+        [1, 0, 0], and a coupled turn makes the difference matter."""
+        right, left = self.EAR_POINTS
+        axis = IMAGE_FROM_CAMERA @ (self.space_vertices[left] - self.space_vertices[right])
+        return axis / np.linalg.norm(axis)
 
     # -- posing ------------------------------------------------------------------------
     def posed_vertices(self, R: np.ndarray) -> np.ndarray:

@@ -86,12 +86,12 @@ class TruthTurn:
         return self.extremes[side]
 
 
-def truth_extremes(rows, t, turn):
-    sb = np.array([hr.lateral_flexion_truth(rows[k]) for k in np.flatnonzero((t >= turn.start_s) & (t <= turn.end_s))])
+def truth_extremes(rows, t, turn, ear):
+    sb = np.array([hr.lateral_flexion_truth(rows[k], ear) for k in np.flatnonzero((t >= turn.start_s) & (t <= turn.end_s))])
     return {"right": float(sb.max()), "left": float(-sb.min())}
 
 
-def test_rendered_circles_every_turn_and_its_extremes(growth_clip):
+def test_rendered_circles_every_turn_and_its_extremes(growth_clip, renderer):
     landmarks, rows, holds = growth_clip
     a = analyze_circles(landmarks)
     s = a.series
@@ -102,7 +102,7 @@ def test_rendered_circles_every_turn_and_its_extremes(growth_clip):
     print(" turn dir   right  truth    err |   left  truth    err | fwd    back")
     errors = []
     for turn in a.turns:
-        truth = truth_extremes(rows, s.t, turn)
+        truth = truth_extremes(rows, s.t, turn, renderer.ear_axis)
         err = {side: turn.extreme(side) - truth[side] for side in truth}
         errors.append(err)
         print(f"{turn.index:5d} {turn.direction:>3} {turn.right_extreme_deg:7.2f} {truth['right']:6.2f} "
@@ -116,7 +116,7 @@ def test_rendered_circles_every_turn_and_its_extremes(growth_clip):
     assert lost <= 0.05 * len(rows)
 
 
-def test_rendered_circles_reach_the_after_level_at_the_right_turn(growth_clip):
+def test_rendered_circles_reach_the_after_level_at_the_right_turn(growth_clip, renderer):
     """"Right side-bend reached X deg at turn N": the after-level is read, as in a session, from
     side-bends to 25 deg rendered after the set (same neutral, same filter); N must be the turn at
     which the rendered poses first reached the after trials' 25 deg."""
@@ -126,7 +126,7 @@ def test_rendered_circles_reach_the_after_level_at_the_right_turn(growth_clip):
     for side, sign, first_hold in (("right", 1, 0), ("left", -1, 1)):
         peaks = [sign * float(np.nanmedian(a.series.side_bend[h0 + 2:h1 - 2])) for h0, h1 in holds[first_hold::2]]
         level = float(np.median(peaks))
-        truth_turns = [TruthTurn(turn.index, truth_extremes(rows, t, turn)) for turn in a.turns]
+        truth_turns = [TruthTurn(turn.index, truth_extremes(rows, t, turn, renderer.ear_axis)) for turn in a.turns]
         truth_n = first_turn_reaching(truth_turns, side, AFTER_DEG)
         res = side_result(a.turns, side, level)
         print(f"\n{res.sentence()}; truth: turn {truth_n} (after trials {np.round(peaks, 2)}, truth {AFTER_DEG}); "

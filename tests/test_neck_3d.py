@@ -83,15 +83,19 @@ def _hold_value(series, hold: slice) -> float:
     return float(np.nanmedian(inner)) if np.isfinite(inner).any() else np.nan
 
 
-# Error limits by turn, from what MediaPipe's face matrix itself gives on these renders (its own
-# drift, measured below and in the README): romcam must add almost nothing on top of it.
-# Pure side-bends (no turn, no nod) must meet 1.5 deg.
-LIMIT_BY_TURN = {0: 2.0, 15: 2.0, 25: 3.0, 35: 4.0}
-LIMIT_PURE = 1.5
+# Error limits by turn. Issue #8's goals: 1.5 deg up to 25 deg of turn (nods within +-15), 3 deg
+# at 35. Met: turns 0 and 15 (0.77, 0.99), and 35 (2.93: the limit leaves room for another CPU's
+# arithmetic). Not met: 25 (1.67, its own strict xfail below); the limit there is what MediaPipe's
+# face matrix gives on these renders (1.47) plus romcam's trunk reference (README).
+LIMIT_BY_TURN = {0: 1.5, 15: 1.5, 25: 2.0, 35: 3.5}
 ROMCAM_OVER_MATRIX = 0.75   # romcam's angle vs the bare matrix reading on the same frames
 
 
-def test_lateral_flexion_matches_the_3d_truth(pose_clip):
+@pytest.fixture(scope="module")
+def pose_errors(pose_clip, renderer):
+    """(bend, turn, nod, truth, romcam error, face matrix alone error, old image-plane error) per
+    pose. The truth is the rotation applied to the rendered head's own ear-to-ear axis (the source
+    face is turned about 2 deg: ``HeadRenderer.ear_axis``)."""
     landmarks, schedule, holds = pose_clip
     joint = get_joint("neck-side-bend")
     a = analyze_landmarks(joint, landmarks, "both")
@@ -108,7 +112,7 @@ def test_lateral_flexion_matches_the_3d_truth(pose_clip):
 
     rows = []
     for pose, hold in zip(POSES, holds):
-        truth = hr.lateral_flexion_truth(hr.head_rotation(*pose))
+        truth = hr.lateral_flexion_truth(hr.head_rotation(*pose), renderer.ear_axis)
         rows.append((*pose, truth, _hold_value(signed, hold) - neutral - truth,
                      _hold_value(matrix, hold) - np.nanmedian(matrix[lead]) - truth,
                      _hold_value(old, hold) - np.nanmedian(old[lead]) - truth))
@@ -120,15 +124,25 @@ def test_lateral_flexion_matches_the_3d_truth(pose_clip):
         sel = [r for r in rows if abs(r[1]) == turn]
         print(f"turn {turn:2d}: max |err| romcam {max(abs(r[4]) for r in sel):.2f}, matrix alone "
               f"{max(abs(r[5]) for r in sel):.2f}, old image-plane {max(abs(r[6]) for r in sel):.2f}")
+    return rows
 
-    for bend, turn, nod, truth, err, mat, _ in rows:
+
+def test_lateral_flexion_matches_the_3d_truth(pose_errors):
+    for bend, turn, nod, truth, err, mat, _ in pose_errors:
         assert np.isfinite(err), (bend, turn, nod)
-        limit = LIMIT_PURE if turn == nod == 0 else LIMIT_BY_TURN[abs(turn)]
+        limit = LIMIT_BY_TURN[abs(turn)]
         assert abs(err) <= limit, f"pose sb {bend} turn {turn} nod {nod}: error {err:.2f} deg (limit {limit})"
         assert abs(err - mat) <= ROMCAM_OVER_MATRIX, (bend, turn, nod, err, mat)
     # the 3-D definition is what makes coupled side-bends right: the old angle is further off there
-    coupled = [r for r in rows if abs(r[1]) >= 25]
+    coupled = [r for r in pose_errors if abs(r[1]) >= 25]
     assert np.mean([abs(r[6]) for r in coupled]) > np.mean([abs(r[4]) for r in coupled])
+
+
+@pytest.mark.xfail(strict=True, reason="NOT MET yet (issue #8): at 25 deg of coupled turn the worst pose "
+                   "(bend 35) reads 1.67 deg low; MediaPipe's face matrix alone 1.47, its detected eye line "
+                   "up to 3.1 deg off in the image (test below)")
+def test_coupled_turn_of_25_within_the_issue_goal(pose_errors):
+    assert max(abs(r[4]) for r in pose_errors if abs(r[1]) == 25) <= 1.5
 
 
 def test_growth_20_to_25_recovered_rep_by_rep(renderer, tmp_path_factory, landmarks_of):
@@ -139,7 +153,8 @@ def test_growth_20_to_25_recovered_rep_by_rep(renderer, tmp_path_factory, landma
     a = analyze_landmarks(get_joint("neck-side-bend"), landmarks_of(path, face=True), "both")
     neutral = float(np.nanmedian(a.channels["signed"].filtered[int(0.5 * FPS):int(LEAD_S * FPS)]))
     for side, sign in (("right", 1.0), ("left", -1.0)):
-        truth = np.array([hr.lateral_flexion_truth(hr.head_rotation(*p)) * sign for p in poses if p[0] * sign > 0])
+        truth = np.array([hr.lateral_flexion_truth(hr.head_rotation(*p), renderer.ear_axis) * sign
+                          for p in poses if p[0] * sign > 0])
         reps = a.sides[side].reps
         peaks = np.array([r.peak_deg for r in reps]) - sign * neutral     # relative to the neutral
         print(f"\n{side}: truth {np.round(truth, 2)}\n{side}: found {np.round(peaks, 2)}")
