@@ -113,7 +113,7 @@ def test_session_and_analysis_agree_on_the_same_frames(lunge_session_clip, lunge
     assert max(peak_diff) <= 0.1
 
 
-def test_ankle_session_same_lunge_repeats(lunge_session_clip, lunge_session):
+def test_ankle_session_same_lunge_repeats(lunge_session, lunge_session_db, output_dir):
     """What replaying the same lunges shows about the instrument: each of the clip's three lunges
     read once per replay (before trial k, set rep k, after trial k), told apart by where their peak
     falls in its replay. Measured: SD 0.93, 0.63 and 0.29 deg per lunge (23.4/24.6/22.8,
@@ -131,8 +131,35 @@ def test_ankle_session_same_lunge_repeats(lunge_session_clip, lunge_session):
     sd = peaks.std(axis=0, ddof=1)
     print(f"each lunge in its three replays: peaks {np.round(peaks.T, 1).tolist()} deg, SD {np.round(sd, 2)}; "
           f"peak times in the clip {np.round(in_clip.T, 2).tolist()} s")
+    _plot_replays(lunge_session_db, readings, fps, output_dir / "ankle_session_replays.png")
     assert np.ptp(in_clip, axis=0).max() <= 1.0          # the same lunge in each replay (2.2 s apart)
     assert sd.max() <= 1.5
+
+
+def _plot_replays(db, readings, fps, path):
+    """The session's stored shin angle of each replay on the clip's own time, its peaks marked
+    (test-output/ankle_session_replays.png): the spikes where the rear leg passes differ from
+    replay to replay, the bottoms do not."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with Store.open(db, readonly=True) as store:
+        frames = store.frames(1)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for k, (name, r) in enumerate(zip(("before", "set", "after"), readings)):
+        t0 = (STILL + k * (CLIP + SEAM)) / fps
+        one = frames[(frames.t_s >= t0) & (frames.t_s < t0 + CLIP / fps)]
+        line, = ax.plot(one.t_s - t0, one.angle_deg, lw=1, label=f"replay {k + 1} ({name})")
+        ax.plot([x.peak_s - t0 for x in r], [x.peak_deg for x in r], "o", color=line.get_color())
+    ax.set(xlabel="time in lunges_side.mp4 (s)", ylabel="right shin from vertical (deg)",
+           title="lunges_side.mp4 replayed in one ankle session: each frame as stored (lines), "
+                 "trial and rep peaks (dots)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("side,fragment", [("both", "--side both is not possible"),
