@@ -12,7 +12,8 @@ from romcam.measure.ankle import Vertical
 
 class SetupVertical:
     """Collects up to ``frames`` frames, ``every_s`` apart, while the session is in setup, then
-    estimates the scene's roll once (:meth:`estimate`, after setup: about 0.1-0.3 s of work)."""
+    estimates the scene's roll once (:meth:`estimate`, about 0.1-0.3 s of work): as soon as they
+    are read (:attr:`ready`, 0.6 s into setup), or when setup ends first."""
 
     def __init__(self, frames: int = 3, every_s: float = 0.3):
         self.frames, self.every_s = frames, every_s
@@ -25,6 +26,11 @@ class SetupVertical:
             self.images.append(image.copy())
             self.poses.append(None if pose is None else np.asarray(pose).copy())
             self._last_t = t
+
+    @property
+    def ready(self) -> bool:
+        """All its frames are read: the roll can be estimated now."""
+        return len(self.images) >= self.frames
 
     def estimate(self) -> Vertical:
         if not self.images:
