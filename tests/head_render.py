@@ -644,7 +644,7 @@ def evaluate_grid(renderer: HeadRenderer, model_dir=MODEL_DIR, turn_signs=(1,), 
                 face, pose = vid.face(img), vid.pose(img)
             previous = target
             R = head_rotation(*target)
-            row = dict(side_bend=target[0], turn=target[1], nod=target[2], truth=lateral_flexion_truth(R),
+            row = dict(side_bend=target[0], turn=target[1], nod=target[2], truth=lateral_flexion_truth(R, renderer.ear_axis),
                        face=face is not None, face_image=still.face(img) is not None, pose=pose is not None)
             if face is not None:
                 row["lat"] = measured_lateral_flexion(face.matrix) - base_lat
