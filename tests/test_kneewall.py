@@ -31,7 +31,9 @@ from videotools import ShinTilter, contact_sheet, person_mask, read_frames, rep_
 FPS = 30.0
 PX_PER_MM = 0.4
 MARKER_ID, MARKER_MM = 7, 150.0
-PEAKS = (20.0, 25.0, 30.0, 35.0)
+# one clip for analyze and the session: 3 s standing (setup, neutral, the marker read), then
+# 2 before trials, 2 set reps, 2 after trials
+PEAKS = (25.0, 29.0, 30.0, 34.0, 31.0, 35.0)
 MARKER_AT = (860, 520)          # top-left of the marker (full frame), on the wall right of the front foot
 
 
@@ -57,7 +59,9 @@ def detect_pose(frame):
 
 
 @pytest.fixture(scope="module")
-def kneewall_clip(tmp_path_factory, model_dir, output_dir):
+def tilted_person(model_dir, output_dir):
+    """The tilter over lunges_side.mp4 frame 140 with the marker pasted beside the front foot,
+    and the right leg's ankle (the pivot), knee and toe as MediaPipe finds them standing."""
     frame = read_frames(media("lunges_side.mp4"), 140, 141)[0][0]
     side = int(round(MARKER_MM * PX_PER_MM))
     quiet = side // 6
@@ -67,8 +71,6 @@ def kneewall_clip(tmp_path_factory, model_dir, output_dir):
     forward = int(np.sign(pose[g["toe"], 0] - pose[g["heel"], 0]))
     ankle = pose[g["ankle"], :2]
     tilter = ShinTilter(frame, person_mask(frame, model_dir / "pose_landmarker_full.task"), ankle, forward)
-    truth = rep_schedule(PEAKS, FPS, rise_s=0.6, hold_s=0.3, rest_s=0.5)
-    path = write_video(tmp_path_factory.mktemp("kneewall") / "kneewall.mp4", [tilter.tilt(a) for a in truth], FPS)
     # the picture to look at: the marker and the knee's lead over the toes at 0 and 35 deg
     tiles = []
     for angle in (0.0, 35.0):
@@ -81,7 +83,15 @@ def kneewall_clip(tmp_path_factory, model_dir, output_dir):
         cv2.line(img, (toe[0], knee[1]), (knee[0], knee[1]), (255, 0, 255), 3)
         tiles.append(img[250:720, 350:1000])
     cv2.imwrite(str(output_dir / "kneewall_known_truth.png"), contact_sheet(tiles, ["0 deg", "35 deg"], 2, 640))
-    return path, truth, ankle, pose[g["knee"], :2], forward
+    return tilter, ankle, pose[g["knee"], :2], forward
+
+
+@pytest.fixture(scope="module")
+def kneewall_clip(tilted_person, tmp_path_factory):
+    tilter, ankle, knee0, forward = tilted_person
+    truth = rep_schedule(PEAKS, FPS, rise_s=0.5, hold_s=0.3, rest_s=0.6, lead_s=3.0)
+    path = write_video(tmp_path_factory.mktemp("kneewall") / "kneewall.mp4", [tilter.tilt(a) for a in truth], FPS)
+    return path, truth, ankle, knee0, forward
 
 
 def knee_lead_change_px(knee0, ankle, forward: int, angle_deg: float, roll_deg: float) -> float:
@@ -95,8 +105,9 @@ def knee_lead_change_px(knee0, ankle, forward: int, angle_deg: float, roll_deg: 
 def test_knee_over_toe_cm_at_every_peak_against_known_truth(kneewall_clip, tmp_path, capsys):
     """Through `romcam analyze` (real decoding, MediaPipe, the scene's vertical, the marker read
     on the first 3 s). Truth at a peak = the measured standing lead (median over the rest frames)
-    + the known growth of the lead. Tolerance 2.0 cm: MediaPipe's toe point wanders by 3-6 px
-    (0.8-1.5 cm at 0.4 px/mm) from frame to frame on this foot, the peak's median takes +-0.2 s."""
+    + the known growth of the lead. Measured errors -0.9..-1.3 cm: MediaPipe's knee follows the
+    turned shin about 1 deg short (as the shin angle does in test_ankle_truth.py), 0.7-1 cm at
+    this shank; limit 2.0 cm."""
     path, truth, ankle, knee0, forward = kneewall_clip
     out = tmp_path / "out"
     assert main(["analyze", str(path), "--joint", "ankle", "--side", "right", "--out", str(out),
@@ -130,7 +141,7 @@ def test_no_target_no_cm_and_why(kneewall_clip, tmp_path, capsys):
     """The default target is the board, which is not in this clip: angles as ever, no cm, and
     the output says why."""
     path = kneewall_clip[0]
-    short = write_video(tmp_path / "short.mp4", read_frames(path, 0, 95)[0], FPS)   # the first rep
+    short = write_video(tmp_path / "short.mp4", read_frames(path, 0, 135)[0], FPS)   # the first rep
     out = tmp_path / "out"
     assert main(["analyze", str(short), "--joint", "ankle", "--side", "right", "--out", str(out),
                  "--no-progress"]) == 0
@@ -189,3 +200,48 @@ def test_bad_scale_target_is_one_clear_error(text):
     with pytest.raises(RomcamError) as e:
         parse_scale_target(text)
     print(e.value)
+
+
+def test_ankle_session_stores_knee_over_toe_per_trial_and_rep(kneewall_clip, tmp_path, capsys):
+    """A live session (headless) on the warped person: the marker read during setup, the knee
+    over toe stored with every trial and rep, within 2 cm of the known growth from standing; the
+    export and the report carry it."""
+    from romcam.storage.store import Store
+
+    clip, _, ankle, knee0, forward = kneewall_clip
+    db = tmp_path / "s.sqlite3"
+    code = main(["session", "--joint", "ankle", "--side", "right", "--subject", "KW1", "--source", str(clip),
+                 "--no-window", "--trials", "2", "--target-reps", "2", "--db", str(db),
+                 "--scale-target", f"marker:{MARKER_ID}:{MARKER_MM:g}"])
+    out = capsys.readouterr().out
+    print(out)
+    assert code == 0
+    assert "knee over toe: scale 2.500 mm/px from the marker 7 (150 mm)" in out
+    with Store.open(db, readonly=True) as store:
+        detail = store.session(1)
+    roll = detail.camera_roll_deg or 0.0
+    peaks = [t for t in detail.trials if not t.discarded] + list(detail.reps)
+    assert len(peaks) == 6 and all(p.knee_over_toe_cm is not None for p in peaks)
+    measured = np.array([p.knee_over_toe_cm for p in peaks])
+    order = [0, 1, 4, 5, 2, 3]                     # stored: before, after trials, then the set's reps
+    growth = np.array([knee_lead_change_px(knee0, ankle, forward, PEAKS[k], roll) / PX_PER_MM / 10.0
+                       for k in order])
+    rest = float(np.median(measured - growth))     # the standing lead, as this session measured it
+    errors = measured - growth - rest
+    for p, m, e in zip(peaks, measured, errors):
+        print(f"  {getattr(p, 'phase', 'set')} {p.peak_deg:.1f} deg: knee over toe {m:+.1f} cm, vs known growth "
+              f"{e:+.2f} cm")
+    print(f"  standing lead {rest:+.2f} cm; spread of the errors {np.ptp(errors):.2f} cm")
+    assert np.max(np.abs(errors)) <= 1.5 and -15.0 < rest < 0.0
+
+    csv, html = tmp_path / "visits.csv", tmp_path / "report.html"
+    assert main(["export", "--csv", str(csv), "--db", str(db)]) == 0
+    assert main(["report", "--session", "1", "--db", str(db), "--out", str(html)]) == 0
+    row = __import__("pandas").read_csv(csv, encoding="utf-8-sig").iloc[0]
+    for phase in ("before", "after"):
+        stored = np.median([t.knee_over_toe_cm for t in peaks[:4] if getattr(t, "phase", "") == phase])
+        print(f"  export knee_over_toe_{phase}_cm {row[f'knee_over_toe_{phase}_cm']} (stored median {stored:.2f})")
+        assert row[f"knee_over_toe_{phase}_cm"] == round(stored, 1)
+    page = html.read_text()
+    shown = "before " + ", ".join(f"{t.knee_over_toe_cm:+.1f}" for t in peaks[:2]) + " cm"
+    assert shown in page, shown

@@ -247,6 +247,8 @@ class StreamingShinMeasurer:
         self._toe: deque[tuple[float, float, float]] = deque()        # (t, toe x, facing x)
         self._heel: dict[str, deque] = {s: deque() for s in SIDES}   # (t, level heel y, foot length)
         self.heel_history: dict[str, deque] = {s: deque() for s in SIDES}  # (t, heel rise)
+        self.leg_history: dict[str, deque] = {s: deque() for s in self.channels}  # (t, knee x, toe x)
+        self.scale: kneewall.Scale | None = None      # mm per px at the leg, once read (setup)
         self.problems: dict[str, str | None] = {}
         self.turn_deg = self.flexion_deg = math.nan
 
@@ -311,7 +313,25 @@ class StreamingShinMeasurer:
             if step.ambiguous or not math.isfinite(forward) or not _usable(pose[None], side, self.min_visibility)[0]:
                 continue
             out[side] = float(legs.shin_inclination(pose[None], side, forward, roll_deg=self.roll_deg)[0])
+            self._remember_leg(lm.t_s, side, pose, forward)
         return out
+
+    def _remember_leg(self, t: float, side: str, pose: np.ndarray, forward: float) -> None:
+        knee, toe = (float(kneewall.forward_x(pose[None], side, part, forward, roll_deg=self.roll_deg,
+                                              min_visibility=self.min_visibility)[0]) for part in ("knee", "toe"))
+        hist = self.leg_history[side]
+        hist.append((t, knee, toe))
+        while hist[0][0] < t - 60.0:
+            hist.popleft()
+
+    def knee_over_toe_cm(self, side: str, start_s: float, peak_s: float) -> float | None:
+        """The knee over toe at this rep's peak in cm (:func:`kneewall.peak_cm` over the live
+        history); None without a scale or unseen."""
+        hist = self.leg_history.get(side)
+        if not hist or self.scale is None or not self.scale.known:
+            return None
+        t, knee, toe = (np.array(col) for col in zip(*hist))
+        return kneewall.peak_cm(t, knee, toe, start_s, peak_s, self.scale)
 
     def heel_lifted(self, side: str, peak_s: float) -> bool | None:
         """Was the heel up at this peak (as :func:`heel_lifted_at`, over the live history)?"""

@@ -68,6 +68,7 @@ class SessionOptions:
     quiet: bool = False               # no tick per turn, no sound at the target
     overwrite: bool = False           # --record may replace a file romcam did not write
     new_subject: bool = False         # a code differing only by case from a known one is new
+    scale_target: str = "board"       # the ankle: what gives the scale for the knee over toe in cm
 
 
 @dataclass
@@ -134,6 +135,11 @@ class SessionRecorder:
         measurer = self.engine.measurer
         return measurer.heel_lifted(side, peak_s) if hasattr(measurer, "heel_lifted") else None
 
+    def knee_cm(self, side: str, rep) -> float | None:
+        """The ankle's knee over toe in cm at a peak (None for other joints, or without a scale)."""
+        m = self.engine.measurer
+        return m.knee_over_toe_cm(side, rep.start_s, rep.peak_s) if hasattr(m, "knee_over_toe_cm") else None
+
     def event(self, e) -> None:
         p = self.engine.protocol
         if isinstance(e, PhaseStarted) and e.phase is not Phase.DONE:
@@ -144,13 +150,14 @@ class SessionRecorder:
             self.journal.write("neutral", neutral_deg=values[0] if len(values) == 1 else None)
             self.say(f"[{e.t:6.1f} s] neutral: {', '.join(f'{v:.1f}' for v in values)} deg")
         elif isinstance(e, TrialDone):
-            heel = self.heel(e.side, e.rep.peak_s)
+            heel, cm = self.heel(e.side, e.rep.peak_s), self.knee_cm(e.side, e.rep)
             self.journal.write("trial", phase=e.phase.value, side=e.side, trial_no=e.trial_no,
                                peak_deg=float(e.rep.peak_deg), start_s=e.rep.start_s, peak_s=e.rep.peak_s,
-                               end_s=e.rep.end_s, heel_lifted=heel)
+                               end_s=e.rep.end_s, heel_lifted=heel, knee_over_toe_cm=cm)
             self.trial_keys[(e.phase, e.side, e.trial_no)] = self.journal.ops[-1]["created_at"]
             self.say(f"[{e.rep.end_s:6.1f} s] {e.phase.value} trial {e.trial_no}/{p.cfg.trials} {e.side}: "
-                     f"{e.rep.peak_deg:.1f} deg" + (" (HEEL LIFTED: redo it with the heel down, key r)" if heel else ""))
+                     f"{e.rep.peak_deg:.1f} deg" + (f", knee over toe {cm:+.1f} cm" if cm is not None else "")
+                     + (" (HEEL LIFTED: redo it with the heel down, key r)" if heel else ""))
         elif isinstance(e, TrialDiscarded):
             self.journal.write("discard", phase=e.phase.value, side=e.side, trial_no=e.trial_no,
                                created_at=self.trial_keys.pop((e.phase, e.side, e.trial_no)))
@@ -160,11 +167,12 @@ class SessionRecorder:
                      f"{e.rep.peak_deg:.1f} deg to the {e.side} came with {e.turn_deg:.0f} deg of head turn; "
                      f"a head turn, not counted")
         elif isinstance(e, RepDone):
-            heel = self.heel(e.side, e.rep.peak_s)
-            self.journal.write("rep", side=e.side, rep_no=e.rep_no, peak_deg=float(e.rep.peak_deg),
-                               start_s=e.rep.start_s, peak_s=e.rep.peak_s, end_s=e.rep.end_s, heel_lifted=heel)
+            heel, cm = self.heel(e.side, e.rep.peak_s), self.knee_cm(e.side, e.rep)
+            self.journal.write("rep", side=e.side, rep_no=e.rep_no, peak_deg=float(e.rep.peak_deg), start_s=e.rep.start_s,
+                               peak_s=e.rep.peak_s, end_s=e.rep.end_s, heel_lifted=heel, knee_over_toe_cm=cm)
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {self.of(e.rep_no, p.cfg.target_reps)} {e.side}: "
-                     f"peak {e.rep.peak_deg:.1f} deg" + (" (heel lifted)" if heel else ""))
+                     f"peak {e.rep.peak_deg:.1f} deg" + (f", knee over toe {cm:+.1f} cm" if cm is not None else "")
+                     + (" (heel lifted)" if heel else ""))
         elif isinstance(e, TurnDone):
             self.turn(e)
 
@@ -347,13 +355,15 @@ class _Loop:
         self.record_tmp: Path | None = None
         self.live = info.live
         self.setup_vertical = None        # the ankle without a profile roll: read during setup
+        self.setup_scale = None           # the ankle: the scale target, read during setup
         self.display = LiveDisplay(self.latencies) if opts.window else None
 
     def start_vertical(self, journal, say) -> None:
         """The ankle's vertical: the profile's roll now, or the scene's once setup is over."""
-        from romcam.session.vertical import SetupVertical, profile_vertical
+        from romcam.session.vertical import SetupScale, SetupVertical, profile_vertical
 
         self._vertical_out = (journal, say)
+        self.setup_scale = SetupScale(self.opts.scale_target)
         vertical = profile_vertical(self.profile)
         if vertical is None:
             self.setup_vertical = SetupVertical()
@@ -407,10 +417,17 @@ class _Loop:
         self.last_t = frame.t_s
         if self.setup_vertical is not None and self.engine.protocol.phase is Phase.SETUP:
             self.setup_vertical.add(frame.t_s, frame.image, lm.pose)
+        if self.setup_scale is not None and self.engine.protocol.phase is Phase.SETUP:
+            self.setup_scale.add(frame.t_s, frame.image)
         self._count(lm, usable=self.recorder.step(lm, self.opts.save_frames))
         if self.setup_vertical is not None and self.engine.protocol.phase is not Phase.SETUP:
             self._use_vertical(self.setup_vertical.estimate())   # before any trial is measured
             self.setup_vertical = None
+        if self.setup_scale is not None and self.engine.protocol.phase is not Phase.SETUP:
+            m = self.engine.measurer       # the scale along the vertical just set, the corners as the landmarks
+            m.scale = self.setup_scale.estimate(m.roll_deg, self.profile)
+            self._vertical_out[1](m.scale.describe())
+            self.setup_scale = None
         if self.display is not None:      # drawn on the display thread; latency taken there
             self.display.publish(View(frame.image, lm, overlay_state(self.engine, self._status(), self.warnings),
                                       mirror=self.live, captured_at=captured_at))
