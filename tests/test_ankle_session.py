@@ -85,7 +85,8 @@ def test_ankle_recorded_visit_with_phases(lunge_session_clip, lunge_session, tmp
     db = tmp_path / "v.sqlite3"
     r = subprocess.run([sys.executable, "-m", "romcam", "session", "--joint", "ankle", "--side", "right",
                         "--subject", "P001", "--source", str(lunge_session_clip), "--phases", phases,
-                        "--neutral", "0:01-0:03", "--db", str(db)], capture_output=True, text=True, timeout=600)
+                        "--neutral", "0:01-0:03", "--recorded-at", "2026-03-14T10:30", "--db", str(db)],
+                       capture_output=True, text=True, timeout=600)
     print(r.stdout)
     assert r.returncode == 0, r.stderr
     with Store.open(db, readonly=True) as store:
@@ -95,6 +96,7 @@ def test_ankle_recorded_visit_with_phases(lunge_session_clip, lunge_session, tmp
     print(f"recorded: {peaks}, set {[round(x.peak_deg, 1) for x in detail.reps]}; live: "
           f"{[(t.phase, round(t.peak_deg, 1)) for t in live.trials]}, set {[round(x.peak_deg, 1) for x in live.reps]}")
     assert detail.row.status == "complete" and detail.stats["meta"]["recording"] is True
+    assert detail.row.started_at.startswith("2026-03-14T10:30:00") and detail.stats["meta"]["dated_from"] == "--recorded-at"
     assert detail.stats["meta"]["neutral_source"].startswith("over 0:01-0:03 (--neutral 0:01-0:03; spread")
     assert detail.neutral_deg == pytest.approx(live.neutral_deg, abs=1.0)      # both from the still stand
     assert detail.vertical_source == "scene" and 1.0 <= detail.camera_roll_deg <= 4.0

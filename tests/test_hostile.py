@@ -292,24 +292,62 @@ def test_5_a_live_session_rides_out_a_write_lock(tmp_path):
     assert not list(tmp_path.glob("*.recovery-*"))
 
 
-def test_5_a_lock_outlasting_the_session_keeps_everything_in_a_recovery_file(tmp_path, monkeypatch, rom):
+def session_outlasted_by_a_lock(folder: Path, monkeypatch):
+    """A session on ``folder/s.sqlite3`` whose write lock, taken by another program 3 s in, outlasts
+    it (12 s): (database, the session's result, its recovery file), the lock released."""
     import romcam.storage.journal as journal
 
     monkeypatch.setattr(journal, "FINAL_WAIT_S", 1.0)
-    db = tmp_path / "s.sqlite3"
+    db = folder / "s.sqlite3"
     make_session_db(db)
-    said, holders = [], []
+    holders = []
     with Store.open(db) as store:
         result = run_landmark_session(store, "P2", get_joint("neck_lateral_flexion"), "right",
-                                      locked_stream(db, 12.0, 3.0, holders), target_reps=5, say=said.append)
-    assert result.kept_elsewhere and "romcam recover" in result.kept_elsewhere
-    (recovery,) = tmp_path.glob("*.recovery-*")
+                                      locked_stream(db, 12.0, 3.0, holders), target_reps=5, say=lambda s: None)
+    (recovery,) = folder.glob("*.recovery-*")
     holders[0].wait()
+    return db, result, recovery
+
+
+def test_5_a_lock_outlasting_the_session_keeps_everything_in_a_recovery_file(tmp_path, monkeypatch, rom):
+    db, result, recovery = session_outlasted_by_a_lock(tmp_path, monkeypatch)
+    assert result.kept_elsewhere and "romcam recover" in result.kept_elsewhere
     code, out, err = rom("recover", recovery)
     assert code == 0 and "6 trials and 5 reps" in out and "complete" in out, err
     assert rom("recover", recovery)[0] == 2                   # gone once it is in the database
     with Store.open(db, readonly=True) as store:
         assert len(store.session(result.session_id).reps) == 5
+
+
+def test_5_the_next_session_adds_what_a_session_left_in_a_recovery_file(tmp_path, monkeypatch):
+    """Nothing waits for `romcam recover`: the next session on the same database adds a recovery
+    file left behind and removes it, but never the file of a session still running elsewhere."""
+    import json
+
+    db, first, left = session_outlasted_by_a_lock(tmp_path, monkeypatch)
+    # a copy that a session still running in another process writes (its own start time) stays
+    lines = [json.loads(x) for x in left.read_text().splitlines()]
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        lines[0].update(pid=sleeper.pid, session_id=99)
+        lines[1]["meta"]["started_at"] = "2026-01-02T03:04:05+00:00"
+        running = tmp_path / "s.sqlite3.recovery-99.jsonl"
+        running.write_text("".join(json.dumps(x) + "\n" for x in lines))
+        said = []
+        with Store.open(db) as store:
+            second = run_landmark_session(store, "P2", get_joint("neck_lateral_flexion"), "right",
+                                          demo_stream(3), target_reps=3, say=said.append)
+        notes = [x for x in said if "recovery" in x]
+        print("\n" + "\n".join(notes))
+        assert len(notes) == 1 and f"added session {first.session_id} (P2" in notes[0]
+        assert not left.exists() and running.exists()
+        with Store.open(db, readonly=True) as store:
+            assert len(store.session(first.session_id).reps) == 5
+            assert len(store.session(second.session_id).reps) == 3
+            assert len(store.sessions()) == 3          # the one made first, the recovered, the new
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 # --------------------------------------------------------------------------- 6. read-only folders

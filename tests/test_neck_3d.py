@@ -148,3 +148,34 @@ def test_growth_20_to_25_recovered_rep_by_rep(renderer, tmp_path_factory, landma
         growth, true_growth = peaks[-1] - peaks[0], truth[-1] - truth[0]
         assert abs(growth - true_growth) <= 1.0, (growth, true_growth)
         assert np.polyfit(np.arange(len(peaks)), peaks, 1)[0] > 0
+
+
+def _eye_line_deg(points_xy) -> float:
+    """Image direction (y up) of the line from the right eye's outer corner (33) to the left's (263)."""
+    d = np.asarray(points_xy, float)[263, :2] - np.asarray(points_xy, float)[33, :2]
+    return float(np.degrees(np.arctan2(-d[1], d[0])))
+
+
+def test_the_coupled_turn_residual_is_in_the_face_landmarks(renderer, model_dir):
+    """Why the 1.5-deg goal is not met at 25-35 deg of coupled turn (issue #8): the renderer knows
+    where every face-mesh point truly lands in the image, so the detected points can be checked
+    directly. The eye line MediaPipe draws is itself off by more than 1.5 deg at the worst coupled
+    poses, while it is within about 1 deg for pure side-bends. Both head-pose sources tried on these
+    points (the face matrix, and a 2-D PnP fit of the person's own neutral mesh: README) err by
+    2.2-3.2 deg at the worst of them."""
+    pure = [p for p in POSES if p[1] == p[2] == 0]
+    coupled = [p for p in POSES if abs(p[1]) >= 25]
+    errors = {}
+    with hr.Detector(model_dir, pose=False) as det:
+        for pose in pure + coupled:
+            R = hr.head_rotation(*pose)
+            found = det.face(renderer.render(R))
+            assert found is not None, pose
+            errors[pose] = _eye_line_deg(found.points_px) - _eye_line_deg(renderer.posed_vertices(R))
+    print("\ndetected - true eye line in the image (deg), by pose (bend, turn, nod):")
+    print("  ".join(f"{p}: {e:+.2f}" for p, e in errors.items()))
+    worst_pure = max(abs(errors[p]) for p in pure)
+    worst_25 = max(abs(errors[p]) for p in coupled if abs(p[1]) == 25)
+    print(f"worst: pure side-bends {worst_pure:.2f}, coupled turn 25 {worst_25:.2f}, coupled turn 35 "
+          f"{max(abs(errors[p]) for p in coupled if abs(p[1]) == 35):.2f}")
+    assert worst_pure <= 1.5 < worst_25

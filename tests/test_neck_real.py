@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from romcam.measure.analysis import analyze_landmarks, summary
 from romcam.measure.joints import get_joint
 from romcam.storage.store import Store
 from romcam.session import phases as ph
+from romcam.timestamps import parse_timestamp
 from videotools import (REAL_STILL_S, build_real_side_bend_visit, read_frames, real_side_bend_loop_frames,
                         write_video)
 
@@ -180,7 +182,15 @@ def test_recorded_visit_with_phases_matches_the_live_run(real_session_clip, live
     start = REAL_STILL_S                    # the phases as the clinician reads them off the video:
     phases = (f"before=0:{start + loop_s:.2f},set={start + loop_s:.2f}:{start + 2 * loop_s:.2f},"
               f"after={ph.format_time(start + 2 * loop_s)}-{ph.format_time(start + 3 * loop_s)}")
+    filmed = datetime(2026, 3, 14, 10, 30).astimezone()      # the clip has no creation time: its file
+    duration = 1581 / 25.0                                      # time, less its length, dates the visit
+    os.utime(real_session_clip, (filmed.timestamp() + duration,) * 2)
     detail, frames, out = _session(real_session_clip, tmp_path / "v.sqlite3", "--phases", phases)
+    assert "filmed 2026-03-14 10:30 (from the file's modification time less its duration" in out
+    assert abs((parse_timestamp(detail.row.started_at) - filmed).total_seconds()) <= 1.0
+    assert abs((parse_timestamp(detail.row.ended_at) - filmed).total_seconds() - duration) <= 1.0
+    for x in detail.trials + detail.reps:        # each stamped with the moment it was filmed
+        assert abs((parse_timestamp(x.created_at) - filmed).total_seconds() - x.end_s) <= 1.0
     live, _, _ = live_real_session
     for name, rec, ref in zip(("before", "set", "after"), _peaks(detail), _peaks(live)):
         diff = np.max(np.abs(np.subtract(rec, ref)))

@@ -238,6 +238,9 @@ SESSION = ("session", "--joint", "neck-side-bend", "--subject", "P1")
      "starts after the end of the video"),
     (SESSION + ("--source", "{video}", "--phases", "before=0:1,after=1:2", "--neutral", "2:05"), "start-end"),
     (SESSION + ("--source", "{video}", "--neutral", "0-1"), "--neutral goes with --phases"),
+    (SESSION + ("--source", "{video}", "--recorded-at", "2026-03-14"), "--recorded-at goes with --phases"),
+    (SESSION + ("--source", "{video}", "--phases", "before=0:1,after=1:2", "--recorded-at", "last week"),
+     "--recorded-at expects a date-time"),
     (("analyze", "{video}", "--joint", "neck-side-bend", "--neutral", "5-6"), "starts after the end of the video"),
     (("analyze", "{video}", "--joint", "neck-circles", "--neutral", "0-1"), "not used for neck circles"),
 ])

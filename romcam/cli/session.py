@@ -49,13 +49,16 @@ from romcam.cli.store import DB_HELP
 @click.option("--neutral", default=None, metavar="START-END",
               help="With --phases: where the person holds the neutral, e.g. 2:05-2:08 [default: the "
                    "stillest 1.5 s of looking ahead up to the end of 'before'].")
+@click.option("--recorded-at", default=None, metavar="DATE",
+              help="With --phases: when the visit was filmed, e.g. 2026-03-14T10:30 [default: the video's "
+                   "creation time, else the file's modification time less its duration].")
 @click.option("--scale-target", default="board", show_default=True, metavar="TARGET",
               help="Ankle: what gives the scale for the knee over toe in cm, upright beside the foot during "
                    "setup: board, board:FILE.json, marker:ID:SIZE_MM (a DICT_4X4_50 marker) or none.")
 @click.pass_context
 def session(ctx, joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
             model_dir, record, camera_profile, no_frames, overwrite, new_subject, set_kind, target_turns, quiet,
-            phases, neutral, scale_target):
+            phases, neutral, recorded_at, scale_target):
     """Measure before, count a set live, measure after; save everything and print the change.
     With --phases: a recorded visit, its phases given as times."""
     from romcam.errors import RomcamError
@@ -88,10 +91,12 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
         scale_target=scale_target)
     if phases is not None:
         from romcam.session.visit_runner import run_recorded_visit
-        result = run_recorded_visit(opts, phases, neutral, say=click.echo)
+        result = run_recorded_visit(opts, phases, neutral, recorded_at=recorded_at, say=click.echo)
     elif neutral is not None:
         raise RomcamError("--neutral goes with --phases (a recorded visit); a live session measures the "
                           "neutral from a still hold")
+    elif recorded_at is not None:
+        raise RomcamError("--recorded-at goes with --phases (a recorded visit); a live session is dated now")
     else:
         result = run_session(opts, say=click.echo)
     click.echo(describe_result(result))

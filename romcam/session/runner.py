@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -120,15 +121,24 @@ class SessionRecorder:
     """Everything the runner writes to the store, as protocol events arrive."""
 
     def __init__(self, journal: SessionJournal, engine: SessionEngine, say: Callable[[str], None],
-                 prompts: bool = False, sounder: Sounder | None = None, targets: bool = True):
+                 prompts: bool = False, sounder: Sounder | None = None, targets: bool = True,
+                 filmed_at: datetime | None = None):
         self.journal, self.sid, self.engine, self.say = journal, journal.sid, engine, say
         self.targets = targets            # False: a recorded visit's set has no target to count to
+        self.filmed_at = filmed_at        # a recorded visit: records are stamped with the time they were filmed
         self.sounder = sounder or Sounder(quiet=True)
         self.trial_keys: dict[tuple, str] = {}
         self.rows: dict[str | None, list] = {}
         self.last_flush = -math.inf
         self.prompts = prompts            # headless: print every change of the prompt
         self.last_prompt: str | None = None
+
+    def stamp(self, t_s: float | None) -> dict:
+        """A recorded visit's record is created when it was filmed (video time ``t_s``); a live
+        one now (the journal's default)."""
+        if self.filmed_at is None or t_s is None:
+            return {}
+        return {"created_at": (self.filmed_at + timedelta(seconds=float(t_s))).isoformat(timespec="seconds")}
 
     def heel(self, side: str, peak_s: float) -> bool | None:
         """The ankle's heel at a peak (None for other joints)."""
@@ -153,7 +163,7 @@ class SessionRecorder:
             heel, cm = self.heel(e.side, e.rep.peak_s), self.knee_cm(e.side, e.rep)
             self.journal.write("trial", phase=e.phase.value, side=e.side, trial_no=e.trial_no,
                                peak_deg=float(e.rep.peak_deg), start_s=e.rep.start_s, peak_s=e.rep.peak_s,
-                               end_s=e.rep.end_s, heel_lifted=heel, knee_over_toe_cm=cm)
+                               end_s=e.rep.end_s, heel_lifted=heel, knee_over_toe_cm=cm, **self.stamp(e.rep.end_s))
             self.trial_keys[(e.phase, e.side, e.trial_no)] = self.journal.ops[-1]["created_at"]
             self.say(f"[{e.rep.end_s:6.1f} s] {e.phase.value} trial {e.trial_no}/{p.cfg.trials} {e.side}: "
                      f"{e.rep.peak_deg:.1f} deg" + (f", knee over toe {cm:+.1f} cm" if cm is not None else "")
@@ -169,7 +179,8 @@ class SessionRecorder:
         elif isinstance(e, RepDone):
             heel, cm = self.heel(e.side, e.rep.peak_s), self.knee_cm(e.side, e.rep)
             self.journal.write("rep", side=e.side, rep_no=e.rep_no, peak_deg=float(e.rep.peak_deg), start_s=e.rep.start_s,
-                               peak_s=e.rep.peak_s, end_s=e.rep.end_s, heel_lifted=heel, knee_over_toe_cm=cm)
+                               peak_s=e.rep.peak_s, end_s=e.rep.end_s, heel_lifted=heel, knee_over_toe_cm=cm,
+                               **self.stamp(e.rep.end_s))
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {self.of(e.rep_no, p.cfg.target_reps)} {e.side}: "
                      f"peak {e.rep.peak_deg:.1f} deg" + (f", knee over toe {cm:+.1f} cm" if cm is not None else "")
                      + (" (heel lifted)" if heel else ""))
@@ -185,7 +196,8 @@ class SessionRecorder:
         t, p = e.turn, self.engine.protocol
         self.journal.write("turn", turn_no=t.index, direction=t.direction, start_s=t.start_s, end_s=t.end_s,
                            right_deg=t.right_extreme_deg, left_deg=t.left_extreme_deg,
-                           forward_deg=t.forward_extreme_deg, backward_deg=t.backward_extreme_deg)
+                           forward_deg=t.forward_extreme_deg, backward_deg=t.backward_extreme_deg,
+                           **self.stamp(t.end_s))
         (self.sounder.target if t.index == p.cfg.target_turns else self.sounder.tick)()
         self.say(f"[{t.end_s:6.1f} s] turn {self.of(t.index, p.cfg.target_turns)} "
                  f"{'clockwise' if t.direction == 'cw' else 'counter-clockwise'} "
@@ -205,15 +217,17 @@ class SessionRecorder:
             self.frame(lm.t_s)
         return any(math.isfinite(v) for v in self.engine.last_raw.values())
 
-    def finish(self, t: float, reason: str, stats: dict) -> Finished:
-        """End the protocol (if it is not done yet) and close the session in the store."""
+    def finish(self, t: float, reason: str, stats: dict, ended_at: str | None = None) -> Finished:
+        """End the protocol (if it is not done yet) and close the session in the store (``ended_at``:
+        now unless given)."""
         for e in self.engine.protocol.stop(t, reason):
             self.event(e)
         self.flush()
         finished = self.engine.protocol.finished
         self.journal.write("finish", status="complete" if finished.complete else "incomplete",
                            end_reason=None if finished.complete else finished.reason,
-                           results=[vars(o) for o in finished.outcomes], stats=stats)
+                           results=[vars(o) for o in finished.outcomes], stats=stats,
+                           **({"ended_at": ended_at} if ended_at else {}))
         return finished
 
     def frame(self, t: float) -> None:
@@ -424,9 +438,7 @@ class _Loop:
             self._use_vertical(self.setup_vertical.estimate())   # before any trial is measured
             self.setup_vertical = None
         if self.setup_scale is not None and self.engine.protocol.phase is not Phase.SETUP:
-            m = self.engine.measurer       # the scale along the vertical just set, the corners as the landmarks
-            m.scale = self.setup_scale.estimate(m.roll_deg, self.profile)
-            self._vertical_out[1](m.scale.describe())
+            self._vertical_out[1](self.setup_scale.give_to(self.engine.measurer, self.profile))
             self.setup_scale = None
         if self.display is not None:      # drawn on the display thread; latency taken there
             self.display.publish(View(frame.image, lm, overlay_state(self.engine, self._status(), self.warnings),

@@ -61,3 +61,9 @@ class SetupScale:
     def estimate(self, roll_deg: float = 0.0, profile=None) -> Scale:
         return scale_from_images(self.images, self.target, roll_deg=roll_deg, profile=profile,
                                  where=f"; looked at {len(self.images)} frames of the setup")
+
+    def give_to(self, measurer, profile=None) -> str:
+        """Read the scale along the measurer's vertical (set just before, at the end of setup; the
+        target's corners corrected as the landmarks are), hand it to the measurer, say what it is."""
+        measurer.scale = self.estimate(measurer.roll_deg, profile)
+        return measurer.scale.describe()

@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from romcam import __version__
+from romcam.capture.recording_date import recording_start
 from romcam.errors import RomcamError
 from romcam.measure.ankle import Vertical, is_shin_joint
 from romcam.measure.neutral import HOLD_S, MAX_SD_DEG, NeutralStretch, median_over, neutral_over, stillest_stretch
@@ -37,6 +38,7 @@ from romcam.storage.store import Store, clean_subject_code
 
 
 def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str | None = None, *,
+                       recorded_at: str | None = None,
                        workers: int = 2, progress: bool = True,
                        say: Callable[[str], None] = print) -> SessionResult:
     """Analyse a recorded visit with the phases given and store it as a session."""
@@ -62,6 +64,7 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
     spans, notes = ph.fit_to_video(spans, duration)
     if neutral_range is not None:
         ph.check_range_in_video(*neutral_range, duration, "--neutral")
+    dated = recording_start(opts.source, duration, recorded_at)
     models = ModelChoice.resolve(opts.model, opts.joint.needs_face, opts.model_dir, progress=progress)
 
     started = time.monotonic()
@@ -85,6 +88,8 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
         warnings.append(f"the neutral stretch was not still (spread {stretch.spread_deg:.1f} deg, over the "
                         f"live hold's {MAX_SD_DEG:.1f}): check it, or give --neutral")
     say(f"recorded visit {Path(info.name).name}: {ph.describe(spans)}")
+    say(f"filmed {dated.start:%Y-%m-%d %H:%M} (from {dated.source}"
+        f"{'' if dated.source == '--recorded-at' else '; give --recorded-at if that is wrong'})")
     say(f"neutral: {source_text}: {', '.join(f'{v:.1f}' for v in stretch.values.values())} deg")
 
     engine = SessionEngine(config, RecordedProtocol(config, spans, stretch.values, head))
@@ -104,13 +109,14 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
             resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
             app_version=__version__, new_subject=opts.new_subject, recording=True,
             phases=ph.describe(spans), neutral_source=source_text, **owner_meta(),
+            started_at=dated.start.isoformat(timespec="seconds"), dated_from=dated.source,
             **{**set_config, "target_turns": None})      # a recorded set is not counted to a target
         if vertical is not None:
             journal.write("vertical", source=vertical.source, camera_roll_deg=vertical.camera_roll_deg)
             say(vertical.describe())
             say(engine.measurer.scale.describe())
         say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} (recorded visit)")
-        recorder = SessionRecorder(journal, engine, say, targets=False)
+        recorder = SessionRecorder(journal, engine, say, targets=False, filmed_at=dated.start)
         finished_reason, t, valid, processed = None, 0.0, 0, 0
         invalid: dict[str, int] = {}
         try:
@@ -130,7 +136,8 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
         reason = finished_reason or f"the video ended during '{p.phase.value}': {waiting_for(p)}"
         stats = _stats(processed, valid, invalid, info, warnings)
         stats["fps"] = round(processed / max(time.monotonic() - started, 1e-6), 2)   # the whole analysis
-        finished = recorder.finish(t, reason, stats)
+        ended = dated.end(duration if duration is not None else t)
+        finished = recorder.finish(t, reason, stats, ended_at=ended.isoformat(timespec="seconds"))
         kept = journal.close()
     return SessionResult(sid, finished, stats, kept_elsewhere=kept)
 

@@ -18,8 +18,11 @@ on counting; the waiting records stay in memory *and* in the recovery file
 (``<db>.recovery-<session>.jsonl`` beside an SQLite database, else in the per-user data folder,
 else in the temporary folder; for a PostgreSQL server in the per-user data folder); the writer
 retries about once a second and stores them as soon as the database takes writes again (then the
-file goes away). Only when the session ends with records still waiting is the recovery file
-left, and said: ``romcam recover FILE`` adds it to the database (or another one) later.
+file goes away). Only when the session ends with records still waiting (or the program is killed
+while the database is behind) is the recovery file left, and said: ``romcam recover FILE`` adds it
+to the database (or another one) later, and the next session started on the same database adds
+every such file it finds by itself (:func:`add_leftovers`; never the file of a session still
+running, in this process or another one).
 
 Replaying is idempotent (trials and reps are matched on their own creation time, frame batches
 on their first timestamp), so a file replayed twice, or after a partial flush, adds nothing twice.
@@ -30,9 +33,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sqlite3
 import tempfile
 import threading
+import weakref
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Callable
 
@@ -52,6 +58,7 @@ CONFIRM_WAIT_S = 0.05       # how long write() waits for a counted record to be 
 JOIN_WAIT_S = 30.0          # then how long close() waits for an attempt still under way
 FINAL_WAIT_S = float(os.environ.get("ROMCAM_FINAL_WAIT_S", "15"))   # at the end, before giving up
 DB_ERRORS = (RomcamError, sqlite3.Error, SQLAlchemyError, OSError)
+_RUNNING: "weakref.WeakSet[SessionJournal]" = weakref.WeakSet()    # this process's sessions not yet closed
 
 
 class SessionJournal:
@@ -89,6 +96,7 @@ class SessionJournal:
         """Create the session (at once: this one write must succeed, nothing has been counted
         yet) and start the writer thread."""
         meta.setdefault("started_at", now_iso())
+        add_leftovers(self.store, self.say)
         self.sid = self.store.start_session(subject, joint, side, new_subject=new_subject, **meta)
         self.ops.append({"op": "start", "subject": clean_subject_code(subject), "joint": joint,
                          "side": side, "meta": meta, "session_id": self.sid})
@@ -96,6 +104,7 @@ class SessionJournal:
         self._db = self.store.twin(WRITE_WAIT_S)
         self._thread = threading.Thread(target=self._run, name=f"romcam-writer-{self.sid}", daemon=True)
         self._thread.start()
+        _RUNNING.add(self)
         return self.sid
 
     def write(self, op: str, **fields) -> None:
@@ -200,6 +209,7 @@ class SessionJournal:
         pages are damaged), keep the whole session in the recovery file. Returns a sentence
         saying so, or None when all is in the database."""
         wait = FINAL_WAIT_S if final_wait_s is None else final_wait_s
+        _RUNNING.discard(self)
         if self._thread is not None:
             with self._state:
                 self._wake = True
@@ -282,18 +292,13 @@ class SessionJournal:
                 self._filed, self._torn = hi, False
 
     def _candidates(self) -> list[Path]:
-        if self.store.postgres:
-            name = f"{_url_file_name(self.store.path)}.recovery-{self.sid}.jsonl"
-            return [data_dir() / "recovery" / name, Path(tempfile.gettempdir()) / name]
-        name = f"{self.store.path.name}.recovery-{self.sid}.jsonl"
-        return [self.store.path.parent / name, data_dir() / "recovery" / name,
-                Path(tempfile.gettempdir()) / name]
+        return [folder / f"{_file_stem(self.store)}.recovery-{self.sid}.jsonl" for folder in _folders(self.store)]
 
     def _write_file(self, records: list[dict]) -> bool:
         """The recovery file with the header, the start and ``records`` (replacing it atomically;
         in the first place that can be written). Returns whether one could be written."""
-        db = self.store.path if self.store.postgres else str(Path(os.path.abspath(self.store.path)))
-        header = {"format": FORMAT, "db": db, "session_id": self.sid}
+        header = {"format": FORMAT, "db": _db_name(self.store), "session_id": self.sid,
+                  "pid": os.getpid(), "host": socket.gethostname()}
         text = json.dumps(header) + "\n" + _lines(self.ops[:1] + list(records))
         places = ([self.file] if self.file else []) + self._candidates()
         for path in places:
@@ -333,6 +338,74 @@ def delete_empty_session(store: Store, session_id: int) -> bool:
             conn.execute("DELETE FROM subjects WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
                          "sessions WHERE subject_id = ?)", (row[0], row[0]))
         return True
+
+
+def _folders(store: Store) -> list[Path]:
+    """Where a database's recovery files go, in order of preference."""
+    later = [data_dir() / "recovery", Path(tempfile.gettempdir())]
+    return later if store.postgres else [store.path.parent] + later
+
+
+def _file_stem(store: Store) -> str:
+    return _url_file_name(store.path) if store.postgres else store.path.name
+
+
+def _db_name(store: Store) -> str:
+    """The database as a recovery file's header names it (a URL without password, or a path)."""
+    return store.path if store.postgres else str(Path(os.path.abspath(store.path)))
+
+
+def _still_running(header: dict, path: Path) -> bool:
+    """Whether the session that wrote a recovery file may still be running (then it is its own)."""
+    if any(j.file is not None and j.file.resolve() == path.resolve() for j in list(_RUNNING)):
+        return True
+    pid, host = header.get("pid"), header.get("host")
+    if pid is None or pid == os.getpid():
+        return False                 # an older romcam's file, or this process's closed session
+    if host is not None and host != socket.gethostname():
+        return True                  # another computer's: its process cannot be checked from here
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def leftover_files(store: Store) -> list[Path]:
+    """Recovery files of this database whose sessions are no longer running."""
+    found: dict[Path, None] = {}
+    for folder in _folders(store):
+        for path in sorted(folder.glob(f"{glob_escape(_file_stem(store))}.recovery-*.jsonl")):
+            try:
+                header = json.loads(path.read_text(encoding="utf-8").split("\n", 1)[0])
+            except (OSError, ValueError):
+                continue
+            if header.get("format") == FORMAT and header.get("db") == _db_name(store) \
+                    and not _still_running(header, path):
+                found.setdefault(path.resolve())
+    return list(found)
+
+
+def add_leftovers(store: Store, say: Callable[[str], None] = print) -> int:
+    """Add to ``store`` every session left in a recovery file of it (a session that ended, or was
+    killed, while the database could not take its records); each file goes once it is stored.
+    A file that cannot be added yet is kept and said; it never stops the new session."""
+    added = 0
+    for path in leftover_files(store):
+        try:
+            _, records = read_recovery(path)
+            sid = replay(store, records)
+        except DB_ERRORS as exc:
+            say(f"note: could not add the recovery file {path} yet ({exc}); it is kept (`romcam recover {path}`)")
+            continue
+        start = records[0]
+        path.unlink(missing_ok=True)
+        added += 1
+        say(f"note: added session {sid} ({start['subject']}, {start['joint']}, started "
+            f"{start['meta'].get('started_at')}), kept in {path} when the database could not take it")
+    return added
 
 
 def _url_file_name(url: str) -> str:
@@ -388,7 +461,7 @@ def apply(store: Store, sid: int, o: dict) -> None:
         store.set_vertical(sid, o["source"], o.get("camera_roll_deg"))
     elif op == "finish":
         store.finish_session(sid, o["status"], o.get("end_reason"),
-                             [SideOutcome(**r) for r in o.get("results", [])], o.get("stats"))
+                             [SideOutcome(**r) for r in o.get("results", [])], o.get("stats"), o.get("ended_at"))
     else:
         raise RomcamError(f"unknown record {op!r} in a recovery file (made by a newer romcam?)")
 

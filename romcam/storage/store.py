@@ -423,9 +423,11 @@ class Store(TurnsMixin, ReadsMixin):
                              (opt_float(neutral_deg), int(session_id)))
 
     def finish_session(self, session_id: int, status: str, end_reason: str | None = None,
-                       results: Iterable[SideOutcome] = (), stats: dict | None = None) -> None:
+                       results: Iterable[SideOutcome] = (), stats: dict | None = None,
+                       ended_at: str | None = None) -> None:
         """End a session: status complete/incomplete, why, per-side results, run statistics
-        (merged into any stats stored before). Results replace earlier ones."""
+        (merged into any stats stored before). Results replace earlier ones. ``ended_at``: now
+        unless given (a recorded visit ends when its video does)."""
         check_choice(status, FINAL_STATUSES, "status")
         sid = int(session_id)
         results = list(results)
@@ -437,7 +439,7 @@ class Store(TurnsMixin, ReadsMixin):
             merged.update(stats or {})
             conn.execute("UPDATE sessions SET status = ?, end_reason = ?, ended_at = ?, "
                          "stats_json = ? WHERE id = ?",
-                         (status, end_reason, now_iso(),
+                         (status, end_reason, ended_at or now_iso(),
                           json.dumps(merged, default=json_default) if merged else None, sid))
             conn.execute("DELETE FROM results WHERE session_id = ?", (sid,))
             conn.executemany(
