@@ -245,3 +245,20 @@ def test_ankle_session_stores_knee_over_toe_per_trial_and_rep(kneewall_clip, tmp
     page = html.read_text()
     shown = "before " + ", ".join(f"{t.knee_over_toe_cm:+.1f}" for t in peaks[:2]) + " cm"
     assert shown in page, shown
+
+
+def test_the_toe_is_taken_where_it_stood_before_the_rep():
+    """Pure: a knee travelling 100 px forward while the toe point drifts 15 px back at the peak
+    (as MediaPipe re-guessed it on the known warp): the lead is measured from the toe before the
+    rep, so the drift does not enter; no scale, no cm."""
+    from romcam.measure import kneewall
+
+    t = np.arange(0, 3.0, 1 / 30)
+    knee = 600.0 + 100.0 * np.exp(-((t - 2.0) / 0.4) ** 2)
+    toe = np.where(np.abs(t - 2.0) < 0.5, 635.0, 650.0)
+    px = kneewall.knee_over_toe_px(t, knee, toe, start_s=1.2, peak_s=2.0)
+    print(f"lead at the peak {px:.1f} px (from the toe at the peak it would read {knee.max() - 635:.1f})")
+    assert abs(px - (knee.max() - 650.0)) < 1.0
+    scale = kneewall.Scale(2.5, "marker 7 (150 mm)", frames=3, spread_pct=0.0)
+    assert abs(kneewall.peak_cm(t, knee, toe, 1.2, 2.0, scale) - px * 0.25) < 1e-9
+    assert kneewall.peak_cm(t, knee, toe, 1.2, 2.0, kneewall.Scale.missing("board", "not seen")) is None
