@@ -141,6 +141,6 @@ def test_db_version_and_upgrade(tmp_path, capsys, monkeypatch, command):
     path = tmp_path / "old.sqlite3"
     build_legacy_file(path, version=1)
     code, out, err = rom(capsys, "db", command, "--db", path)
-    assert code == 0 and "from v1 to v2" in out and "revision 0002" in out, out + err
+    assert code == 0 and "from v1 to v3" in out and "revision 0003" in out, out + err
     code, out, err = rom(capsys, "db", command, "--db", path)
-    assert code == 0 and "schema v2 (" in out, out + err
+    assert code == 0 and "schema v3 (" in out, out + err

@@ -81,7 +81,7 @@ def extra_revisions(tmp_path, monkeypatch, *bodies: str) -> None:
 def test_new_file_gets_the_latest_schema_and_safe_settings(tmp_path):
     path = tmp_path / "new" / "db.sqlite3"          # the folder is created too
     with Store.open(path) as store:
-        assert store.schema_version == latest_version() == len(revisions()) == 2
+        assert store.schema_version == latest_version() == len(revisions()) == 3
         assert store._read_one("PRAGMA synchronous")[0] == 2          # FULL
         assert store._read_one("PRAGMA foreign_keys")[0] == 1
         assert store._read_one("PRAGMA busy_timeout")[0] >= 1000
@@ -127,14 +127,15 @@ def test_migrates_a_v1_file(tmp_path):
 def test_upgrade_applies_new_migrations_in_order(tmp_path, monkeypatch):
     path = tmp_path / "v1.sqlite3"
     build_v1_file(path)
+    top = len(revisions()) + 2
     extra_revisions(tmp_path, monkeypatch,
                     'op.add_column("sessions", sa.Column("room", sa.Text))',
                     """op.execute("UPDATE sessions SET room = COALESCE(room, '') || 'gym'")""")
     with Store.open(path) as store:
-        assert store.schema_version == 4
-        assert store._read_one("SELECT room FROM sessions")[0] == "gym"     # 0003 before 0004
+        assert store.schema_version == top
+        assert store._read_one("SELECT room FROM sessions")[0] == "gym"     # the first added before the second
         assert store.sessions()[0].subject == "OLD1"
-    assert pragma(path, "user_version") == 4
+    assert pragma(path, "user_version") == top
     with Store.open(path) as store:              # already current: nothing runs again
         assert store._read_one("SELECT room FROM sessions")[0] == "gym"
 
@@ -162,13 +163,13 @@ def test_readonly_open_brings_an_old_file_up_to_date(tmp_path):
         assert store.sessions()[0].subject == "OLD1"
 
 
-def test_v1_file_upgrades_to_v2_with_its_data(tmp_path):
+def test_v1_file_upgrades_to_the_latest_with_its_data(tmp_path):
     """v2 adds the head channels per frame, neck-circle turns, heel-lift flags and the source
-    of the vertical; a v1 file gains them and keeps what it had."""
+    of the vertical, v3 the knee over toe in cm; a v1 file gains them and keeps what it had."""
     path = tmp_path / "v1.sqlite3"
     build_v1_file(path)
     with Store.open(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == latest_version()
         assert store.sessions()[0].subject == "OLD1"
     with sqlite3.connect(path) as conn:
         cols = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")}
@@ -178,6 +179,7 @@ def test_v1_file_upgrades_to_v2_with_its_data(tmp_path):
     assert {"head_turn_deg", "head_flexion_deg", "invalid_reason"} <= cols["frames"]
     assert {"set_kind", "target_turns", "camera_roll_deg", "vertical_source"} <= cols["sessions"]
     assert "heel_lifted" in cols["trials"] and "heel_lifted" in cols["reps"]
+    assert "knee_over_toe_cm" in cols["trials"] and "knee_over_toe_cm" in cols["reps"]
     assert {"turn_no", "direction", "right_deg", "left_deg", "forward_deg", "backward_deg"} <= cols["turns"]
 
 

@@ -84,6 +84,11 @@ def describe(source_name: str, title: str, summary: dict,
         if lifted:
             lines.append(f"  heel lifted at the peak of rep {', '.join(lifted)}")
         lines.append(f"  leg swaps repaired: {s['leg_swaps_repaired']}")
+        cms = [r.get("knee_over_toe_cm") for r in s["reps"]]
+        if any(c is not None for c in cms):
+            lines.append("  knee over toe at the peaks: " + ", ".join(
+                "n/a" if c is None else f"{c:+.1f}" for c in cms) + " cm")
+        lines.append(f"  {s['knee_over_toe']['note']}")
     if "neutral_given" in s:
         g = s["neutral_given"]
         measured = ", ".join(f"{v:.1f}" for v in g["measured_deg"].values())
@@ -107,6 +112,18 @@ def _vertical(joint, video, landmarks, profile, mirrored):
 
     e = estimate_video_roll(video, [lm.pose for lm in landmarks], mirrored=mirrored)
     return Vertical.from_scene(e.roll_deg, e.confidence, e.confident)
+
+
+def _scale(joint, video, target, vertical, profile, mirrored):
+    """The ankle's scale at the leg (knee over toe in cm): the target read on the first seconds."""
+    from romcam.measure.ankle import is_shin_joint
+
+    if not is_shin_joint(joint):
+        return None
+    from romcam.calibration.scale import scale_from_video
+
+    return scale_from_video(video, target, mirrored=mirrored, profile=profile,
+                            roll_deg=vertical.roll_deg if vertical is not None else 0.0)
 
 
 def _neutral_range(text: str | None, video: str, circle_set: bool) -> tuple[float, float] | None:
@@ -147,8 +164,11 @@ def _neutral_range(text: str | None, video: str, circle_set: bool) -> tuple[floa
 @click.option("--neutral", default=None, metavar="START-END",
               help="Where the person holds the neutral, e.g. 2:05-2:08 (seconds or m:ss): neck angles are "
                    "reported relative to it, limbs use it to find reps [default: the most common position].")
+@click.option("--scale-target", default="board", show_default=True, metavar="TARGET",
+              help="Ankle: what gives the scale for the knee over toe in cm, upright beside the foot in the "
+                   "first 3 s: board, board:FILE.json, marker:ID:SIZE_MM (a DICT_4X4_50 marker) or none.")
 def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, camera_profile, no_progress,
-            overwrite, neutral):
+            overwrite, neutral, scale_target):
     """Measure JOINT in VIDEO (a file or a folder of images): angles per frame and reps per side."""
     from romcam.measure.analysis import analyze_landmarks, frames_table, summary
     from romcam.measure.joints import get_joint
@@ -159,6 +179,8 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
     circle_set = circles.is_circles(joint)
     j = circles.side_bend_joint() if circle_set else get_joint(joint)
     neutral_range = _neutral_range(neutral, video, circle_set)
+    from romcam.calibration.scale import parse_scale_target
+    target = parse_scale_target(scale_target)       # a wrong target fails before the long work
     profile = None
     if camera_profile:  # checked before the long part, so a wrong profile fails at once
         from romcam.calibration import load_profile, scaled_camera_matrix
@@ -192,8 +214,9 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
         click.echo(circles.describe(str(video), c))
         click.echo(f"wrote {frames_path} and {summary_path}")
         return
-    a = analyze_landmarks(j, landmarks, side, vertical=_vertical(j, video, landmarks, profile, mirrored),
-                          neutral_range=neutral_range)
+    vertical = _vertical(j, video, landmarks, profile, mirrored)
+    a = analyze_landmarks(j, landmarks, side, vertical=vertical, neutral_range=neutral_range,
+                          scale=_scale(j, video, target, vertical, profile, mirrored))
     content = summary(a)
     if truncated:
         content["warnings"].append(truncated)

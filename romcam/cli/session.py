@@ -52,10 +52,13 @@ from romcam.cli.store import DB_HELP
 @click.option("--recorded-at", default=None, metavar="DATE",
               help="With --phases: when the visit was filmed, e.g. 2026-03-14T10:30 [default: the video's "
                    "creation time, else the file's modification time less its duration].")
+@click.option("--scale-target", default="board", show_default=True, metavar="TARGET",
+              help="Ankle: what gives the scale for the knee over toe in cm, upright beside the foot during "
+                   "setup: board, board:FILE.json, marker:ID:SIZE_MM (a DICT_4X4_50 marker) or none.")
 @click.pass_context
 def session(ctx, joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
             model_dir, record, camera_profile, no_frames, overwrite, new_subject, set_kind, target_turns, quiet,
-            phases, neutral, recorded_at):
+            phases, neutral, recorded_at, scale_target):
     """Measure before, count a set live, measure after; save everything and print the change.
     With --phases: a recorded visit, its phases given as times."""
     from romcam.errors import RomcamError
@@ -78,11 +81,14 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
     if side == "both" and j.view == "side":
         raise RomcamError(f"{j.title} is measured from the side, one leg or arm at a time: --side both is "
                           "not possible; give --side left or --side right")
+    from romcam.calibration.scale import parse_scale_target
+    parse_scale_target(scale_target)       # a wrong target fails before anything starts
     opts = SessionOptions(
         joint=j, side=side, subject=subject, source=source, target_reps=target_reps, trials=trials, db=db,
         window=not no_window and phases is None, realtime=realtime, mirrored=mirrored, model=model,
         model_dir=model_dir, record=record, camera_profile=camera_profile, save_frames=not no_frames,
-        overwrite=overwrite, new_subject=new_subject, set_kind=set_kind, target_turns=target_turns, quiet=quiet)
+        overwrite=overwrite, new_subject=new_subject, set_kind=set_kind, target_turns=target_turns, quiet=quiet,
+        scale_target=scale_target)
     if phases is not None:
         from romcam.session.visit_runner import run_recorded_visit
         result = run_recorded_visit(opts, phases, neutral, recorded_at=recorded_at, say=click.echo)

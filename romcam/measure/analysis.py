@@ -16,6 +16,7 @@ from romcam.errors import RomcamError
 from romcam.measure import ankle
 from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.measure.joints import SIDES, Joint
+from romcam.measure.kneewall import Scale
 from romcam.measure.neutral import NeutralStretch, neutral_over
 from romcam.measure.reps import Rep, RepThresholds, count_reps
 from romcam.measure.series import LEG_UNSEEN, MIN_VISIBILITY, channel_names, head_channels, measure_channel
@@ -116,9 +117,11 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
                       cutoff_hz: float = DEFAULT_CUTOFF_HZ,
                       min_visibility: float = MIN_VISIBILITY,
                       vertical: ankle.Vertical | None = None,
-                      neutral_range: tuple[float, float] | None = None) -> Analysis:
+                      neutral_range: tuple[float, float] | None = None,
+                      scale: Scale | None = None) -> Analysis:
     """Measure ``joint`` over a landmark series and count its reps per side. ``vertical``: where
-    the true vertical comes from, for the ankle (default: a level camera is assumed).
+    the true vertical comes from, for the ankle (default: a level camera is assumed); ``scale``:
+    mm per pixel at the leg, for the ankle's knee over toe in cm (none without it).
     ``neutral_range`` (start, end in seconds): the neutral is the median there (as a recorded
     visit's ``--neutral``); neck angles are then reported relative to it, limbs keep their
     anatomical zero and use it for rep detection only."""
@@ -186,7 +189,8 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
 
     analysis = Analysis(joint, t, frame, channels, results, turn, flexion, note, neutral_given=given)
     if legs_seen is not None:
-        analysis.ankle_report = ankle.review_reps(joint, legs_seen, {s: r.reps for s, r in results.items()})
+        analysis.ankle_report = ankle.review_reps(joint, legs_seen, {s: r.reps for s, r in results.items()},
+                                                  scale)
         for s, r in results.items():
             r.reps = analysis.ankle_report.reps[s]
     analysis.warnings = _warnings(analysis) + (analysis.ankle_report.warnings if analysis.ankle_report else [])
@@ -256,7 +260,8 @@ def _warnings(a: Analysis) -> list[str]:
 
 def frames_table(a: Analysis) -> pd.DataFrame:
     """One row per frame: t_s, frame, one column per measured angle in degrees, validity and why
-    a frame was left out; for head joints also the head's turn and flexion (nod)."""
+    a frame was left out; for head joints also the head's turn and flexion (nod); for the ankle
+    with a known scale the knee over toe in cm per measured leg."""
     cols: dict[str, np.ndarray] = {"t_s": a.t, "frame": a.frame}
     for name, ch in a.channels.items():
         prefix = f"{a.joint.name}" if name == "signed" else f"{name}_{a.joint.name}"
@@ -265,6 +270,9 @@ def frames_table(a: Analysis) -> pd.DataFrame:
         cols["valid" if name == "signed" else f"{name}_valid"] = ch.valid
         cols["invalid_reason" if name == "signed" else f"{name}_invalid_reason"] = [
             "" if ok else (p or GLITCH) for p, ok in zip(ch.problems, ch.valid)]
+    if a.ankle_report is not None:
+        for side, cm in a.ankle_report.knee_over_toe_cm_series.items():
+            cols[f"{side}_knee_over_toe_cm"] = cm
     if a.turn is not None:
         cols["head_turn_deg"] = a.turn
         cols["head_flexion_deg"] = a.flexion
@@ -307,5 +315,7 @@ def summary(a: Analysis) -> dict:
     if a.ankle_report is not None:
         for rep, item in zip(reps, out["reps"]):
             item["heel_lifted"] = a.ankle_report.heel_lifted.get((rep.side, rep.start_s))
+            cm = a.ankle_report.knee_over_toe_cm.get((rep.side, rep.start_s))
+            item["knee_over_toe_cm"] = None if cm is None else round(cm, 1)
         out.update(a.ankle_report.summary)
     return out

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from romcam.capture.landmarks import FrameLandmarks
-from romcam.measure import legs
+from romcam.measure import kneewall, legs
 from romcam.measure.filters import running_median
 from romcam.measure.joints import SIDES, Joint
 from romcam.measure.reps import Rep
@@ -99,6 +99,8 @@ class LegSeries:
     choice: legs.LegChoice
     check: legs.MovementCheck
     vertical: Vertical
+    knee_x: dict[str, np.ndarray] = field(default_factory=dict)   # px along the toes' direction, level frame
+    toe_x: dict[str, np.ndarray] = field(default_factory=dict)    # (kneewall.forward_x), NaN unseen
 
 
 def _usable(lm: np.ndarray, side: str, min_visibility: float) -> np.ndarray:
@@ -128,16 +130,19 @@ def measure_legs(landmarks: list[FrameLandmarks], vertical: Vertical | None = No
     repair = legs.repair_leg_swaps(legs.pose_array(landmarks))
     lm = repair.lm
     forward = legs.toe_direction(lm, t, roll_deg=roll)
-    shin, valid, rise = {}, {}, {}
+    shin, valid, rise, knee, toe = {}, {}, {}, {}, {}
     for side in SIDES:
         ok = _usable(lm, side, min_visibility) & ~repair.ambiguous & np.isfinite(forward)
         shin[side] = np.where(ok, legs.shin_inclination(lm, side, forward, roll_deg=roll), np.nan)
+        knee[side], toe[side] = (np.where(ok, kneewall.forward_x(lm, side, part, forward, roll_deg=roll,
+                                                                 min_visibility=min_visibility), np.nan)
+                                 for part in ("knee", "toe"))
         valid[side] = ok & np.isfinite(shin[side])
         r = np.where(repair.ambiguous, np.nan, legs.heel_rise(lm, side, roll_deg=roll))
         rise[side] = running_median(np.arange(len(t), dtype=float), r, SMOOTH_FRAMES - 1)
     choice = legs.choose_leg(lm, t, roll_deg=roll, forward=forward)
     check = legs.movement_check(lm, t, choice.side, forward, roll_deg=roll)
-    return LegSeries(t, shin, valid, rise, repair, choice, check, vertical)
+    return LegSeries(t, shin, valid, rise, repair, choice, check, vertical, knee, toe)
 
 
 def heel_lifted_at(t, rise, peak_s: float, window_s: float = HEEL_WINDOW_S) -> bool | None:
@@ -164,21 +169,29 @@ class AnkleReport:
 
     reps: dict[str, list[Rep]]
     heel_lifted: dict[tuple[str, float], bool | None] = field(default_factory=dict)
+    knee_over_toe_cm: dict[tuple[str, float], float | None] = field(default_factory=dict)
+    knee_over_toe_cm_series: dict[str, np.ndarray] = field(default_factory=dict)   # per frame, known scale only
     warnings: list[str] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
 
 
-def review_reps(joint: Joint, series: LegSeries, reps: dict[str, list[Rep]]) -> AnkleReport:
-    """Drops reps peaking below :func:`rep_floor_deg`, flags each kept rep's heel, and writes the
-    warnings (movement check, vertical, swaps) and the summary fields of the ankle."""
+def review_reps(joint: Joint, series: LegSeries, reps: dict[str, list[Rep]],
+                scale: kneewall.Scale | None = None) -> AnkleReport:
+    """Drops reps peaking below :func:`rep_floor_deg`, flags each kept rep's heel, gives its knee
+    over toe in cm when ``scale`` is known, and writes the warnings (movement check, vertical,
+    swaps) and the summary fields of the ankle."""
     floor = rep_floor_deg(joint)
     kept, dropped = {}, 0
     flags: dict[tuple[str, float], bool | None] = {}
+    cm: dict[tuple[str, float], float | None] = {}
     for side, side_reps in reps.items():
         kept[side] = [r for r in side_reps if r.peak_deg >= floor]
         dropped += len(side_reps) - len(kept[side])
         for r in kept[side]:
             flags[(side, r.start_s)] = heel_lifted_at(series.t, series.heel_rise[side], r.peak_s)
+            if side in series.knee_x:
+                cm[(side, r.start_s)] = kneewall.peak_cm(series.t, series.knee_x[side], series.toe_x[side],
+                                                         r.start_s, r.peak_s, scale)
     warnings = []
     if not series.check.is_dorsiflexion_exercise:
         warnings.append("this does not look like a dorsiflexion exercise: " + "; ".join(series.check.reasons))
@@ -198,8 +211,11 @@ def review_reps(joint: Joint, series: LegSeries, reps: dict[str, list[Rep]]) -> 
                            "hip_travel_leg_lengths": round(c.hip_travel_legs, 2),
                            "heel_down_share": round(c.planted_fraction, 3)},
         "heel_lift_threshold_foot_lengths": legs.HEEL_LIFT_THRESHOLD,
+        "knee_over_toe": (scale or kneewall.Scale.missing("none", "no scale target was looked for")).as_dict(),
     }
-    return AnkleReport(kept, flags, warnings, summary)
+    series_cm = ({side: (series.knee_x[side] - series.toe_x[side]) * scale.mm_per_px / 10.0 for side in reps}
+                 if scale is not None and scale.known else {})
+    return AnkleReport(kept, flags, cm, series_cm, warnings, summary)
 
 
 def side_note(series: LegSeries, side: str) -> str:
@@ -231,6 +247,8 @@ class StreamingShinMeasurer:
         self._toe: deque[tuple[float, float, float]] = deque()        # (t, toe x, facing x)
         self._heel: dict[str, deque] = {s: deque() for s in SIDES}   # (t, level heel y, foot length)
         self.heel_history: dict[str, deque] = {s: deque() for s in SIDES}  # (t, heel rise)
+        self.leg_history: dict[str, deque] = {s: deque() for s in self.channels}  # (t, knee x, toe x)
+        self.scale: kneewall.Scale | None = None      # mm per px at the leg, once read (setup)
         self.problems: dict[str, str | None] = {}
         self.turn_deg = self.flexion_deg = math.nan
 
@@ -295,7 +313,25 @@ class StreamingShinMeasurer:
             if step.ambiguous or not math.isfinite(forward) or not _usable(pose[None], side, self.min_visibility)[0]:
                 continue
             out[side] = float(legs.shin_inclination(pose[None], side, forward, roll_deg=self.roll_deg)[0])
+            self._remember_leg(lm.t_s, side, pose, forward)
         return out
+
+    def _remember_leg(self, t: float, side: str, pose: np.ndarray, forward: float) -> None:
+        knee, toe = (float(kneewall.forward_x(pose[None], side, part, forward, roll_deg=self.roll_deg,
+                                              min_visibility=self.min_visibility)[0]) for part in ("knee", "toe"))
+        hist = self.leg_history[side]
+        hist.append((t, knee, toe))
+        while hist[0][0] < t - 60.0:
+            hist.popleft()
+
+    def knee_over_toe_cm(self, side: str, start_s: float, peak_s: float) -> float | None:
+        """The knee over toe at this rep's peak in cm (:func:`kneewall.peak_cm` over the live
+        history); None without a scale or unseen."""
+        hist = self.leg_history.get(side)
+        if not hist or self.scale is None or not self.scale.known:
+            return None
+        t, knee, toe = (np.array(col) for col in zip(*hist))
+        return kneewall.peak_cm(t, knee, toe, start_s, peak_s, self.scale)
 
     def heel_lifted(self, side: str, peak_s: float) -> bool | None:
         """Was the heel up at this peak (as :func:`heel_lifted_at`, over the live history)?"""

@@ -203,17 +203,25 @@ def _trace_section(detail: SessionDetail, frames, title: str, kind: str) -> Sect
 
 
 def _ankle_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
-    """The ankle's facts: where the vertical came from, and the trials/reps with a lifted heel."""
+    """The ankle's facts: where the vertical came from, the trials/reps with a lifted heel, and the
+    knee over toe (cm) at each trial's peak when a scale target was seen."""
     if detail.vertical_source is None:
         return []
     lifted_trials = [f"{t.phase} {t.trial_no} ({t.side})" for t in detail.trials if t.heel_lifted and not t.discarded]
     lifted_reps = [f"rep {r.rep_no} ({r.side})" for r in detail.reps if r.heel_lifted]
     roll = detail.camera_roll_deg
     vertical = detail.vertical_source + ("" if roll is None else f", camera roll {roll:+.1f} deg")
+    kept = [t for t in detail.trials if not t.discarded]
+    knee = "; ".join(f"{phase} " + ", ".join(f"{t.knee_over_toe_cm:+.1f}" for t in kept if t.phase == phase
+                                             and t.knee_over_toe_cm is not None) + " cm"
+                     for phase in ("before", "after")
+                     if any(t.phase == phase and t.knee_over_toe_cm is not None for t in kept))
     return [("True vertical (ankle)", Cell("vertical_source", detail.vertical_source, vertical)),
             ("Heel lifted (voids a knee-to-wall trial)",
              Cell("heel_lifted", len(lifted_trials) + len(lifted_reps),
-                  ", ".join(lifted_trials + lifted_reps) or "never"))]
+                  ", ".join(lifted_trials + lifted_reps) or "never")),
+            ("Knee over toe at the trial peaks (knee-to-wall)",
+             Cell("knee_over_toe_cm", knee or None, knee or "not measured (no scale target seen)"))]
 
 
 def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Cell]]:

@@ -29,7 +29,8 @@ from romcam.measure.neutral import HOLD_S, MAX_SD_DEG, NeutralStretch, median_ov
 from romcam.session import phases as ph
 from romcam.session.engine import SessionEngine, streaming_measurer
 from romcam.session.protocol import Phase, ProtocolConfig
-from romcam.session.runner import (INTERRUPTED_INT, SessionOptions, SessionResult, SessionRecorder, set_config_for,
+from romcam.session.recorder import SessionRecorder
+from romcam.session.runner import (INTERRUPTED_INT, SessionOptions, SessionResult, set_config_for,
                                    session_sides, waiting_for)
 from romcam.session.visit import HeadNeutral, RecordedProtocol
 from romcam.storage.journal import SessionJournal
@@ -94,8 +95,12 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
 
     engine = SessionEngine(config, RecordedProtocol(config, spans, stretch.values, head))
     if vertical is not None:
+        from romcam.calibration.scale import parse_scale_target, scale_from_video
+
         engine.measurer.set_roll(vertical.roll_deg)
         warnings += [w for w in vertical.warnings() if w not in warnings]
+        engine.measurer.scale = scale_from_video(opts.source, parse_scale_target(opts.scale_target),
+                                                 mirrored=opts.mirrored, roll_deg=vertical.roll_deg, profile=profile)
     with Store.open(opts.db) as store:
         journal = SessionJournal(store, say)
         sid = journal.start(
@@ -110,6 +115,7 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
         if vertical is not None:
             journal.write("vertical", source=vertical.source, camera_roll_deg=vertical.camera_roll_deg)
             say(vertical.describe())
+            say(engine.measurer.scale.describe())
         say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} (recorded visit)")
         recorder = SessionRecorder(journal, engine, say, targets=False, filmed_at=dated.start)
         finished_reason, t, valid, processed = None, 0.0, 0, 0

@@ -34,6 +34,7 @@ from romcam.storage.store import Store
 
 ENCODING = "utf-8-sig"
 DEG_DECIMALS = 1
+CM_DECIMALS = 1
 FRAME_T_DECIMALS = 3
 FRAME_DEG_DECIMALS = 2
 
@@ -72,6 +73,10 @@ SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("first_rep_at_after_level", "rep number", "First set rep whose peak reached after_deg (empty if none)."),
     ("heel_lifted", "count", "Ankle: trials and set reps on this side whose heel was lifted at the peak "
                              "(a lifted heel voids a knee-to-wall trial); empty for joints without a heel check."),
+    ("knee_over_toe_before_cm", "cm", "Ankle: median over the before trials of the knee's horizontal lead over "
+                                      "the toe tip at the peak (the knee-to-wall distance; + = knee ahead); "
+                                      "empty without a scale target."),
+    ("knee_over_toe_after_cm", "cm", "Ankle: the same over the after trials."),
     ("synthetic", "0/1", "1 for demo or synthetic data (not a measurement of a person), else 0."),
     ("recorded", "0/1", "1 for a recorded visit (a video analysed later with the phases given: "
                         "`session --phases`), 0 for a live session."),
@@ -148,6 +153,8 @@ def _session_record(row: SessionRow, o: SideOutcome) -> dict:
         "turns_done": row.turns_done, "target_turns": row.target_turns, "recorded": int(row.recorded),
         "first_rep_at_after_level": o.first_rep_at_after_level,
         "heel_lifted": row.heel_lifted.get(o.side) if row.heel_lifted else None, "synthetic": int(row.synthetic),
+        "knee_over_toe_before_cm": _round(row.knee_over_toe_cm.get((o.side, "before")), CM_DECIMALS),
+        "knee_over_toe_after_cm": _round(row.knee_over_toe_cm.get((o.side, "after")), CM_DECIMALS),
     }
 
 

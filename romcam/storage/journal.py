@@ -433,7 +433,7 @@ def apply(store: Store, sid: int, o: dict) -> None:
                        (sid, o["phase"], o["side"], o["trial_no"], o["created_at"])):
             store.add_trial(sid, o["phase"], o["side"], o["trial_no"], o["peak_deg"], o.get("start_s"),
                             o.get("peak_s"), o.get("end_s"), heel_lifted=o.get("heel_lifted"),
-                            created_at=o["created_at"])
+                            created_at=o["created_at"], knee_over_toe_cm=o.get("knee_over_toe_cm"))
     elif op == "discard":
         with store._transaction() as conn:
             conn.execute("UPDATE trials SET discarded = 1 WHERE session_id = ? AND phase = ? AND "
@@ -443,7 +443,8 @@ def apply(store: Store, sid: int, o: dict) -> None:
         if not _exists(store, "SELECT 1 FROM reps WHERE session_id = ? AND side = ? AND rep_no = ? "
                               "AND created_at = ?", (sid, o["side"], o["rep_no"], o["created_at"])):
             store.add_rep(sid, o["side"], o["rep_no"], o["peak_deg"], o.get("start_s"), o.get("peak_s"),
-                          o.get("end_s"), heel_lifted=o.get("heel_lifted"), created_at=o["created_at"])
+                          o.get("end_s"), heel_lifted=o.get("heel_lifted"), created_at=o["created_at"],
+                          knee_over_toe_cm=o.get("knee_over_toe_cm"))
     elif op == "turn":
         if not _exists(store, "SELECT 1 FROM turns WHERE session_id = ? AND turn_no = ? AND created_at = ?",
                        (sid, o["turn_no"], o["created_at"])):

@@ -5,6 +5,7 @@ series. Part of :class:`romcam.storage.store.Store`; plain SQL that SQLite and P
 from __future__ import annotations
 
 import json
+import statistics
 from datetime import date, datetime
 
 from romcam.errors import RomcamError
@@ -40,7 +41,9 @@ class ReadsMixin:
         stored = self._stored_results(clause, tuple(params))
         heels = self._heel_counts(clause, tuple(params))
         turns = self._turn_counts(clause, tuple(params))
-        out = [self._session_row(r, stored.get(r["id"]), heels.get(r["id"]), turns.get(r["id"], 0)) for r in rows]
+        knees = self._knee_over_toe(clause, tuple(params))
+        out = [self._session_row(r, stored.get(r["id"]), heels.get(r["id"]), turns.get(r["id"], 0),
+                                 knees.get(r["id"])) for r in rows]
         return sorted(out, key=lambda s: (s.started, s.id))
 
     def session(self, session_id: int) -> SessionDetail:
@@ -53,17 +56,20 @@ class ReadsMixin:
         stored = self._stored_results(" WHERE s.id = ?", (int(session_id),))
         heels = self._heel_counts(" WHERE s.id = ?", (int(session_id),))
         turns = self._turn_counts(" WHERE s.id = ?", (int(session_id),))
+        knees = self._knee_over_toe(" WHERE s.id = ?", (int(session_id),))
         trials = [TrialRecord(r["id"], r["phase"], r["side"], r["trial_no"], r["peak_deg"],
                               r["start_s"], r["peak_s"], r["end_s"], bool(r["discarded"]),
-                              r["created_at"], stored_bool(r["heel_lifted"]))
+                              r["created_at"], stored_bool(r["heel_lifted"]), r["knee_over_toe_cm"])
                   for r in self._read("SELECT * FROM trials WHERE session_id = ? ORDER BY id",
                                       (row["id"],))]
         reps = [RepRecord(r["id"], r["side"], r["rep_no"], r["peak_deg"], r["start_s"],
-                          r["peak_s"], r["end_s"], r["created_at"], stored_bool(r["heel_lifted"]))
+                          r["peak_s"], r["end_s"], r["created_at"], stored_bool(r["heel_lifted"]),
+                          r["knee_over_toe_cm"])
                 for r in self._read("SELECT * FROM reps WHERE session_id = ? "
                                     "ORDER BY rep_no, id", (row["id"],))]
         return SessionDetail(
-            row=self._session_row(row, stored.get(row["id"]), heels.get(row["id"]), turns.get(row["id"], 0)),
+            row=self._session_row(row, stored.get(row["id"]), heels.get(row["id"]), turns.get(row["id"], 0),
+                                  knees.get(row["id"])),
             source=row["source"],
             camera=row["camera"], pose_model=row["pose_model"],
             trials_per_phase=row["trials_per_phase"], neutral_deg=row["neutral_deg"],
@@ -116,6 +122,18 @@ class ReadsMixin:
                 sides[r["side"]] = sides.get(r["side"], 0) + int(r["lifted"] or 0)
         return out
 
+    def _knee_over_toe(self, clause: str, params: tuple) -> dict[int, dict[tuple[str, str], float]]:
+        """Per session, (side, phase) -> the median knee over toe (cm) of its trials (not
+        discarded); only sessions that measured it (the ankle with a scale) appear."""
+        rows = self._read("SELECT session_id, side, phase, knee_over_toe_cm FROM trials WHERE knee_over_toe_cm "
+                          "IS NOT NULL AND discarded = 0 AND session_id IN (SELECT s.id FROM sessions s"
+                          + clause + ")", params)
+        values: dict[int, dict[tuple[str, str], list[float]]] = {}
+        for r in rows:
+            values.setdefault(r["session_id"], {}).setdefault((r["side"], r["phase"]), []).append(
+                float(r["knee_over_toe_cm"]))
+        return {sid: {k: float(statistics.median(v)) for k, v in per.items()} for sid, per in values.items()}
+
     def _turn_counts(self, clause: str, params: tuple) -> dict[int, int]:
         """Per session, the neck-circle turns stored (sessions without turns do not appear)."""
         rows = self._read("SELECT session_id, COUNT(*) AS n FROM turns WHERE session_id IN "
@@ -123,7 +141,8 @@ class ReadsMixin:
         return {r["session_id"]: int(r["n"]) for r in rows}
 
     def _session_row(self, r: DbRow, stored: list[SideOutcome] | None,
-                     heel_lifted: dict[str, int] | None = None, turns: int = 0) -> SessionRow:
+                     heel_lifted: dict[str, int] | None = None, turns: int = 0,
+                     knee_over_toe: dict | None = None) -> SessionRow:
         outcomes = stored or self._computed_outcomes(r["id"], r["side"])
         meta = meta_of(r["stats_json"])
         circles = "set_kind" in r.keys() and r["set_kind"] == "circles"
@@ -132,7 +151,7 @@ class ReadsMixin:
             started_at=r["started_at"], ended_at=r["ended_at"], status=r["status"],
             end_reason=r["end_reason"], synthetic=bool(r["synthetic"]),
             target_reps=r["target_reps"], outcomes=tuple(outcomes), results_stored=bool(stored),
-            heel_lifted=heel_lifted or {},
+            heel_lifted=heel_lifted or {}, knee_over_toe_cm=knee_over_toe or {},
             running=r["status"] == "in_progress" and process_alive(meta),
             elsewhere=recorded_elsewhere(meta) if r["status"] == "in_progress" else None,
             turns_done=turns if circles else None, recorded=bool(meta.get("recording")),

@@ -70,6 +70,7 @@ class SessionRow:
     outcomes: tuple[SideOutcome, ...]
     results_stored: bool               # False: outcomes computed from the stored trials
     heel_lifted: dict = field(default_factory=dict)   # ankle: side -> trials and reps with the heel up
+    knee_over_toe_cm: dict = field(default_factory=dict)   # ankle: (side, phase) -> median over the trials
     running: bool = False              # in_progress and its process is still alive
     set_kind: str = "reps"             # reps | circles (neck circles: turns instead of reps)
     target_turns: int | None = None
@@ -121,6 +122,7 @@ class TrialRecord:
     discarded: bool
     created_at: str
     heel_lifted: bool | None = None   # the ankle's heel was up at the peak (None: not measured)
+    knee_over_toe_cm: float | None = None   # the ankle's knee-to-wall distance at the peak (None: no scale)
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class RepRecord:
     end_s: float | None
     created_at: str
     heel_lifted: bool | None = None
+    knee_over_toe_cm: float | None = None
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ trials = Table(
     Column("discarded", Integer, nullable=False, server_default=text("0")),
     Column("created_at", Text, nullable=False),
     Column("heel_lifted", Integer),                                       # v2
+    _real("knee_over_toe_cm"),                                            # v3
     Index("trials_by_session", "session_id"),
 )
 
@@ -87,6 +88,7 @@ reps = Table(
     *_peak_columns(),
     Column("created_at", Text, nullable=False),
     Column("heel_lifted", Integer),                                       # v2
+    _real("knee_over_toe_cm"),                                            # v3
     Index("reps_by_session", "session_id"),
 )
 

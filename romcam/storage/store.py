@@ -354,18 +354,19 @@ class Store(TurnsMixin, ReadsMixin):
     def add_trial(self, session_id: int, phase: str, side: str, trial_no: int, peak_deg: float,
                   start_s: float | None = None, peak_s: float | None = None,
                   end_s: float | None = None, heel_lifted: bool | None = None,
-                  created_at: str | None = None) -> int:
+                  created_at: str | None = None, knee_over_toe_cm: float | None = None) -> int:
         """Store one maximal trial (committed on return); returns its id. ``heel_lifted``: the
-        ankle's heel was up at the peak (None: not measured, other joints)."""
+        ankle's heel was up at the peak (None: not measured, other joints); ``knee_over_toe_cm``:
+        the ankle's knee-to-wall distance at the peak (None without a scale)."""
         check_choice(phase, TRIAL_PHASES, "phase")
         check_choice(side, SIDES, "side")
         with self._transaction() as conn:
             return conn.insert(
                 "INSERT INTO trials (session_id, phase, side, trial_no, start_s, peak_s, end_s, "
-                "peak_deg, created_at, heel_lifted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "peak_deg, created_at, heel_lifted, knee_over_toe_cm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (int(session_id), phase, side, int(trial_no), opt_float(start_s),
                  opt_float(peak_s), opt_float(end_s), peak_value(peak_deg), created_at or now_iso(),
-                 opt_bool(heel_lifted)))
+                 opt_bool(heel_lifted), opt_float(knee_over_toe_cm)))
 
     def discard_trial(self, trial_id: int) -> None:
         """Mark a trial as discarded: kept in the database, left out of the outcome."""
@@ -377,15 +378,16 @@ class Store(TurnsMixin, ReadsMixin):
     def add_rep(self, session_id: int, side: str, rep_no: int, peak_deg: float,
                 start_s: float | None = None, peak_s: float | None = None,
                 end_s: float | None = None, heel_lifted: bool | None = None,
-                created_at: str | None = None) -> int:
+                created_at: str | None = None, knee_over_toe_cm: float | None = None) -> int:
         """Store one counted rep of the set (committed on return); returns its id."""
         check_choice(side, SIDES, "side")
         with self._transaction() as conn:
             return conn.insert(
                 "INSERT INTO reps (session_id, side, rep_no, start_s, peak_s, end_s, peak_deg, "
-                "created_at, heel_lifted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, heel_lifted, knee_over_toe_cm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (int(session_id), side, int(rep_no), opt_float(start_s), opt_float(peak_s),
-                 opt_float(end_s), peak_value(peak_deg), created_at or now_iso(), opt_bool(heel_lifted)))
+                 opt_float(end_s), peak_value(peak_deg), created_at or now_iso(), opt_bool(heel_lifted),
+                 opt_float(knee_over_toe_cm)))
 
     def add_frames(self, session_id: int, rows: Iterable, side: str | None = None) -> int:
         """Store a batch of per-frame angles: rows of (t_s, phase, angle_deg, valid) or
