@@ -25,7 +25,7 @@ COUNTS = ("trials_before", "trials_after", "reps_done", "first_rep_at_after_leve
 
 
 def _session(store, rng, subject, joint, side, days_ago, n_before, n_after, n_reps, finish=True,
-             heel=False, **meta):
+             heel=False, knee_cm=None, **meta):
     """A session stored as the runner stores one: trials, reps, results (unless killed)."""
     started = (datetime.now().astimezone() - timedelta(days=days_ago)).replace(microsecond=0)
     sid = store.start_session(subject, joint, side, started_at=started.isoformat(),
@@ -35,11 +35,13 @@ def _session(store, rng, subject, joint, side, days_ago, n_before, n_after, n_re
         before, after = rng.normal(35, 2, n_before).tolist(), rng.normal(40, 2, n_after).tolist()
         reps = rng.normal(38, 3, n_reps).tolist()
         for k, p in enumerate(before, 1):
-            store.add_trial(sid, "before", s, k, p, heel_lifted=(k == 1) if heel else None)
+            store.add_trial(sid, "before", s, k, p, heel_lifted=(k == 1) if heel else None,
+                            knee_over_toe_cm=None if knee_cm is None else knee_cm + k)
         for k, p in enumerate(reps, 1):
             store.add_rep(sid, s, k, p, heel_lifted=(k % 2 == 0) if heel else None)
         for k, p in enumerate(after, 1):
-            store.add_trial(sid, "after", s, k, p, heel_lifted=False if heel else None)
+            store.add_trial(sid, "after", s, k, p, heel_lifted=False if heel else None,
+                            knee_over_toe_cm=None if knee_cm is None else knee_cm + 2.5 + k)
         results.append(side_outcome(s, before, after, reps))
     if finish:
         store.finish_session(sid, "complete", results=results)
@@ -52,7 +54,7 @@ def db(tmp_path):
     rng = np.random.default_rng(13)
     with Store.open(path) as store:
         _session(store, rng, "Zoë-01", "neck_lateral_flexion", "both", 40, 3, 3, 6, synthetic=True)
-        _session(store, rng, "P002", "ankle_dorsiflexion", "left", 10, 3, 3, 10, heel=True,
+        _session(store, rng, "P002", "ankle_dorsiflexion", "left", 10, 3, 3, 10, heel=True, knee_cm=4.0,
                  pose_model="full", camera="Logitech C920", camera_profile="c920-desk")
         _session(store, rng, "P002", "ankle_dorsiflexion", "right", 1, 3, 0, 4, finish=False)  # killed
         _session(store, rng, "P003", "knee_flexion", "left", 0, 1, 1, 0, pose_model="lite",   # no SEM
@@ -172,6 +174,13 @@ def test_bundle_validates_and_round_trips_the_stored_numbers(db, cli_env, tmp_pa
     assert ankle.bodySite.coding[0].code == "70258002:272741003=7771000"     # ankle joint, left
     assert ankle.bodySite.text == "left ankle joint"
     assert _component(ankle, "heel_lifted").valueInteger == details[2].row.heel_lifted["left"] > 0
+    for phase in ("before", "after"):         # the knee over toe: the CSV's medians, in UCUM cm
+        q = _component(ankle, f"knee_over_toe_{phase}_cm").valueQuantity
+        assert (q.system, q.code, q.unit) == (UCUM, "cm", "cm")
+        assert q.value == Decimal(str(round(details[2].row.knee_over_toe_cm[("left", phase)], 1)))
+    assert [q.value for q in (_component(ankle, f"knee_over_toe_{p}_cm").valueQuantity
+                              for p in ("before", "after"))] == [Decimal("6.0"), Decimal("8.5")]
+    assert not [c for c in got[(1, "right")].component if "knee_over_toe" in c.code.coding[0].code]
     props = {p.type.text: p.valueCode[0].text for p in by_url[ankle.device.reference].property}
     assert props == {"camera": "Logitech C920", "camera profile": "c920-desk"}
     assert "camera profile c920-desk" in ankle.method.text

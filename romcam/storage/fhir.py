@@ -38,6 +38,7 @@ ROMCAM_CODES = "urn:romcam:code"
 SUBJECT_SYSTEM = "urn:romcam:subject"
 OBSERVATION_SYSTEM = "urn:romcam:session-side"
 DEG_DECIMALS = 1                     # as the CSV, the summary and the verdicts
+CM_DECIMALS = 1                      # the knee over toe, as the CSV
 
 RANGE_OF_JOINT_MOVEMENT = {"system": SNOMED, "code": "364564000",
                            "display": "Range of joint movement (observable entity)"}
@@ -72,6 +73,12 @@ COUNT_COMPONENTS = (
     ("turns_done", "A set of neck circles: turns counted, both directions together"),
 )
 VERDICT_COMPONENT = ("verdict", "Verdict: the change against the MDC95")
+# The ankle's knee-to-wall distance (knee over toe, cm), when a scale target gave it: (phase, code, display).
+CM_COMPONENTS = (
+    ("before", "knee_over_toe_before_cm", "Knee over toe before the set: median over the before trials of the "
+                                          "knee's horizontal lead over the toe tip at the peak"),
+    ("after", "knee_over_toe_after_cm", "Knee over toe after the set: the same over the after trials"),
+)
 
 
 def resource_id(db_key: str, *parts) -> str:
@@ -100,6 +107,10 @@ def _romcam_code(code: str, display: str) -> dict:
 
 def _deg(value: float) -> dict:
     return {"value": round(float(value), DEG_DECIMALS), "unit": "deg", "system": UCUM, "code": "deg"}
+
+
+def _cm(value: float) -> dict:
+    return {"value": round(float(value), CM_DECIMALS), "unit": "cm", "system": UCUM, "code": "cm"}
 
 
 def _absent(reason: str) -> dict:
@@ -201,6 +212,9 @@ def _components(row: SessionRow, outcome) -> list[dict]:
               "turns_done": row.turns_done}
     out += [{"code": _romcam_code(name, display), "valueInteger": int(counts[name])}
             for name, display in COUNT_COMPONENTS if counts[name] is not None]
+    knees = row.knee_over_toe_cm or {}
+    out += [{"code": _romcam_code(name, display), "valueQuantity": _cm(knees[(outcome.side, phase)])}
+            for phase, name, display in CM_COMPONENTS if knees.get((outcome.side, phase)) is not None]
     return out
 
 
