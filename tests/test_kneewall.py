@@ -195,6 +195,30 @@ def test_marker_too_small_blurred_or_missing_is_refused():
     assert other.mm_per_px is None and "marker 7 not found (markers 3 seen)" in other.problem
 
 
+def test_a_camera_profile_corrects_the_target_as_it_corrects_the_landmarks():
+    """A wide-angle lens (barrel distortion) shrinks a target near the image edge: the board
+    rendered through a known camera (calibration.synthetic) 900 mm away, upright and facing the
+    camera, off to the right. Its true scale at the landmarks' (undistorted) pixels is distance /
+    focal length; with the camera's profile the reading is that, without it the lens makes it read
+    8 % large (further out the target reads as turned away, and is refused)."""
+    from romcam.calibration.synthetic import SyntheticCamera
+
+    k = np.array([[900.0, 0.0, 640.0], [0.0, 900.0, 360.0], [0.0, 0.0, 1.0]])
+    camera = SyntheticCamera(k, [-0.32, 0.12, 0.0, 0.0, 0.0], (1280, 720))
+    spec = BoardSpec()
+    rvec, tvec = camera.pose_for((spec.width_mm / 2, spec.height_mm / 2), (850, 360), 900.0)
+    image = cv2.cvtColor(camera.render(board_texture(spec, 4.0), 4.0, rvec, tvec, background=200),
+                         cv2.COLOR_GRAY2BGR)
+    truth = float(tvec[2]) / 900.0            # mm per (undistorted) pixel on a plane facing the camera
+    board = parse_scale_target("board")
+    corrected = scale_from_images([image], board, profile=camera.profile())
+    raw = scale_from_images([image], board)
+    print(f"\ntruth {truth:.4f} mm/px; with the profile {corrected.mm_per_px:.4f}, "
+          f"without {raw.mm_per_px:.4f} mm/px")
+    assert abs(corrected.mm_per_px / truth - 1.0) <= 0.005
+    assert raw.mm_per_px / truth - 1.0 >= 0.05
+
+
 @pytest.mark.parametrize("text", ["marker:7", "marker:99:150", "marker:7:5", "wall", "board:/nonexistent.json"])
 def test_bad_scale_target_is_one_clear_error(text):
     with pytest.raises(RomcamError) as e:
