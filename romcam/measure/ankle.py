@@ -317,6 +317,8 @@ class StreamingShinMeasurer:
         return out
 
     def _remember_leg(self, t: float, side: str, pose: np.ndarray, forward: float) -> None:
+        if self.scale is not None and not self.scale.known:
+            return                    # the target was looked for and not seen: no cm this session
         knee, toe = (float(kneewall.forward_x(pose[None], side, part, forward, roll_deg=self.roll_deg,
                                               min_visibility=self.min_visibility)[0]) for part in ("knee", "toe"))
         hist = self.leg_history[side]
