@@ -312,9 +312,18 @@ def session_outlasted_by_a_lock(folder: Path, monkeypatch):
 def test_5_a_lock_outlasting_the_session_keeps_everything_in_a_recovery_file(tmp_path, monkeypatch, rom):
     db, result, recovery = session_outlasted_by_a_lock(tmp_path, monkeypatch)
     assert result.kept_elsewhere and "romcam recover" in result.kept_elsewhere
+    # the commands that only read say the session is missing from what they show, and how to add it
+    reads = {"history": ("history",), "export": ("export", "--csv", tmp_path / "x.csv"),
+             "report": ("report", "--session", 1, "--out", tmp_path / "r.html")}
+    for name, args in reads.items():
+        code, out, err = rom(*args, "--db", db)
+        assert code == 0 and "1 session of this database is kept in a recovery file" in err, (name, err)
+        assert f"romcam recover {recovery.resolve()}" in err, (name, err)
     code, out, err = rom("recover", recovery)
     assert code == 0 and "6 trials and 5 reps" in out and "complete" in out, err
     assert rom("recover", recovery)[0] == 2                   # gone once it is in the database
+    code, out, err = rom("history", "--db", db)
+    assert code == 0 and "recovery" not in err and out.count("P2") == 1, err
     with Store.open(db, readonly=True) as store:
         assert len(store.session(result.session_id).reps) == 5
 

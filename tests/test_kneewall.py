@@ -269,6 +269,8 @@ def test_ankle_session_stores_knee_over_toe_per_trial_and_rep(kneewall_clip, tmp
     page = html.read_text()
     shown = "before " + ", ".join(f"{t.knee_over_toe_cm:+.1f}" for t in peaks[:2]) + " cm"
     assert shown in page, shown
+    shown = "right reps 1-2: " + ", ".join(f"{r.knee_over_toe_cm:+.1f}" for r in detail.reps) + " cm"
+    assert shown in page, shown                    # the set reps' too, not only kept in the database
 
 
 def test_the_toe_is_taken_where_it_stood_before_the_rep():

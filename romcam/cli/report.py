@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from romcam.cli.options import DB_TYPE
-from romcam.cli.store import DB_HELP
+from romcam.cli.store import DB_HELP, say_waiting
 
 
 @click.command()
@@ -38,6 +38,7 @@ def report(session_id, subject, out, pdf, db, overwrite):
         from romcam.storage.store import resolve_db_path
         check_report_outputs(out, pdf, overwrite, inputs=[resolve_db_path(db)])
     with Store.open(db, readonly=True) as store:
+        say_waiting(store)
         paths = make_report(store, session_id=session_id, subject=subject, out=out, pdf=pdf,
                             overwrite=overwrite)
     for path in paths:

@@ -18,6 +18,15 @@ def _db_option(fn):
     return click.option("--db", "db", type=DB_TYPE, default=None, help=DB_HELP)(fn)
 
 
+def say_waiting(store) -> None:
+    """On stderr: sessions of this database still kept in recovery files (not in its tables)."""
+    from romcam.storage.journal import waiting_note
+
+    note = waiting_note(store)
+    if note:
+        click.echo(note, err=True)
+
+
 def _joint_name(joint: str | None) -> str | None:
     """The canonical name of a joint given by name or alias (RomcamError if unknown)."""
     if joint is None:
@@ -41,6 +50,7 @@ def history(subject, joint, since, db):
     with Store.open(db, readonly=True) as store:
         rows = store.sessions(subject=subject, joint=_joint_name(joint), since=since)
         where = store.path
+        say_waiting(store)
     if not rows:
         click.echo(f"no sessions{' match' if subject or joint or since else ''} in {where}")
         return
@@ -89,6 +99,7 @@ def export(csv_path, fhir_path, subject, since, joint, frames, turns, db, overwr
         others = csv_targets + ([turns_target] if turns_target else [])
         check_fhir_output(fhir_path, db_path, overwrite, others=others)
     with Store.open(db, readonly=True) as store:
+        say_waiting(store)
         if csv_path is not None:
             _write_csv_export(store, csv_path, subject, since, joint, frames, turns_target, overwrite)
         if fhir_path is not None:

@@ -221,7 +221,22 @@ def _ankle_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
              Cell("heel_lifted", len(lifted_trials) + len(lifted_reps),
                   ", ".join(lifted_trials + lifted_reps) or "never")),
             ("Knee over toe at the trial peaks (knee-to-wall)",
-             Cell("knee_over_toe_cm", knee or None, knee or "not measured (no scale target seen)"))]
+             Cell("knee_over_toe_cm", knee or None, knee or "not measured (no scale target seen)")),
+            ("Knee over toe at the set rep peaks",
+             Cell("reps_knee_over_toe_cm", _rep_knees(detail) or None,
+                  _rep_knees(detail) or "not measured (no set reps, or no scale target seen)"))]
+
+
+def _rep_knees(detail: SessionDetail) -> str:
+    """Per side, the knee over toe (cm) at each set rep's peak, in rep order:
+    "right reps 1-3: +2.1, +2.8, +3.4 cm"."""
+    parts = []
+    for side in dict.fromkeys(r.side for r in detail.reps):
+        reps = [r for r in detail.reps if r.side == side and r.knee_over_toe_cm is not None]
+        if reps:
+            span = f"rep {reps[0].rep_no}" if len(reps) == 1 else f"reps {reps[0].rep_no}-{reps[-1].rep_no}"
+            parts.append(f"{side} {span}: " + ", ".join(f"{r.knee_over_toe_cm:+.1f}" for r in reps) + " cm")
+    return "; ".join(parts)
 
 
 def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Cell]]:

@@ -388,6 +388,22 @@ def leftover_files(store: Store) -> list[Path]:
     return list(found)
 
 
+def waiting_note(store: Store) -> str | None:
+    """What a command that only reads ``store`` says when sessions of it are still kept in
+    recovery files (not in the database yet, so missing from its tables): None when there are
+    none. Reading never adds them (it may run on a read-only copy); the next session or
+    `romcam recover` does."""
+    files = leftover_files(store)
+    if not files:
+        return None
+    n = len(files)
+    listed = "\n".join(f"  romcam recover {path}" for path in files)
+    kept = f"{n} sessions of this database are kept in recovery files" if n != 1 else \
+        "1 session of this database is kept in a recovery file"
+    return (f"note: {kept}, not in the database yet, so not shown here; the next session adds "
+            f"{'them' if n != 1 else 'it'}, or now:\n{listed}")
+
+
 def add_leftovers(store: Store, say: Callable[[str], None] = print) -> int:
     """Add to ``store`` every session left in a recovery file of it (a session that ended, or was
     killed, while the database could not take its records); each file goes once it is stored.
