@@ -27,7 +27,7 @@ from romcam.measure.joints import get_joint
 from romcam.storage.store import Store
 from romcam.session import phases as ph
 from romcam.timestamps import parse_timestamp
-from videotools import (REAL_STILL_S, build_real_side_bend_visit, read_frames, real_side_bend_loop_frames,
+from videotools import (REAL_STILL_S, build_alternating_real_bends, build_real_side_bend_visit, read_frames, real_side_bend_loop_frames,
                         write_video)
 
 NECK = get_joint("neck-side-bend")
@@ -50,6 +50,21 @@ def test_real_side_bends_counted_and_turn_holds_ignored(landmarks_of):
         assert 40.0 <= rep.peak_deg + neutral <= 52.0                         # also relative to the neutral
     # the turn holds were past the face-mesh limit, and said so
     assert s["invalid_frames"].get(series.TURNED, 0) > 200
+
+
+def test_alternating_real_bends_without_a_pause_are_each_counted(landmarks_of, tmp_path):
+    """Real bends left, right, left... straight through neutral (the unseen recording of issue #8
+    alternated): every bend is a rep of its own side, and each mirrored bend reads as its twin."""
+    clip = build_alternating_real_bends(tmp_path / "alternating.mp4", media("side_bend_rotation_front.mp4"))
+    a = analyze_landmarks(NECK, landmarks_of(clip, face=True), "both")
+    s = summary(a)
+    reps = sorted((r.peak_s, side, r.peak_deg) for side, res in a.sides.items() for r in res.reps)
+    print(f"\nalternating real bends: reps {s['rep_count']}, in order "
+          + ", ".join(f"{side} {peak:.1f}" for _, side, peak in reps))
+    assert s["rep_count"] == {"left": 3, "right": 3}
+    assert [side for _, side, _ in reps] == ["left", "right"] * 3
+    for (_, _, left), (_, _, right) in zip(reps[::2], reps[1::2]):
+        assert abs(left - right) <= 1.5 and 40.0 <= min(left, right) and max(left, right) <= 55.0
 
 
 @pytest.mark.parametrize("clip", ["neck_rotation_front.mp4", "neck_rotation_front_2.mp4"])

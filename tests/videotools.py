@@ -156,6 +156,26 @@ def build_real_side_bend_visit(path: Path, source_video: Path, loops: int = 3) -
     return write_video(path, out, fps)
 
 
+# The rise of each bend of side_bend_rotation_front.mp4, from neutral to its peak (seconds).
+REAL_BEND_RISES_S = ((0.6, 3.8), (15.6, 18.4), (27.8, 30.2))
+
+
+def build_alternating_real_bends(path: Path, source_video: Path) -> Path:
+    """Real side-bends to BOTH sides, back to back with no pause at neutral, as people do them:
+    each of her three left bends of side_bend_rotation_front.mp4 (half size) as its rise and the
+    same frames backwards, then the same bend mirrored (a right bend), after a 2-s neutral. The
+    mirrored frames also mirror her shoulder line, a change a real trunk never makes between two
+    bends, so the shoulder reference is not what it is on the source clip: compare each mirrored
+    bend with its twin in this clip, not with the source's peaks."""
+    frames, fps = read_frames(source_video, stop=int(31 * 25), scale=0.5)
+    out = [frames[10]] * int(2 * fps)
+    for a, b in REAL_BEND_RISES_S:
+        rise = _seconds(frames, fps, a, b)
+        bend = rise + rise[::-1]
+        out += bend + [cv2.flip(f, 1) for f in bend]
+    return write_video(path, out, fps)
+
+
 def roll_camera(frame: np.ndarray, roll_deg: float, pose=None):
     """The frame as a camera rolled by ``roll_deg`` would show it (the scene turned
     counter-clockwise on screen by ``roll_deg`` about the centre, same canvas), the mask of real
