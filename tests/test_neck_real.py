@@ -145,12 +145,12 @@ def real_session_clip(tmp_path_factory):
                                       media("side_bend_rotation_front.mp4"))
 
 
-def _session(clip, db, *extra):
+def _session(clip, db, *extra, code=0):
     r = subprocess.run([sys.executable, "-m", "romcam", "session", "--joint", "neck-side-bend", "--side", "left",
                         "--subject", "REAL1", "--target-reps", "3", "--source", str(clip), "--no-window",
                         "--db", str(db), *extra], capture_output=True, text=True, timeout=900, env=dict(os.environ))
     print(r.stdout)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == code, r.stderr
     with Store.open(db, readonly=True) as store:
         return store.session(1), store.frames(1), r.stdout
 
@@ -182,6 +182,20 @@ def test_session_on_real_side_bends_records_every_trial_and_rep(live_real_sessio
     assert frames["head_turn_deg"].abs().max() > 40
     assert (frames["invalid_reason"] == series.TURNED).any()
     assert frames.loc[frames["valid"], "invalid_reason"].isna().all()
+
+
+def test_session_on_a_video_without_a_still_hold_waits_for_a_real_neutral(tmp_path):
+    """side_bend_rotation_front.mp4 as it is: she bends from 0.6 s, so there is no still hold
+    until she is back from the first turn hold (13.5-15.5 s). The neutral comes from there, not
+    from the few frames seen at the end of the first bend before the face turned away (it once
+    read -22.7 deg, and the trials 26.9-28.6 deg against it); then her next two bends are the
+    before trials and the video ends."""
+    detail, _, out = _session(media("side_bend_rotation_front.mp4"), tmp_path / "s.sqlite3", code=1)
+    before, _, _ = _peaks(detail)
+    print(f"neutral {detail.neutral_deg:+.2f} deg, before trials {np.round(before, 1)}")
+    assert abs(detail.neutral_deg) <= 4.0
+    assert len(before) == 2 and all(45.0 <= p <= 55.0 for p in before)
+    assert detail.row.status == "incomplete" and "the video ended during 'before'" in out
 
 
 VISIT_TOL = 0.5   # deg; measured: 0.2 at most (after trial 1: 46.2 against 46.0). The landmarks of a

@@ -114,6 +114,26 @@ def test_neutral_waits_for_stillness():
     assert proto.phase is Phase.BEFORE and proto.neutral["signed"] == pytest.approx(3.0)
 
 
+def test_neutral_needs_the_hold_seen_not_a_few_frames_before_the_face_is_lost():
+    """A bend under way, a brief pause near its end, then the face turned away (not usable) for
+    4 s: those few frames are not a still hold. Once failed: a session on a recorded video took
+    a neutral of -22.7 deg from them and measured every trial against it."""
+    proto = Protocol(ProtocolConfig(NECK, ("right",), setup_hold_s=0.0))
+    proto.update(Sample(0.0, {"signed": 0.0}))
+    assert proto.phase is Phase.NEUTRAL
+    k = 0
+    for k in range(1, 26):                       # bending 0 -> -25 deg over 1 s
+        proto.update(Sample(k / 25, {"signed": -float(k)}))
+    for k in range(26, 32):                      # six frames of a pause at -23
+        proto.update(Sample(k / 25, {"signed": -23.0 + 0.2 * (k % 2)}))
+    for k in range(32, 132):                     # 4 s with the face turned away
+        proto.update(Sample(k / 25, {"signed": math.nan}))
+    assert proto.phase is Phase.NEUTRAL, proto.neutral
+    for k in range(132, 200):                    # then a real hold, upright
+        proto.update(Sample(k / 25, {"signed": 1.0}))
+    assert proto.phase is Phase.BEFORE and proto.neutral["signed"] == pytest.approx(1.0)
+
+
 def test_keys_next_redo_quit():
     proto = Protocol(ProtocolConfig(NECK, ("right",), trials=2))
     proto.command("next", 0.0)                      # skip setup

@@ -65,6 +65,7 @@ class ProtocolConfig:
     setup_hold_s: float = 1.0
     neutral_hold_s: float = 1.5
     neutral_max_sd_deg: float = 1.5
+    neutral_min_seen: float = 0.8     # share of the hold's frames that must be usable (seen)
     set_pause_s: float = 10.0
     set_thresholds: RepThresholds | None = None   # None: scaled from the before range
     set_kind: str = "reps"            # "reps" or "circles" (neck: turns counted instead of reps)
@@ -169,6 +170,7 @@ class Protocol:
         self._buffer: dict[str, deque] = {c: deque() for c in self.channels}
         self._ok_since: float | None = None
         self._neutral_samples: dict[str, list[tuple[float, float]]] = {c: [] for c in self.channels}
+        self._neutral_frames: list[float] = []     # every frame of the neutral phase, usable or not
         self._turns: deque = deque()          # (t, head turn) for head joints
         self._neutral_turns: list[tuple[float, float]] = []
         self.neutral_turn = 0.0
@@ -350,6 +352,7 @@ class Protocol:
         return base.scaled_to(float(np.median(before)) - neutral_reported)
 
     def _update_neutral(self, t: float) -> list:
+        self._neutral_frames.append(t)
         for c in self.channels:
             raw = self._buffer[c][-1][1]
             if math.isfinite(raw):
@@ -359,11 +362,15 @@ class Protocol:
         return self._finish_neutral(t, force=False)
 
     def _finish_neutral(self, t: float, force: bool) -> list:
-        """The neutral is the median of the last ``neutral_hold_s`` of a still hold."""
+        """The neutral is the median of the last ``neutral_hold_s`` of a still hold, seen on most
+        of its frames: a few usable frames before the face (or the limb) was lost are not a hold
+        (a head turning away at the end of a bend once gave a neutral of -22.7 deg)."""
         window = {c: [v for (ts, v) in self._neutral_samples[c] if ts >= t - self.cfg.neutral_hold_s]
                   for c in self.channels}
+        frames = sum(1 for ts in self._neutral_frames if ts >= t - self.cfg.neutral_hold_s)
         long_enough = t - self.phase_t0 >= self.cfg.neutral_hold_s
-        still = all(len(v) >= 5 and float(np.std(v)) <= self.cfg.neutral_max_sd_deg for v in window.values())
+        still = all(len(v) >= 5 and len(v) >= self.cfg.neutral_min_seen * frames
+                    and float(np.std(v)) <= self.cfg.neutral_max_sd_deg for v in window.values())
         if not force and not (long_enough and still):
             return []
         for c in self.channels:
