@@ -52,6 +52,16 @@ def test_real_side_bends_counted_and_turn_holds_ignored(landmarks_of):
     assert s["invalid_frames"].get(series.TURNED, 0) > 200
 
 
+def test_a_face_too_small_for_the_face_detector_is_said_with_what_to_do(landmarks_of):
+    """squats_front.mp4 films a whole person from a few metres: the pose is found, the face never
+    (MediaPipe's short-range face detector). The summary says why, and what to film instead."""
+    a = analyze_landmarks(NECK, landmarks_of(media("squats_front.mp4"), face=True), "both")
+    s = summary(a)
+    print(f"\nsquats_front (neck): {s['invalid_frames']}; {s['warnings']}")
+    assert a.valid_frames == 0 and set(s["invalid_frames"]) == {series.NO_FACE}
+    assert any("face not found" in w and "about 2 m" in w and "head and shoulders" in w for w in s["warnings"])
+
+
 def test_alternating_real_bends_without_a_pause_are_each_counted(landmarks_of, tmp_path):
     """Real bends left, right, left... straight through neutral (the unseen recording of issue #8
     alternated): every bend is a rep of its own side, and each mirrored bend reads as its twin."""

@@ -19,7 +19,8 @@ from romcam.measure.joints import SIDES, Joint
 from romcam.measure.kneewall import Scale
 from romcam.measure.neutral import NeutralStretch, neutral_over
 from romcam.measure.reps import Rep, RepThresholds, count_reps
-from romcam.measure.series import LEG_UNSEEN, MIN_VISIBILITY, channel_names, head_channels, measure_channel
+from romcam.measure.series import (LEG_UNSEEN, MIN_VISIBILITY, channel_names, head_channels, measure_channel,
+                                   with_advice)
 
 NEUTRAL_PERCENTILE = 10.0   # limbs: the low end of the range is the neutral (standing, arm down)
 TYPICAL_PERCENTILE = 95.0   # the typical excursion, used to scale the rep thresholds
@@ -246,7 +247,7 @@ def _warnings(a: Analysis) -> list[str]:
     share = a.valid_frames / n if n else 0.0
     if share < 0.5:
         reasons = a.invalid_reasons()
-        why = f"; mostly {next(iter(reasons))}" if reasons else ""
+        why = f"; mostly {with_advice(next(iter(reasons)))}" if reasons else ""
         out.append(f"only {share:.0%} of frames were usable{why}")
     for s in a.sides.values():
         for rep, turn in s.turn_reps:

@@ -85,6 +85,24 @@ TURNED = "face turned away from the camera past the face-mesh limit"
 LEG_UNSEEN = "leg not measurable (hidden, merged with the other leg, or a spike)"
 MAX_FACE_OUTSIDE = 0.10   # share of face-mesh points outside the frame above which it is cut off
 
+# What the person filming can do about each reason (shown when it costs many frames).
+ADVICE = {
+    NO_PERSON: "keep the person in the frame",
+    HIDDEN: "keep the measured joints in view, not covered by clothes, furniture or the other limb",
+    NO_FACE: "MediaPipe's face detector finds faces up to about 2 m from the camera: for the neck, "
+             "film the head and shoulders, the face lit and towards the camera",
+    FACE_ELSEWHERE: "film the measured person alone, or nearest the camera",
+    FACE_CUT: "keep the whole head in the frame",
+    TURNED: "keep the face towards the camera; frames turned further are not measured",
+    LEG_UNSEEN: "film from the side with the tested leg nearer the camera and both feet in view",
+}
+
+
+def with_advice(reason: str) -> str:
+    """The reason a frame was not usable, with what to do about it when there is something."""
+    advice = ADVICE.get(reason)
+    return f"{reason} ({advice})" if advice else reason
+
 
 def face_outside_share(lm: FrameLandmarks) -> float:
     """Share of the face-mesh points that MediaPipe placed outside the image (extrapolated), as

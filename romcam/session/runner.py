@@ -31,6 +31,7 @@ from romcam.capture.pipeline import ModelChoice
 from romcam.errors import RomcamError
 from romcam.measure.ankle import is_shin_joint
 from romcam.measure.joints import Joint
+from romcam.measure.series import with_advice
 from romcam.session.engine import SessionEngine
 from romcam.session.display import LiveDisplay, View, overlay_state
 from romcam.session.protocol import Finished, Phase, ProtocolConfig
@@ -379,7 +380,7 @@ class _Loop:
         out["invalid_frames"] = dict(sorted(self.invalid.items(), key=lambda kv: -kv[1]))
         for problem, n in out["invalid_frames"].items():
             if self.processed and n > 0.2 * self.processed:
-                out["warnings"].append(f"{n / self.processed:.0%} of frames not usable: {problem}")
+                out["warnings"].append(f"{n / self.processed:.0%} of frames not usable: {with_advice(problem)}")
         if out["valid_share"] is not None and out["valid_share"] < 0.5:
             out["warnings"].append(f"only {out['valid_share']:.0%} of frames were usable")
         return out

@@ -26,6 +26,7 @@ from romcam.capture.recording_date import recording_start
 from romcam.errors import RomcamError
 from romcam.measure.ankle import Vertical, is_shin_joint
 from romcam.measure.neutral import HOLD_S, MAX_SD_DEG, NeutralStretch, median_over, neutral_over, stillest_stretch
+from romcam.measure.series import with_advice
 from romcam.session import phases as ph
 from romcam.session.engine import SessionEngine, streaming_measurer
 from romcam.session.protocol import Phase, ProtocolConfig
@@ -218,5 +219,5 @@ def _stats(processed: int, valid: int, invalid: dict, info, warnings: list[str])
            "invalid_frames": dict(sorted(invalid.items(), key=lambda kv: -kv[1]))}
     for problem, n in out["invalid_frames"].items():
         if processed and n > 0.2 * processed:
-            out["warnings"].append(f"{n / processed:.0%} of frames not usable: {problem}")
+            out["warnings"].append(f"{n / processed:.0%} of frames not usable: {with_advice(problem)}")
     return out
