@@ -553,3 +553,18 @@ def test_real_clip_session_report(landmarks_of, tmp_path, shots):
     assert "Synthetic (demo) data" not in page.text and page.cell("synthetic")["text"] == "no"
     assert pdf_pages(paths[1]) >= 2
     check_screenshot(proc, shots / "session-real-clip.png")
+
+
+def test_the_report_does_not_repeat_what_the_session_warned():
+    """The session's own warnings about unusable frames are shown once; the report adds its
+    checks only for what the session did not say (an older session stored no warnings)."""
+    from types import SimpleNamespace
+
+    from romcam.measure.series import TURNED, with_advice
+    from romcam.report.session_page import session_warnings
+
+    counts = {"invalid_frames": {TURNED: 403}, "frames_processed": 1091, "valid_share": 0.4}
+    said = [f"37% of frames not usable: {with_advice(TURNED)}", "only 40% of frames were usable"]
+    assert session_warnings(SimpleNamespace(stats={**counts, "warnings": said}), None) == said
+    own = session_warnings(SimpleNamespace(stats=counts), None)
+    assert len(own) == 2 and "40 % of frames were valid" in own[0] and "37 % of frames were left out" in own[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from romcam.measure.outcome import SideOutcome
+from romcam.measure.series import TURNED
 from romcam.report import plots
 from romcam.report.circles import circles_section, turn_results
 from romcam.report.model import (Cell, FigureItem, HIGH_DROP_SHARE, HIGH_YAW_SHARE, LOW_VALID_SHARE,
@@ -316,12 +317,13 @@ def session_warnings(detail: SessionDetail, frames) -> list[str]:
     """The warnings the session stored, then the report's own data-quality checks."""
     stats = detail.stats
     out = [str(w) for w in (stats.get("warnings") or [])]
+    stored = " ".join(out)            # the report's checks only add what the session did not say
     share, _ = valid_share(detail, frames)
-    if share is not None and share < LOW_VALID_SHARE:
+    if share is not None and share < LOW_VALID_SHARE and "were usable" not in stored:
         out.append(f"only {100 * share:.0f} % of frames were valid (landmarks not seen well "
                    f"enough, or head turned too far)")
     turned = turned_share(stats)
-    if turned is not None and turned > HIGH_YAW_SHARE:
+    if turned is not None and turned > HIGH_YAW_SHARE and TURNED not in stored:
         out.append(f"{100 * turned:.0f} % of frames were left out because the face was turned too far "
                    f"from the camera; ask the person to face the camera")
     dropped, captured = _stat(stats, "frames_dropped"), _stat(stats, "frames_captured")
