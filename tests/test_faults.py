@@ -96,17 +96,25 @@ def recover_into(files: list[Path], db: Path) -> None:
         assert r.returncode == 0, r.stderr
 
 
-@pytest.fixture
-def folder(tmp_path):
-    """A clinic folder: the database with an earlier visit, and files romcam must not touch."""
-    work = tmp_path / "clinic"
+@pytest.fixture(scope="module")
+def clinic_template(tmp_path_factory):
+    """A clinic folder: the database with an earlier visit, and files romcam must not touch
+    (made once; each test gets its own copy)."""
+    base = tmp_path_factory.mktemp("template")
+    work = base / "clinic"
     work.mkdir()
     db = work / "romcam.sqlite3"
-    Session(db, tmp_path / "data", pause_s=0).end()
+    Session(db, base / "data", pause_s=0).end()
     (work / "notes.txt").write_text("P7: left shoulder stiff\n")
     (work / "visit.mp4").write_bytes(os.urandom(50_000))
     shutil.copy(db, work / "last-week-backup.sqlite3")
     return work
+
+
+@pytest.fixture
+def folder(clinic_template, tmp_path):
+    """This test's own copy of the clinic folder."""
+    return Path(shutil.copytree(clinic_template, tmp_path / "clinic"))
 
 
 def others(folder: Path) -> dict:
