@@ -213,6 +213,7 @@ def _ankle_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
     roll = detail.camera_roll_deg
     vertical = detail.vertical_source + ("" if roll is None else f", camera roll {roll:+.1f} deg")
     kept = [t for t in detail.trials if not t.discarded]
+    rep_knees = _rep_knees(detail)
     knee = "; ".join(f"{phase} " + ", ".join(f"{t.knee_over_toe_cm:+.1f}" for t in kept if t.phase == phase
                                              and t.knee_over_toe_cm is not None) + " cm"
                      for phase in ("before", "after")
@@ -224,8 +225,8 @@ def _ankle_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
             ("Knee over toe at the trial peaks (knee-to-wall)",
              Cell("knee_over_toe_cm", knee or None, knee or "not measured (no scale target seen)")),
             ("Knee over toe at the set rep peaks",
-             Cell("reps_knee_over_toe_cm", _rep_knees(detail) or None,
-                  _rep_knees(detail) or "not measured (no set reps, or no scale target seen)"))]
+             Cell("reps_knee_over_toe_cm", rep_knees or None,
+                  rep_knees or "not measured (no set reps, or no scale target seen)"))]
 
 
 def _rep_knees(detail: SessionDetail) -> str:
