@@ -170,7 +170,6 @@ class Protocol:
         self._buffer: dict[str, deque] = {c: deque() for c in self.channels}
         self._ok_since: float | None = None
         self._neutral_samples: dict[str, list[tuple[float, float]]] = {c: [] for c in self.channels}
-        self._neutral_frames: list[float] = []     # every frame of the neutral phase, usable or not
         self._turns: deque = deque()          # (t, head turn) for head joints
         self._neutral_turns: list[tuple[float, float]] = []
         self.neutral_turn = 0.0
@@ -352,7 +351,6 @@ class Protocol:
         return base.scaled_to(float(np.median(before)) - neutral_reported)
 
     def _update_neutral(self, t: float) -> list:
-        self._neutral_frames.append(t)
         for c in self.channels:
             raw = self._buffer[c][-1][1]
             if math.isfinite(raw):
@@ -367,7 +365,9 @@ class Protocol:
         (a head turning away at the end of a bend once gave a neutral of -22.7 deg)."""
         window = {c: [v for (ts, v) in self._neutral_samples[c] if ts >= t - self.cfg.neutral_hold_s]
                   for c in self.channels}
-        frames = sum(1 for ts in self._neutral_frames if ts >= t - self.cfg.neutral_hold_s)
+        # every frame of the window, usable or not (the buffer keeps them all; once the phase is
+        # long enough the window lies inside it)
+        frames = sum(1 for ts, _ in self._buffer[self.channels[0]] if ts >= t - self.cfg.neutral_hold_s)
         long_enough = t - self.phase_t0 >= self.cfg.neutral_hold_s
         still = all(len(v) >= 5 and len(v) >= self.cfg.neutral_min_seen * frames
                     and float(np.std(v)) <= self.cfg.neutral_max_sd_deg for v in window.values())
