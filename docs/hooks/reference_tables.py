@@ -1,9 +1,15 @@
-"""MkDocs hook: replaces ``<!-- romcam:schema -->`` in a page with the session database's tables,
-read from the SQLAlchemy schema (``romcam.storage.schema``), so the reference follows the code."""
+"""MkDocs hook: fills the reference's tables from the code, so the reference follows it.
+
+``<!-- romcam:schema -->`` becomes the session database's tables (``romcam.storage.schema``);
+``<!-- romcam:columns sessions -->`` (``frames``, ``turns``) the export's columns with their units
+and meanings (``romcam.storage.export``)."""
 
 from __future__ import annotations
 
+import re
+
 MARK = "<!-- romcam:schema -->"
+COLUMNS_MARK = re.compile(r"<!-- romcam:columns (sessions|frames|turns) -->")
 
 
 def _type(column) -> str:
@@ -43,7 +49,15 @@ def schema_markdown() -> str:
     return "\n".join(parts)
 
 
+def columns_markdown(which: str) -> str:
+    from romcam.storage.export import FRAME_COLUMNS, SESSION_COLUMNS, TURN_COLUMNS
+
+    columns = {"sessions": SESSION_COLUMNS, "frames": FRAME_COLUMNS, "turns": TURN_COLUMNS}[which]
+    rows = [f"| `{name}` | {unit} | {meaning} |" for name, unit, meaning in columns]
+    return "\n".join(["| column | unit | meaning |", "|---|---|---|", *rows])
+
+
 def on_page_markdown(markdown, page, config, files):
     if MARK in markdown:
-        return markdown.replace(MARK, schema_markdown())
-    return markdown
+        markdown = markdown.replace(MARK, schema_markdown())
+    return COLUMNS_MARK.sub(lambda m: columns_markdown(m.group(1)), markdown)
