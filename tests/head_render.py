@@ -1,4 +1,4 @@
-"""Known 3-D head poses drawn into a real frame (DESIGN.md, "Testing with known truth").
+"""Known 3-D head poses drawn into a real frame (docs/design.md, "Testing with known truth").
 
 The face of a real frontal frame becomes a textured 3-D mesh (FaceLandmarker's 478 points and
 MediaPipe's face-mesh triangles, plus a few rings of points around it for hair, ears and the neck),
@@ -95,7 +95,7 @@ def _elevation_deg(v: np.ndarray) -> float:
 
 
 def lateral_flexion_truth(R: np.ndarray, ear: np.ndarray | None = None) -> float:
-    """DESIGN.md's lateral flexion: elevation of the ear-to-ear axis above the trunk's transverse
+    """docs/design.md's lateral flexion: elevation of the ear-to-ear axis above the trunk's transverse
     plane (trunk = camera here), relative to the neutral head's, in degrees; + = towards the
     person's right. ``ear``: the neutral head's ear-to-ear axis in the camera frame
     (:attr:`HeadRenderer.ear_axis`: a real face is seldom exactly frontal); default [1, 0, 0]."""

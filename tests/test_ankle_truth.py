@@ -1,4 +1,4 @@
-"""Ankle dorsiflexion against known truth (DESIGN.md, "Testing with known truth"):
+"""Ankle dorsiflexion against known truth (docs/design.md, "Testing with known truth"):
 
 * a known warp: a real standing person (lunges_side.mp4, frame 140) with everything above the
   ankles rotated forward about the ankle by a known schedule (ten reps 0 -> 30..35 -> 0 deg);

@@ -2,7 +2,7 @@
 poses (romcam.capture.synthetic.tilt_landmarks): landmarks -> trunk reference -> tilt, side-bend
 and nod relative to the neutral -> turn counter -> per-turn extremes; offline
 (romcam.measure.circles) and through the session protocol and the store. The expected counts
-follow from how each stream is built; the truth of every extreme is DESIGN.md's side-bend
+follow from how each stream is built; the truth of every extreme is docs/design.md's side-bend
 (elevation of the ear-to-ear axis) and nod evaluated here, with plain numpy, on the rotation
 that made the frame, relative to the neutral pose. Printed with ``pytest -s``."""
 

@@ -2,7 +2,7 @@
 (tests/head_render.py), encoded as video and run through MediaPipe and romcam like any recording;
 real clips with no circles in them; half the frame rate and a rolled camera.
 
-The truth of every frame is its rotation: the side-bend is DESIGN.md's definition
+The truth of every frame is its rotation: the side-bend is docs/design.md's definition
 (``lateral_flexion_truth``) of the rendered rotation. Printed with ``pytest -s``: every turn's
 extremes against the truth, and how many frames lost the face.
 """

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -101,9 +102,16 @@ def test_export_turns_columns(tmp_path):
     assert (tmp_path / "new_turns.csv").read_text() == "mine" and not (tmp_path / "new.csv").exists()
 
 
-def test_readme_documents_the_turns_columns():
-    readme = (os.path.dirname(__file__) + "/../README.md")
-    text = open(readme, encoding="utf-8").read()
+def test_docs_document_the_turns_columns():
+    """The export reference's turns table is generated from TURN_COLUMNS by the docs' hook."""
+    import importlib.util
+
+    root = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
+    assert "<!-- romcam:columns turns -->" in (root / "docs" / "reference" / "exports.md").read_text(encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("reference_tables", root / "docs" / "hooks" / "reference_tables.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    text = hook.on_page_markdown("<!-- romcam:columns turns -->", None, None, None)
     for name, unit, _ in TURN_COLUMNS:
         assert re.search(rf"^\| `{name}` \| {re.escape(unit)} \|", text, re.M), name
 

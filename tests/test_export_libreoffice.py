@@ -1,7 +1,7 @@
 """The CSV export in a real spreadsheet program: LibreOffice Calc (headless, Debian's
 libreoffice-calc-nogui) converts it to .xlsx, and every cell is read back with openpyxl.
 
-What the README says about LibreOffice is measured here: with the import options it gives
+What docs/how-to/reports-exports.md says about LibreOffice is measured here: with the import options it gives
 (`--infilter=CSV:44,34,76,1,,1033`) every header, number, date and text is right, also in a
 decimal-comma language; without them LibreOffice reads the UTF-8 file as a single-byte code page
 (the byte-order mark becomes `ï»¿` in the first header cell, Zoë becomes ZoÃ«, and without the
@@ -24,7 +24,7 @@ from romcam.storage.export import SESSION_COLUMNS, export_csv
 from romcam.storage.store import Store
 from test_export import _record
 
-README_FILTER = "CSV:44,34,76,1,,1033"     # the README's advice: comma, ", UTF-8, line 1, English (USA)
+README_FILTER = "CSV:44,34,76,1,,1033"     # the docs' advice: comma, ", UTF-8, line 1, English (USA)
 NAMES = [c for c, _, _ in SESSION_COLUMNS]
 TEXT_COLUMNS = {"subject", "started_at", "joint", "side", "status", "verdict", "set_kind"}
 
@@ -111,8 +111,8 @@ def test_with_the_readme_options_every_cell_is_right(converted, name):
 
 
 def test_without_the_options_libreoffice_misreads_the_utf8(converted):
-    """What the README warns about (LibreOffice 7.4 headless): if this starts to fail,
-    LibreOffice has changed and the README's advice should be revisited."""
+    """What docs/how-to/reports-exports.md warns about (LibreOffice 7.4 headless): if this starts to fail,
+    LibreOffice has changed and the docs' advice should be revisited."""
     table, sheets = converted
     rows, without_bom = sheets["plain"]
     assert rows[0][0].value == "ï»¿subject"                         # the BOM read as cp1252

@@ -1,4 +1,4 @@
-"""Known-truth transforms of real clips: camera roll and mirroring (DESIGN.md, "Testing with known truth")."""
+"""Known-truth transforms of real clips: camera roll and mirroring (docs/design.md, "Testing with known truth")."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_camera_roll_leaves_trunk_relative_angles(clip, roll, clips, landmarks_o
     Systematic change (median of the signed change): <= 1.0 deg everywhere. Per-frame change
     (median of |change|): <= 1.0 deg, or for landmarks noisier than that, no more than 0.5 deg
     above the model's own noise floor, measured here by shifting the same frames by one pixel
-    (MediaPipe's legs move 1-2 deg for changes that small; see the README, "Known limits").
+    (MediaPipe's legs move 1-2 deg for changes that small; see docs/limits.md).
     """
     _, _, joints, face = ROLL_CASES[clip]
     upright = landmarks_of(clips(clip, "0"), face=face)

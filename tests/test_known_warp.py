@@ -1,4 +1,4 @@
-"""Known warp: a synthetic side-bend built from a real frontal frame (DESIGN.md, "Testing with known truth").
+"""Known warp: a synthetic side-bend built from a real frontal frame (docs/design.md, "Testing with known truth").
 
 The head of a real person (neck_rotation_front.mp4, a frame where he faces the camera) is
 rotated about the base of his neck by a known schedule: five reps each side at 20 deg, then

@@ -211,7 +211,7 @@ def test_session_on_a_video_without_a_still_hold_waits_for_a_real_neutral(tmp_pa
 VISIT_TOL = 0.5   # deg; measured: 0.2 at most (after trial 1: 46.2 against 46.0). The landmarks of a
 # recorded visit come from the two-core pipeline (`analyze`'s), the live run's from one sequential
 # detector; MediaPipe's tracking restarts at the pipeline's chunk boundary, which moves a landmark a
-# little (README, Speed: up to 1.0 deg on the worst frame). The neutral differs by under 0.1 deg.
+# little (docs/validation/speed.md: up to 1.0 deg on the worst frame). The neutral differs by under 0.1 deg.
 
 
 def test_recorded_visit_with_phases_matches_the_live_run(real_session_clip, live_real_session, tmp_path):

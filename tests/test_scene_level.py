@@ -1,5 +1,5 @@
 """The camera's roll from the scene's straight lines (romcam.calibration.scene_level): the sign
-convention on drawn lines, and rotated copies of the real side-view clips (DESIGN.md, ankle)."""
+convention on drawn lines, and rotated copies of the real side-view clips (docs/design.md, "The ankle")."""
 
 from __future__ import annotations
 

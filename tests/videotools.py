@@ -1,4 +1,4 @@
-"""Test helpers that build known-truth videos from real frames (DESIGN.md, "Testing with known truth")."""
+"""Test helpers that build known-truth videos from real frames (docs/design.md, "Testing with known truth")."""
 
 from __future__ import annotations
 

@@ -156,7 +156,7 @@ class LandmarkDetector:
         self._lock = threading.Lock()
         # head joints: the pose model (for the shoulders, read at rest anyway) runs on every
         # ``pose_every``-th frame only and its last result stands in between; the face model runs
-        # on every frame (README, "Speed")
+        # on every frame (docs/validation/speed.md)
         self.pose_every = max(1, int(pose_every))
         self._frames = 0
         self._last_poses: list[np.ndarray] = []

@@ -16,7 +16,7 @@ landmarks but only 1.46x (the full pose model alone takes 17 ms a frame and cann
 Head joints run the pose model on every ``HEAD_POSE_EVERY``-th frame only; in between, a
 recording's pose is interpolated from the poses before and after (``interpolate_held_poses``).
 Each frame's record keeps no face mesh (``FrameLandmarks.without_mesh``), so a long recording
-costs 1-2 KB a frame (README, "Speed").
+costs 1-2 KB a frame (docs/validation/speed.md).
 
 Live sources cannot be cut in chunks; they go through :class:`LandmarkDetector` frame by
 frame, the pose model on a thread of its own that no frame waits for (``pose_behind``; see
@@ -45,7 +45,7 @@ MIN_CHUNK_FRAMES = 90
 # every 3rd frame. Measured with `romcam bench` on the 1080p neck clip: 2.55x the plain loop
 # (1.4x with the pose on every frame), largest angle difference 0.94 deg with the poses in
 # between interpolated (1.10 held), 0.38 since the trunk reference is averaged over 6 s
-# (romcam.measure.series.reference_series), wherever the chunks split; README, "Speed".
+# (romcam.measure.series.reference_series), wherever the chunks split; docs/validation/speed.md.
 HEAD_POSE_EVERY = 3
 PREFETCH_FRAMES = 4   # frames decoded ahead of inference, per chunk
 

@@ -6,7 +6,7 @@ webcam, index / fps for an image folder), never the wall clock of the analysis.
 
 Frames are always delivered *unmirrored*: a source opened with ``mirrored=True`` (a
 selfie-style recording) is flipped back before anything is measured, so MediaPipe's
-``left_*`` landmarks are the person's left side. See DESIGN.md, "Sides".
+``left_*`` landmarks are the person's left side. See docs/design.md, "Sides and mirroring".
 """
 
 from __future__ import annotations

@@ -131,7 +131,7 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
     if not any(lm.pose is not None for lm in landmarks):
         raise RomcamError("no person was found in the video; is the whole body in view and lit?")
     legs_seen = ankle.measure_legs(landmarks, vertical, min_visibility) if ankle.is_shin_joint(joint) else None
-    if legs_seen is not None:   # the ankle: the standing leg, not the nearer one (DESIGN.md)
+    if legs_seen is not None:   # the ankle: the standing leg, not the nearer one (docs/design.md, "The ankle")
         sides = [legs_seen.choice.side] if side == "auto" else _sides_for(joint, side, landmarks)[0]
         note = "; ".join(ankle.side_note(legs_seen, s) for s in sides)
     else:
@@ -222,7 +222,7 @@ def split_turn_reps(reps: list[Rep], t, turn, neutral_deg: float, ratio: float) 
     excursion from ``neutral_deg`` (in this side's positive magnitude). Returns
     (kept reps, [(turn rep, its head turn in deg)]).
 
-    Measured (README, "Neck side-bend"): real side-bends carry 18-34 deg of coupled turn at 32-38
+    Measured (docs/validation/neck-3d.md, "The gate"): real side-bends carry 18-34 deg of coupled turn at 32-38
     deg of bend (ratio <= 1.1), the side-bends of side_bend_rotation_front.mp4 0.1-0.2, and the
     head turns of the two rotation clips 10-13 deg of apparent side-bend with 45-50 deg of turn
     (ratio 3.4-4.3). 2.0 lies between."""

@@ -1,7 +1,7 @@
 """Pure 2-D geometry on image points: directions, segment and joint angles (the head in 3-D is
 :mod:`romcam.measure.head`).
 
-Conventions (see the README, "Angle conventions"):
+Conventions (see docs/concepts/angles.md):
 
 * points are image pixels, x to the right, y **down** (as OpenCV and MediaPipe give them);
 * a *direction* is measured with y turned **up**, counter-clockwise positive, in degrees,
@@ -58,7 +58,7 @@ def flexion_deg(a, b, c):
 
 def ankle_dorsiflexion_deg(knee, ankle, heel, toe):
     """90 - angle(shank, foot): 0 with the shank perpendicular to the foot, positive as the knee
-    travels over the toes (DESIGN.md). Shank = ankle -> knee, foot = heel -> toe."""
+    travels over the toes (docs/design.md, "The ankle"). Shank = ankle -> knee, foot = heel -> toe."""
     shank = np.asarray(knee, dtype=float) - np.asarray(ankle, dtype=float)
     foot = np.asarray(toe, dtype=float) - np.asarray(heel, dtype=float)
     return 90.0 - angle_between_deg(shank, foot)

@@ -1,6 +1,6 @@
 """Ankle dorsiflexion over a recording or live: the shin's inclination from the true vertical on
 the leg that does the movement, kept on the same physical leg through MediaPipe's swaps, with
-heel-rise flags and a check that the movement is a dorsiflexion exercise (DESIGN.md, ankle).
+heel-rise flags and a check that the movement is a dorsiflexion exercise (docs/design.md, "The ankle").
 
 Pure: landmark records and numbers in, numbers out. The geometry is :mod:`romcam.measure.legs`;
 where the vertical comes from (a camera profile, the scene, or nothing) is decided by the caller

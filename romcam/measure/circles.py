@@ -1,13 +1,13 @@
 """Neck circles through the measurement chain: landmarks -> tilt, side-bend and nod relative to the
 trunk and to the person's neutral -> turns (:mod:`romcam.measure.turns`) -> per-side results.
 
-Per frame (DESIGN.md, "Neck circles"):
+Per frame (docs/design.md, "Neck circles"):
 
 * the **tilt** of the head's vertical axis relative to the trunk (towards the person's right,
   towards the front; :func:`romcam.measure.head.head_tilt_deg`) against the shoulder line read at
   rest, the same trunk reference as the side-bend, minus the person's neutral tilt: its
   direction goes round once per circle and is what the turns are counted on;
-* the **side-bend** (the DESIGN.md lateral flexion, relative to the neutral) and the **nod**
+* the **side-bend** (the lateral flexion of docs/design.md, relative to the neutral) and the **nod**
   (head flexion relative to the neutral, + = chin down): each turn's right/left and
   forward/backward extremes are read from them, zero-phase filtered (the same filter as the rep
   peaks; it changes a 2-s circle's extreme by under 0.01 deg and takes the face mesh's jitter off).

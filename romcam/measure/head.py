@@ -1,6 +1,6 @@
 """The head and the trunk in 3-D, and the neck angles measured between them (pure maths).
 
-DESIGN.md, "Neck lateral flexion": real side-bends are coupled with a head turn and a small
+docs/design.md, "Neck side-bend in 3-D": real side-bends are coupled with a head turn and a small
 nod, so the side-bend is measured in 3-D, as a CROM inclinometer reads it:
 
 * **head frame**: the rotation part of MediaPipe's facial transformation matrix, columns
@@ -56,7 +56,7 @@ def _asin_deg(x) -> np.ndarray:
 
 def lateral_flexion_deg(matrix, trunk_roll_deg=0.0) -> np.ndarray:
     """Elevation of the ear-to-ear axis above the trunk's transverse plane; + = towards the
-    person's right shoulder (DESIGN.md)."""
+    person's right shoulder (docs/design.md, "Neck side-bend in 3-D")."""
     ear, _, _ = head_axes(matrix)
     _, y_t, _ = trunk_axes(trunk_roll_deg)
     return _asin_deg(_dot(ear, y_t))

@@ -40,7 +40,7 @@ class Joint:
     normal_deg: tuple[float, float]
     needs_face: bool = False
     # frames whose face is turned further from the camera (head.face_obliqueness_deg) are
-    # invalid: the face mesh's own reliability limit (README, "Where the face mesh holds")
+    # invalid: the face mesh's own reliability limit (docs/validation/neck-3d.md, "The gate")
     max_face_turn_deg: float | None = None
     # a rep whose head turn (start to peak) exceeds this many times its excursion is a head
     # turn, not this movement: reported, not counted

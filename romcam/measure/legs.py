@@ -45,7 +45,7 @@ RIGHT_IDX = np.array([LEG["right"][k] for k in _PARTS])
 
 # Heel rise / foot length (5-frame median) above which the heel counts as lifted. On the real
 # clips: flat front feet of lunges and squats <= 0.28 at the 99th percentile, the lifted rear foot
-# of a lunge >= 0.55. A foot is ~25 cm, so only lifts over ~10 cm are seen (README, known limits).
+# of a lunge >= 0.55. A foot is ~25 cm, so only lifts over ~10 cm are seen (docs/limits.md).
 HEEL_LIFT_THRESHOLD = 0.4
 
 

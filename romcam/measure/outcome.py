@@ -1,4 +1,4 @@
-"""Before/after with uncertainty (DESIGN.md, "Before/after and uncertainty"). Pure functions.
+"""Before/after with uncertainty (docs/design.md, "Before/after and uncertainty"). Pure functions.
 
 * a measurement is several maximal trials; its value is the **median** of the trial peaks;
 * SEM (standard error of measurement) is the within-session trial spread: the pooled

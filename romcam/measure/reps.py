@@ -1,6 +1,6 @@
 """Rep counting: hysteresis on a filtered angle, per side, with minimum amplitude and duration.
 
-A rep is one excursion from near-neutral to a peak and back (DESIGN.md, "Reps"). The counter
+A rep is one excursion from near-neutral to a peak and back (docs/design.md, "Reps"). The counter
 works on the *excursion* ``e = sign * (angle - neutral)`` of one side:
 
 * it enters a rep when ``e`` rises above ``enter_deg`` and leaves it when ``e`` falls back

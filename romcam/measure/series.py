@@ -58,8 +58,8 @@ def reference_series(t, segment, reference, window_s: float, average_s: float = 
     shoulder line differs by a few degrees between them, so the read-at-rest reference moves in
     steps of ~1 deg that the pose model's noise can shift by a frame or two; averaging the steps
     over 6 s makes the reference (and the neck angle) repeat within a few tenths of a degree
-    whether the pose model ran on every frame or every 3rd, whatever the chunk split (README,
-    "Speed"). A trunk lean that lasts is still followed, over a few seconds."""
+    whether the pose model ran on every frame or every 3rd, whatever the chunk split
+    (docs/design.md, "The trunk reference"). A trunk lean that lasts is still followed, over a few seconds."""
     t = np.asarray(t, dtype=float)
     segment = np.asarray(segment, dtype=float)
     reference = np.asarray(reference, dtype=float)

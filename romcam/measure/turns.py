@@ -1,7 +1,7 @@
 """Neck-circle turn counting: full revolutions of the head's tilt direction, per direction.
 
 During a neck circle the head's vertical axis tips around a cone relative to the trunk
-(DESIGN.md, "Neck lateral flexion" and "Reps"). Per frame the caller gives the tilt of that axis
+(docs/design.md, "Neck circles" and "Reps"). Per frame the caller gives the tilt of that axis
 towards the person's right (``lateral_deg``, - = left) and towards the front (``forward_deg``,
 chin down; - = back). The tilt **direction** is ``phi = atan2(lateral, forward)`` in degrees
 (0 = forward, +90 = right, 180 = back, -90 = left) and the tilt **magnitude** is

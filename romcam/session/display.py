@@ -10,7 +10,7 @@ frame, in the order pressed. The capture-to-display latency is taken when a view
 
 Drawing is done at display size (at most :data:`DISPLAY_WIDTH` pixels wide): a 1080p frame is
 scaled down first: scaling, drawing and showing it take about 40 % less CPU than drawing and
-showing it at 1080p (README, Speed).
+showing it at 1080p (docs/validation/speed.md).
 """
 
 from __future__ import annotations

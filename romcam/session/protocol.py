@@ -9,7 +9,7 @@ database in here: the session runner does that with the events.
 * **setup**: the person is in view, the needed landmarks are visible and the camera view is
   right for the joint, continuously for ``setup_hold_s``.
 * **neutral**: a still hold (``neutral_hold_s`` with a spread under ``neutral_max_sd_deg``);
-  its median is the neutral. Neck joints are reported relative to it (DESIGN.md, "Zero");
+  its median is the neutral. Neck joints are reported relative to it (docs/concepts/zero.md);
   limb joints keep their anatomical zero and use the neutral for rep detection only.
 * **before** / **after**: ``trials`` maximal excursions per side; a trial is one excursion
   from near-neutral and back, found with the joint's rep thresholds.

@@ -38,7 +38,7 @@ CM_DECIMALS = 1
 FRAME_T_DECIMALS = 3
 FRAME_DEG_DECIMALS = 2
 
-# (column, unit, meaning): the single source of the README's column table.
+# (column, unit, meaning): the single source of the column tables in docs/reference/exports.md.
 SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("subject", "-", "Subject code as entered at the session (use a pseudonym, not a name)."),
     ("session_id", "-", "Session number in the database; links rows to the frames file."),

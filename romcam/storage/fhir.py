@@ -4,7 +4,7 @@ One ``Patient`` per subject (identified by its code only: no name, no birth date
 per measuring set-up (romcam version, pose model, camera, camera profile) and one
 ``Observation`` per session and side: the before, after and delta ranges, SEM and MDC95 as
 components in UCUM ``deg``, the verdict, the trial and rep counts. Codes and their reasons are
-in the README ("romcam export", FHIR). Building is pure (:func:`build_bundle` takes the rows and
+in docs/reference/exports.md ("FHIR bundle"). Building is pure (:func:`build_bundle` takes the rows and
 details read from the store and returns plain dicts); :func:`validate_bundle` checks the dicts
 against the FHIR models of ``fhir.resources`` (R4B models: the resources used here are the same
 in R4 4.0.1) and :func:`write_fhir` writes the JSON atomically.

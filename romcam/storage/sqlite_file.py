@@ -63,9 +63,9 @@ def check_writable(db: Path) -> None:
 
 
 def recover_hint(db: Path) -> str:
-    """What to do with a damaged database (the README's "Backups")."""
+    """What to do with a damaged database (docs/reference/database.md, "SQLite files: safety")."""
     return (f"make a clean copy with `sqlite3 {db} \".recover\" | sqlite3 recovered.sqlite3` or "
-            f"restore your backup, then use --db with the copy; see the README, \"Backups\"")
+            f"restore your backup, then use --db with the copy; see docs/reference/database.md, \"SQLite files: safety\"")
 
 
 def check_integrity(conn: sqlite3.Connection, db: Path) -> None:
