@@ -86,15 +86,13 @@ def resolve_models(joint: Joint, options: VideoOptions) -> ModelChoice:
 
 def check_video(source: str, joint: Joint, options: VideoOptions) -> VideoCheck:
     """The checks that fail at once, before the long work: the video opens, the profile loads and
-    fits its frame size, the scale target (shin joints) parses."""
+    fits its frame size, the scale target parses (used by shin joints)."""
     with open_source(source, mirrored=options.mirrored) as probe:
         info = probe.info
     profile = load_checked_profile(options.camera_profile, info.width, info.height)
-    target = None
-    if is_shin_joint(joint):
-        from romcam.calibration.scale import parse_scale_target
-        target = parse_scale_target(options.scale_target)
-    return VideoCheck(info, profile, target)
+    from romcam.calibration.scale import parse_scale_target
+
+    return VideoCheck(info, profile, parse_scale_target(options.scale_target))
 
 
 def ended_early(decoded: int, expected: int | None) -> str | None:
