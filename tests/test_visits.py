@@ -16,8 +16,7 @@ from romcam.session import phases as ph
 from romcam.session.engine import SessionEngine
 from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, ProtocolConfig, RepDone,
                                      TrialDone)
-from romcam.session.visit import RecordedProtocol
-from romcam.session.visit_runner import find_neutral
+from romcam.session.visit_runner import find_neutral, recorded_engine
 
 NECK = get_joint("neck_lateral_flexion")
 
@@ -128,14 +127,12 @@ def _spans(t, labels, names=("before", "set", "after")):
 
 def _run(engine, stream):
     events = [e for lm in stream for e in engine.step(lm)]
-    if isinstance(engine.protocol, RecordedProtocol):
-        events += engine.protocol.end_of_recording(stream[-1].t_s, 1 / 30.0)
+    events += engine.protocol.end_of_stream(stream[-1].t_s, 1 / 30.0)
     return events + engine.protocol.stop(stream[-1].t_s, "end of stream")
 
 
 def _recorded(config, stream, spans, neutral_range=None):
-    stretch, head = find_neutral(config, stream, spans, neutral_range)
-    return SessionEngine(config, RecordedProtocol(config, spans, stretch.values, head)), stretch
+    return recorded_engine(config, stream, spans, neutral_range)
 
 
 def _peaks(events, kind, phase=None):

@@ -99,33 +99,6 @@ def describe(source_name: str, title: str, summary: dict,
     return "\n".join(lines)
 
 
-def _vertical(joint, video, landmarks, profile, mirrored):
-    """The ankle's true vertical: the profile's measured roll (the landmarks are already levelled
-    with it), else the roll of the scene's straight lines, else None (a level camera assumed)."""
-    from romcam.measure.ankle import Vertical, is_shin_joint
-
-    if not is_shin_joint(joint):
-        return None
-    if profile is not None and profile.roll_deg is not None:
-        return Vertical.from_profile(profile.roll_deg)
-    from romcam.calibration.scene_level import estimate_video_roll
-
-    e = estimate_video_roll(video, [lm.pose for lm in landmarks], mirrored=mirrored)
-    return Vertical.from_scene(e.roll_deg, e.confidence, e.confident)
-
-
-def _scale(joint, video, target, vertical, profile, mirrored):
-    """The ankle's scale at the leg (knee over toe in cm): the target read on the first seconds."""
-    from romcam.measure.ankle import is_shin_joint
-
-    if not is_shin_joint(joint):
-        return None
-    from romcam.calibration.scale import scale_from_video
-
-    return scale_from_video(video, target, mirrored=mirrored, profile=profile,
-                            roll_deg=vertical.roll_deg if vertical is not None else 0.0)
-
-
 def _neutral_range(text: str | None, video: str, circle_set: bool) -> tuple[float, float] | None:
     """``--neutral START-END``, checked against the video's length before the long work."""
     if text is None:
@@ -172,54 +145,34 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
     """Measure JOINT in VIDEO (a file or a folder of images): angles per frame and reps per side."""
     from romcam.measure.analysis import analyze_landmarks, frames_table, summary
     from romcam.measure.joints import get_joint
-    from romcam.capture.pipeline import ModelChoice, extract_landmarks
+    from romcam.session.video import VideoOptions, check_video, measure_video
 
     from romcam.measure import circles
 
     circle_set = circles.is_circles(joint)
     j = circles.side_bend_joint() if circle_set else get_joint(joint)
     neutral_range = _neutral_range(neutral, video, circle_set)
-    from romcam.calibration.scale import parse_scale_target
-    target = parse_scale_target(scale_target)       # a wrong target fails before the long work
-    profile = None
-    if camera_profile:  # checked before the long part, so a wrong profile fails at once
-        from romcam.calibration import load_profile, scaled_camera_matrix
-        from romcam.capture.sources import open_source
-        profile = load_profile(camera_profile)
-        with open_source(video) as probe:
-            scaled_camera_matrix(profile, probe.info.width, probe.info.height)
+    options = VideoOptions(model=model, model_dir=model_dir, mirrored=mirrored, camera_profile=camera_profile,
+                           scale_target=scale_target, workers=workers, progress=not no_progress)
+    checked = check_video(video, j, options)     # a wrong profile or target fails before the long work
     out_dir = prepare_out_dir(out_dir, Path("romcam-out") / f"{Path(video).stem}_"
                               f"{circles.JOINT_NAME if circle_set else j.name}", video, overwrite)
-    models = ModelChoice.resolve(model, j.needs_face, model_dir, progress=not no_progress)
-    landmarks, info = extract_landmarks(video, models, mirrored=mirrored, workers=workers,
-                                        progress=not no_progress)
-    if profile is not None:
-        from romcam.calibration import undistort_series
-        landmarks = undistort_series(landmarks, profile, info.width, info.height)
-    if not any(lm.pose is not None for lm in landmarks):
-        raise RomcamError(f"no person was found in any of the {len(landmarks)} frames of {video}, so "
-                          f"nothing was written (check that this is the right video, with the "
-                          f"person in view)")
+    measured = measure_video(video, j, options, checked)
+    landmarks, info = measured.landmarks, measured.info
     extra = {"video": str(video), "mirrored": mirrored, "pose_model": model,
              "resolution": f"{info.width}x{info.height}", "camera_profile": camera_profile}
-    short = info.frame_count and len(landmarks) < info.frame_count - max(2, 0.02 * info.frame_count)
-    truncated = (f"the video file ended early: {len(landmarks)} of {info.frame_count} frames could be "
-                 f"decoded (truncated or damaged?)") if short else None
     if circle_set:
         c = circles.analyze_circles(landmarks)
         content = circles.summary(c)
-        if truncated:
-            content["warnings"].append(truncated)
+        content["warnings"] += measured.warnings
         frames_path, summary_path = write_analysis(circles.frames_table(c), content, out_dir, extra)
         click.echo(circles.describe(str(video), c))
         click.echo(f"wrote {frames_path} and {summary_path}")
         return
-    vertical = _vertical(j, video, landmarks, profile, mirrored)
-    a = analyze_landmarks(j, landmarks, side, vertical=vertical, neutral_range=neutral_range,
-                          scale=_scale(j, video, target, vertical, profile, mirrored))
+    a = analyze_landmarks(j, landmarks, side, vertical=measured.vertical, neutral_range=neutral_range,
+                          scale=measured.scale)
     content = summary(a)
-    if truncated:
-        content["warnings"].append(truncated)
+    content["warnings"] += measured.warnings
     frames_path, summary_path = write_analysis(frames_table(a), content, out_dir, extra)
     per_side = {s: ([r.peak_deg for r in result.reps], result.max_deg) for s, result in a.sides.items()}
     click.echo(describe(str(video), a.joint.title, content, per_side))

@@ -17,7 +17,7 @@ from romcam.measure import ankle
 from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.measure.joints import SIDES, Joint
 from romcam.measure.kneewall import Scale
-from romcam.measure.neutral import NeutralStretch, neutral_over
+from romcam.measure.neutral import NeutralStretch, median_over, neutral_over
 from romcam.measure.reps import Rep, RepThresholds, count_reps
 from romcam.measure.series import (LEG_UNSEEN, MIN_VISIBILITY, channel_names, head_channels, measure_channel,
                                    with_advice)
@@ -91,6 +91,46 @@ class Analysis:
         return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+@dataclass
+class Measured:
+    """The angle series of a landmark series, before any neutral or rep: per channel the raw angle
+    (glitches rejected), its zero-phase filtered copy and validity; for head joints the head's
+    turn and nod, and the trunk reference the angles were measured against."""
+    t: np.ndarray
+    frame: np.ndarray
+    channels: dict[str, Channel]
+    turn: np.ndarray | None = None
+    flexion: np.ndarray | None = None
+    reference: np.ndarray | None = None
+
+
+def measure_landmarks(joint: Joint, landmarks: list[FrameLandmarks], sides, *,
+                      cutoff_hz: float = DEFAULT_CUTOFF_HZ, min_visibility: float = MIN_VISIBILITY,
+                      legs_seen: ankle.LegSeries | None = None) -> Measured:
+    """Every frame's angle per channel of ``sides`` (one per limb, or the single signed angle),
+    measured over the whole series: the trunk reference read at rest around each frame, glitches
+    rejected, zero-phase filtered. ``legs_seen``: the ankle's shin series, when measured."""
+    t = np.array([lm.t_s for lm in landmarks], dtype=float)
+    frame = np.array([lm.index for lm in landmarks], dtype=int)
+    channels: dict[str, Channel] = {}
+    reference = None
+    for name in channel_names(joint, sides):
+        if legs_seen is not None:
+            raw, valid = legs_seen.shin[name].copy(), legs_seen.valid[name].copy()
+            problems = [None if ok else LEG_UNSEEN for ok in valid]
+        else:
+            series = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
+            raw, valid, problems = series.angle, series.valid, series.problems
+            reference = series.reference
+        raw = reject_glitches(t, raw, **ankle.glitch_options(joint))
+        valid = valid & np.isfinite(raw)
+        channels[name] = Channel(name, raw, zero_phase(t, raw, cutoff_hz), valid, problems)
+    turn = flexion = None
+    if joint.needs_face:
+        turn, flexion = head_channels(landmarks, reference)
+    return Measured(t, frame, channels, turn, flexion, reference)
+
+
 def limb_nearer_camera(landmarks: list[FrameLandmarks], joint: Joint) -> str:
     """The limb the camera sees better: higher mean landmark visibility, then smaller depth (z)."""
     scores = {}
@@ -136,29 +176,16 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
         note = "; ".join(ankle.side_note(legs_seen, s) for s in sides)
     else:
         sides, note = _sides_for(joint, side, landmarks)
-    t = np.array([lm.t_s for lm in landmarks], dtype=float)
-    frame = np.array([lm.index for lm in landmarks], dtype=int)
-
-    channels: dict[str, Channel] = {}
+    m = measure_landmarks(joint, landmarks, sides, cutoff_hz=cutoff_hz, min_visibility=min_visibility,
+                          legs_seen=legs_seen)
+    t, frame, channels, turn, flexion = m.t, m.frame, m.channels, m.turn, m.flexion
     results: dict[str, SideResult] = {}
-    reference = None
-    for name in channel_names(joint, sides):
-        if legs_seen is not None:
-            raw, valid = legs_seen.shin[name].copy(), legs_seen.valid[name].copy()
-            problems = [None if ok else LEG_UNSEEN for ok in valid]
-        else:
-            series = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
-            raw, valid, problems = series.angle, series.valid, series.problems
-            reference = series.reference
-        raw = reject_glitches(t, raw, **ankle.glitch_options(joint))
-        valid = valid & np.isfinite(raw)
-        channels[name] = Channel(name, raw, zero_phase(t, raw, cutoff_hz), valid, problems)
-    turn = flexion = None
-    if joint.needs_face:
-        turn, flexion = head_channels(landmarks, reference)
     given = None
+    turn_zero = None
     if neutral_range is not None:
         given = neutral_over(t, {name: ch.raw for name, ch in channels.items()}, *neutral_range)
+        if turn is not None:             # looking ahead is the head's turn over the neutral stretch
+            turn_zero = median_over(turn, given.frames)
         if joint.kind == "signed":       # reported relative to the neutral, as in a session
             for name, ch in channels.items():
                 ch.raw, ch.filtered = ch.raw - given.values[name], ch.filtered - given.values[name]
@@ -183,7 +210,7 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
         reps, incomplete = count_reps(t, channel.filtered, side, thresholds, neutral, sign)
         turned = []
         if joint.max_turn_ratio is not None and turn is not None:
-            reps, turned = split_turn_reps(reps, t, turn, sign * neutral, joint.max_turn_ratio)
+            reps, turned = split_turn_reps(reps, t, turn, sign * neutral, joint.max_turn_ratio, turn_zero)
         max_deg = float(np.max(sign * values)) if values.size else None
         results[side] = SideResult(side, channel.name, sign, neutral, thresholds, reps, incomplete, max_deg,
                                    turned)
@@ -216,11 +243,26 @@ def most_common_value(values) -> float:
     return float(np.median(v[np.abs(v - centre) <= 3.0]))
 
 
-def split_turn_reps(reps: list[Rep], t, turn, neutral_deg: float, ratio: float) -> tuple[list[Rep], list]:
+def head_turn_during(t, turn, start_s: float, peak_s: float, zero_deg: float) -> float:
+    """The largest |head turn - ``zero_deg``| from ``start_s`` to ``peak_s`` (0 with no turn known)."""
+    t = np.asarray(t, dtype=float)
+    turn = np.asarray(turn, dtype=float)
+    window = (t >= start_s) & (t <= peak_s) & np.isfinite(turn)
+    return float(np.max(np.abs(turn[window] - zero_deg))) if window.any() else 0.0
+
+
+def is_head_turn(turn_deg: float, excursion_deg: float, ratio: float) -> bool:
+    """An excursion that came with more head turn than ``ratio`` times itself: a head turn."""
+    return turn_deg > ratio * max(excursion_deg, 1e-9)
+
+
+def split_turn_reps(reps: list[Rep], t, turn, neutral_deg: float, ratio: float,
+                    zero_deg: float | None = None) -> tuple[list[Rep], list]:
     """Separate the reps that are really head turns: the largest |head turn| from the rep's start
     to its peak (relative to the turn while looking ahead) above ``ratio`` times the rep's
-    excursion from ``neutral_deg`` (in this side's positive magnitude). Returns
-    (kept reps, [(turn rep, its head turn in deg)]).
+    excursion from ``neutral_deg`` (in this side's positive magnitude). ``zero_deg``: the turn
+    while looking ahead (default: the median turn of the frames within ``FACING_DEG`` of 0).
+    Returns (kept reps, [(turn rep, its head turn in deg)]).
 
     Measured (docs/validation/neck-3d.md, "The gate"): real side-bends carry 18-34 deg of coupled turn at 32-38
     deg of bend (ratio <= 1.1), the side-bends of side_bend_rotation_front.mp4 0.1-0.2, and the
@@ -228,13 +270,13 @@ def split_turn_reps(reps: list[Rep], t, turn, neutral_deg: float, ratio: float) 
     (ratio 3.4-4.3). 2.0 lies between."""
     t = np.asarray(t, dtype=float)
     turn = np.asarray(turn, dtype=float)
-    ahead = turn[np.isfinite(turn) & (np.abs(turn) <= FACING_DEG)]
-    zero = float(np.median(ahead)) if ahead.size else 0.0
+    if zero_deg is None:
+        ahead = turn[np.isfinite(turn) & (np.abs(turn) <= FACING_DEG)]
+        zero_deg = float(np.median(ahead)) if ahead.size else 0.0
     kept, turned = [], []
     for rep in reps:
-        window = (t >= rep.start_s) & (t <= rep.peak_s) & np.isfinite(turn)
-        most = float(np.max(np.abs(turn[window] - zero))) if window.any() else 0.0
-        if most > ratio * max(rep.peak_deg - neutral_deg, 1e-9):
+        most = head_turn_during(t, turn, rep.start_s, rep.peak_s, zero_deg)
+        if is_head_turn(most, rep.peak_deg - neutral_deg, ratio):
             turned.append((rep, most))
         else:
             kept.append(rep)

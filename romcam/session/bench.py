@@ -173,4 +173,4 @@ def run_live_bench(spec, joint: Joint, *, model: str = "full", model_dir=None, w
     keys = ("frames_captured", "frames_processed", "frames_dropped", "dropped_share", "frames_drawn", "latency_ms_median",
             "latency_ms_p95", "fps", "source_fps", "cpu_s", "cores_busy")
     return {"video": str(spec), "joint": joint.name, "pose_model": model, "window": window,
-            "cpu_count": os.cpu_count(), "load_average_1min": _load(), **{k: result.stats.get(k) for k in keys}}
+            "cpu_count": os.cpu_count(), "load_average_1min": _load(), **{k: getattr(result.stats, k, None) for k in keys}}

@@ -20,9 +20,9 @@ def streaming_measurer(config: ProtocolConfig):
 
 
 class SessionEngine:
-    def __init__(self, config: ProtocolConfig, protocol: Protocol | None = None):
+    def __init__(self, config: ProtocolConfig, protocol: Protocol | None = None, measurer=None):
         self.config = config
-        self.measurer = streaming_measurer(config)
+        self.measurer = measurer or streaming_measurer(config)   # a recording's: its measured series
         self.protocol = protocol or Protocol(config)   # a recorded visit's: phases by the clock
         self.last_raw: dict[str, float] = {}
         self._neutral_reference: float | None = None

@@ -21,6 +21,10 @@ database in here: the session runner does that with the events.
   re-read from the zero-phase-filtered samples of its own window, like a rep's peak.
 * **done**: per side, :func:`romcam.measure.outcome.side_outcome`.
 
+What moves the phases on is a :class:`PhasePolicy` the protocol is given: :class:`LivePhases`
+(the default: on by itself when the prompt's task is done) or a recorded visit's clock
+(:class:`romcam.session.visit.RecordedPhases`: the phases' given times).
+
 Detection runs on a One-Euro-filtered angle (causal); the peak of each finished trial or rep
 is then re-read from the zero-phase-filtered raw samples of its own window, so live peaks are
 the same numbers an offline analysis gives (no lag, no shaving).
@@ -32,9 +36,11 @@ import math
 from collections import deque
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Protocol as Interface
 
 import numpy as np
 
+from romcam.measure.analysis import head_turn_during, is_head_turn
 from romcam.measure.ankle import glitch_options
 from romcam.measure.filters import OneEuro, reject_glitches, zero_phase
 from romcam.measure.joints import Joint
@@ -143,6 +149,45 @@ class Finished:
     turns: tuple[Turn, ...] = ()
 
 
+# ---- what moves the phases on ----------------------------------------------------------------
+
+class PhasePolicy(Interface):
+    """What moves a :class:`Protocol` from phase to phase."""
+
+    #: the protocol goes on by itself when a phase's task is done (the hold, the trials, the set)
+    moves_on_by_itself: bool
+
+    def before_frame(self, p: "Protocol", t: float) -> list:
+        """Called before each frame is counted; returns the events of any phase change it made."""
+
+    def counts(self, p: "Protocol", t: float) -> bool:
+        """Whether a frame at ``t`` counts towards the current phase's trials, reps or turns."""
+
+    def prompt(self, p: "Protocol") -> str | None:
+        """The prompt instead of the person's instructions, or None for those."""
+
+    def end_of_stream(self, p: "Protocol", t: float, frame_s: float) -> list:
+        """The frames ran out at ``t``: the events of any last phase change."""
+
+
+class LivePhases:
+    """A live session: the protocol moves on when the person has done what the prompt asked."""
+
+    moves_on_by_itself = True
+
+    def before_frame(self, p: "Protocol", t: float) -> list:
+        return []
+
+    def counts(self, p: "Protocol", t: float) -> bool:
+        return True
+
+    def prompt(self, p: "Protocol") -> str | None:
+        return None
+
+    def end_of_stream(self, p: "Protocol", t: float, frame_s: float) -> list:
+        return []
+
+
 # ---- the machine --------------------------------------------------------------------------
 
 @dataclass
@@ -158,8 +203,9 @@ class _SideState:
 class Protocol:
     BUFFER_S = 60.0
 
-    def __init__(self, config: ProtocolConfig):
+    def __init__(self, config: ProtocolConfig, phases: PhasePolicy | None = None):
         self.cfg = config
+        self.phases: PhasePolicy = phases or LivePhases()
         self.joint = config.joint
         self.channels = channel_names(self.joint, config.sides)
         self.phase = Phase.SETUP
@@ -201,7 +247,9 @@ class Protocol:
     def update(self, sample: Sample) -> list:
         if self.phase is Phase.DONE:
             return []
-        events: list = []
+        events: list = self.phases.before_frame(self, sample.t)
+        if self.phase is Phase.DONE:
+            return events
         self.problems = sample.setup_problems
         t = sample.t
         for c in self.channels:
@@ -225,14 +273,51 @@ class Protocol:
                                                    for c in self.channels)
             self._ok_since = (self._ok_since if self._ok_since is not None else t) if ok else None
             if ok and t - self._ok_since >= self.cfg.setup_hold_s:
-                events += self._advance(t)
+                events += self._move_on(t)
         elif self.phase is Phase.NEUTRAL:
             events += self._update_neutral(t)
+        elif not self.phases.counts(self, t):
+            pass
         elif self.phase is Phase.SET and self.circles:
             events += self._update_circles(t)
         else:
             events += self._update_counting(t)
         return events
+
+    def goto(self, phase: Phase, t: float) -> list:
+        """Go on to ``phase`` now, passing silently through the phases before it (a visit without
+        a set); the neutral must be set already. Returns the events of the phase reached."""
+        events: list = []
+        while self.phase is not Phase.DONE and ORDER.index(phase) > ORDER.index(self.phase):
+            stepped = self._advance(t)
+            if self.phase is phase or self.phase is Phase.DONE:
+                events += stepped
+        return events
+
+    def set_neutral(self, neutral_deg: dict[str, float], t: float, turn_deg: float = math.nan,
+                    tilt_deg: tuple[float, float] = (math.nan, math.nan), nod_deg: float = math.nan) -> list:
+        """The neutral measured elsewhere (a recorded visit's stretch), as the live hold would have
+        set it: per channel, and for head joints the turn, tilt and nod there (NaN: not known)."""
+        for channel, value in neutral_deg.items():
+            if channel in self.neutral and math.isfinite(value):
+                self.neutral[channel] = float(value)
+        if math.isfinite(turn_deg):
+            self.neutral_turn = turn_deg
+        if all(map(math.isfinite, tilt_deg)) and math.isfinite(nod_deg):
+            self.neutral_tilt, self.neutral_nod = (float(tilt_deg[0]), float(tilt_deg[1])), nod_deg
+        self.phase, self.phase_t0 = Phase.NEUTRAL, t
+        return [NeutralMeasured(dict(self.neutral), t)]
+
+    def end_of_stream(self, t: float, frame_s: float) -> list:
+        """The frames ran out at ``t`` (``frame_s`` apart): the phase policy's last word (a recorded
+        visit that reached the end of its last phase is complete)."""
+        if self.phase is Phase.DONE:
+            return []
+        return self.phases.end_of_stream(self, t, frame_s)
+
+    def trials_done(self, side: str) -> int:
+        """Trials of ``side`` kept in the current phase (before or after)."""
+        return len(self._trials(self.sides[side]))
 
     def command(self, key: str, t: float) -> list:
         """'next': go on to the next phase now; 'redo': discard the last trial of this phase;
@@ -258,6 +343,9 @@ class Protocol:
     # -- what the live view shows --
     @property
     def prompt(self) -> str:
+        given = self.phases.prompt(self)
+        if given is not None:
+            return given
         n = self.cfg.trials
         if self.phase is Phase.SETUP:
             return self.problems[0] if self.problems else "Hold still: checking the view..."
@@ -321,6 +409,10 @@ class Protocol:
     def _trials(self, st: _SideState) -> list[Rep]:
         return st.before if self.phase is Phase.BEFORE else st.after
 
+    def _move_on(self, t: float) -> list:
+        """The phase's task is done: on to the next phase, when the phase policy lets it."""
+        return self._advance(t) if self.phases.moves_on_by_itself else []
+
     def _advance(self, t: float) -> list:
         nxt = ORDER[ORDER.index(self.phase) + 1]
         if nxt is Phase.DONE:
@@ -383,7 +475,7 @@ class Protocol:
         if heads:
             _, lat, fwd, nod = (np.median(column) for column in zip(*heads))
             self.neutral_tilt, self.neutral_nod = (float(lat), float(fwd)), float(nod)
-        return [NeutralMeasured(dict(self.neutral), t)] + self._advance(t)
+        return [NeutralMeasured(dict(self.neutral), t)] + self._move_on(t)
 
     def _update_counting(self, t: float) -> list:
         events: list = []
@@ -394,7 +486,7 @@ class Protocol:
                 continue
             rep = self._refine(st, rep)
             turn = self._turn_during(rep)
-            if self.joint.max_turn_ratio is not None and turn > self.joint.max_turn_ratio * rep.peak_deg:
+            if self.joint.max_turn_ratio is not None and is_head_turn(turn, rep.peak_deg, self.joint.max_turn_ratio):
                 events.append(TurnIgnored(self.phase, side, rep, turn))
                 continue
             if self.phase is Phase.SET:
@@ -410,9 +502,9 @@ class Protocol:
             target_met = all(len(st.reps) >= self.cfg.target_reps for st in self.sides.values())
             paused = self._last_rep_t is not None and t - self._last_rep_t >= self.cfg.set_pause_s
             if target_met or paused:
-                events += self._advance(t)
+                events += self._move_on(t)
         elif all(len(self._trials(st)) >= self.cfg.trials for st in self.sides.values()):
-            events += self._advance(t)
+            events += self._move_on(t)
         return events
 
     def _update_circles(self, t: float) -> list:
@@ -433,7 +525,7 @@ class Protocol:
             events.append(TurnDone(turn, {"cw": cw, "ccw": len(self.turns) - cw}))
         paused = self._last_turn_t is not None and t - self._last_turn_t >= self.cfg.set_pause_s
         if len(self.turns) >= self.cfg.target_turns or paused:
-            events += self._advance(t)
+            events += self._move_on(t)
         return events
 
     def _refine_turn(self, turn: Turn) -> Turn:
@@ -451,8 +543,10 @@ class Protocol:
 
     def _turn_during(self, rep: Rep) -> float:
         """The largest head turn (from the neutral's) between the rep's start and its peak."""
-        turns = [abs(v - self.neutral_turn) for ts, v in self._turns if rep.start_s <= ts <= rep.peak_s]
-        return max(turns, default=0.0)
+        if not self._turns:
+            return 0.0
+        ts, turn = zip(*self._turns)
+        return head_turn_during(ts, turn, rep.start_s, rep.peak_s, self.neutral_turn)
 
     def _refine(self, st: _SideState, rep: Rep) -> Rep:
         """Re-read the peak from the zero-phase-filtered raw samples of the rep's own window."""

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from romcam.capture.landmarks import FrameLandmarks
+from romcam.session.common import SessionStats
 from romcam.session.display import deg_text as _deg
 from romcam.session.engine import SessionEngine
 from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, RepDone, TrialDiscarded,
@@ -119,7 +120,7 @@ class SessionRecorder:
             self.frame(lm.t_s)
         return any(math.isfinite(v) for v in self.engine.last_raw.values())
 
-    def finish(self, t: float, reason: str, stats: dict, ended_at: str | None = None) -> Finished:
+    def finish(self, t: float, reason: str, stats: SessionStats, ended_at: str | None = None) -> Finished:
         """End the protocol (if it is not done yet) and close the session in the store (``ended_at``:
         now unless given)."""
         for e in self.engine.protocol.stop(t, reason):
@@ -128,7 +129,7 @@ class SessionRecorder:
         finished = self.engine.protocol.finished
         self.journal.write("finish", status="complete" if finished.complete else "incomplete",
                            end_reason=None if finished.complete else finished.reason,
-                           results=[vars(o) for o in finished.outcomes], stats=stats,
+                           results=[vars(o) for o in finished.outcomes], stats=stats.to_dict(),
                            **({"ended_at": ended_at} if ended_at else {}))
         return finished
 

@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -27,14 +26,15 @@ import numpy as np
 from romcam import __version__
 from romcam.capture.camera import LatestFrameCapture, ReplayCamera
 from romcam.capture.landmarks import FrameLandmarks
-from romcam.capture.pipeline import ModelChoice
 from romcam.errors import RomcamError
 from romcam.measure.ankle import is_shin_joint
 from romcam.measure.joints import Joint
-from romcam.measure.series import with_advice
 from romcam.session.engine import SessionEngine
 from romcam.session.display import LiveDisplay, View, overlay_state
-from romcam.session.protocol import Finished, Phase, ProtocolConfig
+from romcam.session.common import (INTERRUPTED_INT, INTERRUPTED_TERM, SessionOptions, SessionResult,
+                                   SessionStats, session_sides, set_config_for, waiting_for)
+from romcam.session.protocol import Phase, ProtocolConfig
+from romcam.session.video import VideoOptions, load_checked_profile, resolve_models
 from romcam.session.recorder import SessionRecorder
 from romcam.session.sound import Sounder
 from romcam.capture.sources import open_source
@@ -43,88 +43,13 @@ from romcam.storage.journal import SessionJournal, delete_empty_session
 from romcam.storage.rows import owner_meta
 from romcam.storage.store import Store, clean_subject_code, resolve_db_path
 
-@dataclass
-class SessionOptions:
-    joint: Joint
-    side: str                         # "left", "right" or "both"
-    subject: str
-    source: str = "0"
-    target_reps: int = 40
-    trials: int = 3
-    db: str | None = None
-    window: bool = True
-    realtime: bool = False            # play a video file like a camera (frames dropped if slow)
-    mirrored: bool = False
-    model: str = "full"
-    model_dir: str | None = None
-    record: Path | None = None
-    camera_profile: str | None = None
-    save_frames: bool = True
-    set_kind: str = "reps"            # "circles": the set is neck circles (turns counted)
-    target_turns: int = 40
-    quiet: bool = False               # no tick per turn, no sound at the target
-    overwrite: bool = False           # --record may replace a file romcam did not write
-    new_subject: bool = False         # a code differing only by case from a known one is new
-    scale_target: str = "board"       # the ankle: what gives the scale for the knee over toe in cm
-
-
-@dataclass
-class SessionResult:
-    session_id: int
-    finished: Finished
-    stats: dict = field(default_factory=dict)
-    kept_elsewhere: str | None = None   # why and where records the database did not take are kept
-
-    @property
-    def exit_code(self) -> int:
-        """0 complete (or stopped by the user), 130 Ctrl-C, 143 SIGTERM, 1 otherwise (the video
-        ended first, the camera stopped, records kept outside the database)."""
-        reason = self.finished.reason or ""
-        if self.kept_elsewhere:
-            return 1
-        if reason == INTERRUPTED_TERM:
-            return 143
-        if reason == INTERRUPTED_INT:
-            return 130
-        return 0 if self.finished.complete or reason.startswith("stopped by the user") else 1
-
-
-INTERRUPTED_INT = "interrupted (Ctrl-C)"
-INTERRUPTED_TERM = "interrupted (SIGTERM)"
-
-
 class Terminated(KeyboardInterrupt):
     """SIGTERM, told apart from Ctrl-C."""
-
-
-def waiting_for(p) -> str:
-    """What the protocol is waiting for in its current phase, in words."""
-    n = p.cfg.trials
-    if p.phase is Phase.SETUP:
-        return "waiting for the person to be in view" + (f" ({p.problems[0]})" if p.problems else "")
-    if p.phase is Phase.NEUTRAL:
-        return "waiting for a still hold"
-    if p.phase in (Phase.BEFORE, Phase.AFTER):
-        todo = [(s, len(p._trials(st))) for s, st in p.sides.items() if len(p._trials(st)) < n]
-        return f"waiting for {todo[0][0]} trial {todo[0][1] + 1} of {n}" if todo else "waiting to go on"
-    if p.phase is Phase.SET:
-        side, st = min(p.sides.items(), key=lambda kv: len(kv[1].reps))
-        return f"waiting for {side} rep {len(st.reps) + 1} of {p.cfg.target_reps}"
-    return "done"
 
 
 def _check_display() -> None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise RomcamError("there is no screen to show the live window on; run with --no-window")
-
-
-def session_sides(joint: Joint, side: str) -> tuple[str, ...]:
-    if side not in ("left", "right", "both"):
-        raise RomcamError(f"unknown side {side!r}; use left, right or both")
-    if side == "both" and joint.view == "side":
-        raise RomcamError(f"{joint.title} is measured from the side, one leg or arm at a time: "
-                          "--side both is not possible; give --side left or --side right")
-    return ("left", "right") if side == "both" else (side,)
 
 
 def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> SessionResult:
@@ -136,21 +61,20 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
         check_output(opts.record, "--record", overwrite=opts.overwrite, inputs=inputs)
     if opts.window:
         _check_display()
-    profile = None
-    if opts.camera_profile:
-        from romcam.calibration import load_profile, tilt_warning
-        profile = load_profile(opts.camera_profile)
-    models = ModelChoice.resolve(opts.model, opts.joint.needs_face, opts.model_dir)
+    if opts.camera_profile:            # a profile that does not load fails before the camera starts
+        from romcam.calibration import load_profile
+        load_profile(opts.camera_profile)
+    models = resolve_models(opts.joint, VideoOptions(model=opts.model, model_dir=opts.model_dir))
     live_file = opts.realtime and not str(opts.source).isdigit()
     source = ReplayCamera(opts.source, mirrored=opts.mirrored) if live_file else \
         open_source(opts.source, mirrored=opts.mirrored)
     info = source.info
-    if profile is not None:
-        from romcam.calibration import scaled_camera_matrix
-        scaled_camera_matrix(profile, info.width, info.height)
+    profile = load_checked_profile(opts.camera_profile, info.width, info.height)
     warnings = []
-    if profile is not None and (w := tilt_warning(profile)):
-        warnings.append(w)
+    if profile is not None:
+        from romcam.calibration import tilt_warning
+        if w := tilt_warning(profile):
+            warnings.append(w)
 
     engine = SessionEngine(ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps,
                                           **set_config_for(opts.joint, opts.set_kind, opts.target_turns)))
@@ -191,16 +115,6 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
         finished = recorder.finish(runner.last_t, reason, stats)
         kept = journal.close()
     return SessionResult(sid, finished, stats, kept_elsewhere=kept)
-
-
-def set_config_for(joint: Joint, set_kind: str, target_turns: int) -> dict:
-    """The set's kind for the protocol and the store; circles are a neck set."""
-    if set_kind not in ("reps", "circles"):
-        raise RomcamError(f"unknown set {set_kind!r}; use reps or circles")
-    if set_kind == "circles" and joint.name != "neck_lateral_flexion":
-        raise RomcamError(f"a set of circles is a neck exercise: use --joint neck-side-bend with --set circles "
-                          f"(not {joint.title})")
-    return {"set_kind": "circles", "target_turns": target_turns} if set_kind == "circles" else {}
 
 
 def _raise_terminated(signum, frame):
@@ -354,35 +268,23 @@ class _Loop:
             publish(self.record_tmp, os.path.realpath(self.opts.record))
             mark_created(self.opts.record)
 
-    def stats(self) -> dict:
+    def stats(self) -> SessionStats:
         elapsed = max(time.monotonic() - self.t_start, 1e-6)
         cpu = time.process_time() - self.cpu_start
         lat = np.array(self.latencies) * 1000.0
-        out = {
-            "fps": round(self.processed / elapsed, 2),
-            "source_fps": round(self.info.fps, 2) if self.info.fps else None,
-            "frames_captured": self.captured,
-            "frames_processed": self.processed,
-            "frames_dropped": self.dropped,
-            "dropped_share": round(self.dropped / self.captured, 4) if self.captured else None,
-            "latency_ms_median": round(float(np.median(lat)), 1) if lat.size else None,
-            "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
-            "valid_share": round(self.valid / self.processed, 4) if self.processed else None,
-            "live": self.live,
-            "cpu_s": round(cpu, 2),
-            "cores_busy": round(cpu / elapsed, 2),      # average CPU cores the loop kept busy
-            "warnings": list(self.warnings),
-        }
-        if self.display is not None:       # views put on screen (the display skips what it was late for)
-            out["frames_drawn"] = self.display.drawn
-        if hasattr(self.engine.measurer, "swaps_repaired"):
-            out["leg_swaps_repaired"] = self.engine.measurer.swaps_repaired
-        out["invalid_frames"] = dict(sorted(self.invalid.items(), key=lambda kv: -kv[1]))
-        for problem, n in out["invalid_frames"].items():
-            if self.processed and n > 0.2 * self.processed:
-                out["warnings"].append(f"{n / self.processed:.0%} of frames not usable: {with_advice(problem)}")
-        if out["valid_share"] is not None and out["valid_share"] < 0.5:
-            out["warnings"].append(f"only {out['valid_share']:.0%} of frames were usable")
+        out = SessionStats.counted(
+            self.processed, self.valid, self.invalid, self.warnings,
+            fps=round(self.processed / elapsed, 2),
+            source_fps=round(self.info.fps, 2) if self.info.fps else None,
+            frames_captured=self.captured, frames_dropped=self.dropped,
+            dropped_share=round(self.dropped / self.captured, 4) if self.captured else None,
+            latency_ms_median=round(float(np.median(lat)), 1) if lat.size else None,
+            latency_ms_p95=round(float(np.percentile(lat, 95)), 1) if lat.size else None,
+            live=self.live, cpu_s=round(cpu, 2), cores_busy=round(cpu / elapsed, 2),
+            frames_drawn=self.display.drawn if self.display is not None else None,
+            leg_swaps_repaired=getattr(self.engine.measurer, "swaps_repaired", None))
+        if out.valid_share is not None and out.valid_share < 0.5:
+            out.warnings.append(f"only {out.valid_share:.0%} of frames were usable")
         return out
 
 
@@ -408,17 +310,17 @@ def describe_result(result: SessionResult) -> str:
         lines.insert(1, f"  set of circles: {len(f.turns)} turns (clockwise {cw}, counter-clockwise "
                         f"{len(f.turns) - cw})")
     s = result.stats
-    if s.get("live"):
-        lines.append(f"  live loop: {s['frames_processed']} of {s['frames_captured']} frames analysed "
-                     f"({s['frames_dropped']} dropped), latency median {s['latency_ms_median']} ms, "
-                     f"p95 {s['latency_ms_p95']} ms, {s['fps']} fps"
-                     + (f", {s['frames_drawn']} drawn on screen" if s.get("frames_drawn") is not None else ""))
+    if s.live:
+        lines.append(f"  live loop: {s.frames_processed} of {s.frames_captured} frames analysed "
+                     f"({s.frames_dropped} dropped), latency median {s.latency_ms_median} ms, "
+                     f"p95 {s.latency_ms_p95} ms, {s.fps} fps"
+                     + (f", {s.frames_drawn} drawn on screen" if s.frames_drawn is not None else ""))
     else:
-        speed = f" at {s['fps']} fps" if s.get("fps") else ""
-        lines.append(f"  {s.get('frames_processed', 0)} frames analysed{speed}")
-    if s.get("leg_swaps_repaired"):
-        lines.append(f"  MediaPipe's left/right leg swaps repaired: {s['leg_swaps_repaired']}")
-    lines += [f"  note: {w}" for w in s.get("warnings", [])]
+        speed = f" at {s.fps} fps" if s.fps else ""
+        lines.append(f"  {s.frames_processed} frames analysed{speed}")
+    if s.leg_swaps_repaired:
+        lines.append(f"  MediaPipe's left/right leg swaps repaired: {s.leg_swaps_repaired}")
+    lines += [f"  note: {w}" for w in s.warnings]
     if result.kept_elsewhere:
         lines.append(f"  WARNING: {result.kept_elsewhere}")
     return "\n".join(lines)
@@ -460,9 +362,9 @@ def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, la
         processed += 1
         if engine.protocol.phase is Phase.DONE:
             break
-    stats = {"frames_captured": processed, "frames_processed": processed, "frames_dropped": 0,
-             "valid_share": round(valid / processed, 4) if processed else None, "live": False,
-             "warnings": ["SYNTHETIC landmark stream: not a measurement of a person"] if synthetic else []}
+    stats = SessionStats(frames_processed=processed, frames_captured=processed,
+                         valid_share=round(valid / processed, 4) if processed else None,
+                         warnings=["SYNTHETIC landmark stream: not a measurement of a person"] if synthetic else [])
     p = engine.protocol
     finished = recorder.finish(t, f"the landmark stream ended during '{p.phase.value}': {waiting_for(p)}", stats)
     return SessionResult(sid, finished, stats, kept_elsewhere=journal.close())

@@ -3,13 +3,18 @@
 ``romcam session --source visit.mp4 --phases "before=0:35,set=35:160,after=160:190"``:
 
 1. the phases (and ``--neutral``) are parsed and checked against the video's length before
-   any long work;
-2. the landmarks of every frame, as ``romcam analyze`` reads them (two cores, progress bar);
-3. the live measurer over them once, to find the neutral: the stretch given with ``--neutral``,
-   else the stillest 1.5 s of looking ahead up to the end of *before* (then anywhere), said;
-4. the live engine and recorder over them again, with :class:`RecordedProtocol` moving the
-   phases by the clock: trials, reps, frames and results stored as a live session's are,
-   marked as a recording (``stats["meta"]``: ``recording``, ``phases``, ``neutral_source``).
+   any long work, with the video's other quick checks (:func:`romcam.session.video.check_video`);
+2. the video measured (:func:`romcam.session.video.measure_video`, as ``romcam analyze`` reads
+   it), and every frame's angles measured over the whole video, as ``analyze`` measures them
+   (:func:`romcam.measure.analysis.measure_landmarks`);
+3. the neutral: the stretch given with ``--neutral``, else the stillest 1.5 s of looking ahead up
+   to the end of *before* (then anywhere), said;
+4. the live engine and recorder over those angles, the protocol's phases moved by the clock
+   (:class:`romcam.session.visit.RecordedPhases`): trials, reps, frames and results stored as a
+   live session's are, marked as a recording (``recording``, ``phases``, ``neutral_source``).
+
+The ankle (its shin from the true vertical, kept on the same leg live) and a set of neck circles
+(whose trunk reference is held over the set) use the live measurer over the frames.
 """
 
 from __future__ import annotations
@@ -24,16 +29,18 @@ import numpy as np
 from romcam import __version__
 from romcam.capture.recording_date import recording_start
 from romcam.errors import RomcamError
+from romcam.measure.analysis import measure_landmarks
 from romcam.measure.ankle import Vertical, is_shin_joint
 from romcam.measure.neutral import HOLD_S, MAX_SD_DEG, NeutralStretch, median_over, neutral_over, stillest_stretch
-from romcam.measure.series import with_advice
+from romcam.measure.replay import SeriesMeasurer
 from romcam.session import phases as ph
+from romcam.session.common import (INTERRUPTED_INT, SessionOptions, SessionResult, SessionStats, set_config_for,
+                                   session_sides, waiting_for)
 from romcam.session.engine import SessionEngine, streaming_measurer
 from romcam.session.protocol import Phase, ProtocolConfig
 from romcam.session.recorder import SessionRecorder
-from romcam.session.runner import (INTERRUPTED_INT, SessionOptions, SessionResult, set_config_for,
-                                   session_sides, waiting_for)
-from romcam.session.visit import HeadNeutral, RecordedProtocol
+from romcam.session.video import VideoOptions, check_video, measure_video
+from romcam.session.visit import HeadNeutral, recorded_protocol
 from romcam.storage.journal import SessionJournal
 from romcam.storage.rows import owner_meta
 from romcam.storage.store import Store, clean_subject_code
@@ -44,47 +51,28 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
                        workers: int = 2, progress: bool = True,
                        say: Callable[[str], None] = print) -> SessionResult:
     """Analyse a recorded visit with the phases given and store it as a session."""
-    from romcam.capture.pipeline import ModelChoice, extract_landmarks
-    from romcam.capture.sources import open_source
-
     sides = session_sides(opts.joint, opts.side)
     clean_subject_code(opts.subject)
     spans = ph.parse_phases(phases_text)
     neutral_range = ph.parse_range(neutral_text, "--neutral") if neutral_text else None
     _refuse_live_options(opts)
     set_config = set_config_for(opts.joint, opts.set_kind, opts.target_turns)
-    profile = None
-    if opts.camera_profile:
-        from romcam.calibration import load_profile
-        profile = load_profile(opts.camera_profile)
-    with open_source(opts.source, mirrored=opts.mirrored) as probe:
-        info = probe.info
-    if profile is not None:
-        from romcam.calibration import scaled_camera_matrix
-        scaled_camera_matrix(profile, info.width, info.height)
-    duration = info.frame_count / info.fps if info.frame_count and info.fps else None
+    video_options = VideoOptions(model=opts.model, model_dir=opts.model_dir, mirrored=opts.mirrored,
+                                 camera_profile=opts.camera_profile, scale_target=opts.scale_target,
+                                 workers=workers, progress=progress)
+    checked = check_video(opts.source, opts.joint, video_options)
+    duration = checked.duration_s
     spans, notes = ph.fit_to_video(spans, duration)
     if neutral_range is not None:
         ph.check_range_in_video(*neutral_range, duration, "--neutral")
     dated = recording_start(opts.source, duration, recorded_at)
-    models = ModelChoice.resolve(opts.model, opts.joint.needs_face, opts.model_dir, progress=progress)
 
     started = time.monotonic()
-    landmarks, info = extract_landmarks(opts.source, models, mirrored=opts.mirrored, workers=workers,
-                                        progress=progress)
-    if profile is not None:
-        from romcam.calibration import undistort_series
-        landmarks = undistort_series(landmarks, profile, info.width, info.height)
-    if not any(lm.pose is not None for lm in landmarks):
-        raise RomcamError(f"no person was found in any of the {len(landmarks)} frames of {info.name}, so no "
-                          f"session was stored (check that this is the right video, with the person in view)")
-    warnings = list(notes)
-    if info.frame_count and len(landmarks) < info.frame_count - max(2, 0.02 * info.frame_count):
-        warnings.append(f"the video file ended early: {len(landmarks)} of {info.frame_count} frames could be "
-                        f"decoded (truncated or damaged?)")
+    video = measure_video(opts.source, opts.joint, video_options, checked)
+    info, landmarks, vertical = video.info, video.landmarks, video.vertical
+    warnings = list(notes) + video.warnings
     config = ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps, **set_config)
-    vertical = _vertical(opts, profile, landmarks) if is_shin_joint(opts.joint) else None
-    stretch, head = find_neutral(config, landmarks, spans, neutral_range, vertical)
+    engine, stretch = recorded_engine(config, landmarks, spans, neutral_range, vertical)
     source_text = describe_neutral(stretch, neutral_text, looking=opts.joint.needs_face)
     if not stretch.still:
         warnings.append(f"the neutral stretch was not still (spread {stretch.spread_deg:.1f} deg, over the "
@@ -93,15 +81,9 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
     say(f"filmed {dated.start:%Y-%m-%d %H:%M} (from {dated.source}"
         f"{'' if dated.source == '--recorded-at' else '; give --recorded-at if that is wrong'})")
     say(f"neutral: {source_text}: {', '.join(f'{v:.1f}' for v in stretch.values.values())} deg")
-
-    engine = SessionEngine(config, RecordedProtocol(config, spans, stretch.values, head))
     if vertical is not None:
-        from romcam.calibration.scale import parse_scale_target, scale_from_video
-
-        engine.measurer.set_roll(vertical.roll_deg)
+        engine.measurer.scale = video.scale
         warnings += [w for w in vertical.warnings() if w not in warnings]
-        engine.measurer.scale = scale_from_video(opts.source, parse_scale_target(opts.scale_target),
-                                                 mirrored=opts.mirrored, roll_deg=vertical.roll_deg, profile=profile)
     with Store.open(opts.db) as store:
         journal = SessionJournal(store, say)
         sid = journal.start(
@@ -130,14 +112,15 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
                     invalid[problem] = invalid.get(problem, 0) + 1
                 if engine.protocol.phase is Phase.DONE:
                     break
-            for e in engine.protocol.end_of_recording(t, 1.0 / (info.fps or 30.0)):
+            for e in engine.protocol.end_of_stream(t, 1.0 / (info.fps or 30.0)):
                 recorder.event(e)
         except KeyboardInterrupt:
             finished_reason = INTERRUPTED_INT
         p = engine.protocol
         reason = finished_reason or f"the video ended during '{p.phase.value}': {waiting_for(p)}"
-        stats = _stats(processed, valid, invalid, info, warnings)
-        stats["fps"] = round(processed / max(time.monotonic() - started, 1e-6), 2)   # the whole analysis
+        stats = SessionStats.counted(processed, valid, invalid, warnings, recording=True,
+                                     source_fps=round(info.fps, 2) if info.fps else None,
+                                     fps=round(processed / max(time.monotonic() - started, 1e-6), 2))
         ended = dated.end(duration if duration is not None else t)
         finished = recorder.finish(t, reason, stats, ended_at=ended.isoformat(timespec="seconds"))
         kept = journal.close()
@@ -156,27 +139,44 @@ def _refuse_live_options(opts: SessionOptions) -> None:
                           "(leave out --record)")
 
 
-def _vertical(opts: SessionOptions, profile, landmarks) -> Vertical:
-    """The ankle's true vertical: the profile's measured roll, else the scene's (as analyze reads it)."""
-    from romcam.session.vertical import profile_vertical
+def recording_measurers(config: ProtocolConfig, landmarks, vertical: Vertical | None = None):
+    """A factory of the measurer a recorded visit's protocol is fed by: the angles measured over
+    the whole video (once), as ``romcam analyze`` measures them (:class:`SeriesMeasurer`); for
+    the ankle and a set of neck circles a fresh live measurer each time (the ankle's set to
+    ``vertical``)."""
+    if not (is_shin_joint(config.joint) or config.set_kind == "circles"):
+        measured = measure_landmarks(config.joint, landmarks, config.sides)
+        return lambda: SeriesMeasurer(measured)
 
-    vertical = profile_vertical(profile)
-    if vertical is not None:
-        return vertical
-    from romcam.calibration.scene_level import estimate_video_roll
+    def live():
+        measurer = streaming_measurer(config)
+        if vertical is not None:
+            measurer.set_roll(vertical.roll_deg)
+        return measurer
+    return live
 
-    e = estimate_video_roll(opts.source, [lm.pose for lm in landmarks], mirrored=opts.mirrored)
-    return Vertical.from_scene(e.roll_deg, e.confidence, e.confident)
+
+def recorded_engine(config: ProtocolConfig, landmarks, spans: list[ph.PhaseSpan],
+                    neutral_range: tuple[float, float] | None = None,
+                    vertical: Vertical | None = None) -> tuple[SessionEngine, NeutralStretch]:
+    """The engine of a recorded visit, ready to be fed ``landmarks``: its measurer, the neutral
+    found on that measurer's angles (:func:`find_neutral`) and the phases by the clock."""
+    measurer = recording_measurers(config, landmarks, vertical)
+    stretch, head = find_neutral(config, landmarks, spans, neutral_range, vertical, measurer=measurer())
+    protocol = recorded_protocol(config, spans, stretch.values, head)
+    return SessionEngine(config, protocol, measurer()), stretch
 
 
 def find_neutral(config: ProtocolConfig, landmarks, spans: list[ph.PhaseSpan],
                  neutral_range: tuple[float, float] | None,
-                 vertical: Vertical | None = None) -> tuple[NeutralStretch, HeadNeutral]:
-    """The live measurer over every frame, then the neutral: over ``neutral_range`` when given,
-    else the stillest stretch up to the end of the first phase, else anywhere in the video."""
-    measurer = streaming_measurer(config)
-    if vertical is not None:
-        measurer.set_roll(vertical.roll_deg)
+                 vertical: Vertical | None = None, measurer=None) -> tuple[NeutralStretch, HeadNeutral]:
+    """``measurer`` (default: the live one) over every frame, then the neutral: over
+    ``neutral_range`` when given, else the stillest stretch up to the end of the first phase,
+    else anywhere in the video."""
+    if measurer is None:
+        measurer = streaming_measurer(config)
+        if vertical is not None:
+            measurer.set_roll(vertical.roll_deg)
     rows = []
     for lm in landmarks:
         raw = measurer.update(lm)
@@ -209,15 +209,3 @@ def describe_neutral(stretch: NeutralStretch, given: str | None, looking: bool =
         return f"over {span} (--neutral {given}; spread {stretch.spread_deg:.1f} deg)"
     what = "looking ahead" if looking else "standing"
     return f"the stillest {HOLD_S:g} s of {what}, {span} (spread {stretch.spread_deg:.1f} deg)"
-
-
-def _stats(processed: int, valid: int, invalid: dict, info, warnings: list[str]) -> dict:
-    out = {"frames_captured": processed, "frames_processed": processed, "frames_dropped": 0,
-           "source_fps": round(info.fps, 2) if info.fps else None,
-           "valid_share": round(valid / processed, 4) if processed else None, "live": False,
-           "recording": True, "warnings": list(warnings),
-           "invalid_frames": dict(sorted(invalid.items(), key=lambda kv: -kv[1]))}
-    for problem, n in out["invalid_frames"].items():
-        if processed and n > 0.2 * processed:
-            out["warnings"].append(f"{n / processed:.0%} of frames not usable: {with_advice(problem)}")
-    return out
