@@ -68,8 +68,12 @@ def config() -> None:
     """The settings set once in romcam.toml: where they are read from and what they are.
 
     \b
-    Each setting is the first of: the command line, the environment (ROMCAM_DB, ROMCAM_MODEL_DIR),
-    romcam.toml in the working folder, romcam.toml in the per-user config folder, the default.
+    Each setting is the first of:
+      1. the command line,
+      2. the environment (ROMCAM_DB, ROMCAM_MODEL_DIR),
+      3. romcam.toml in the working folder,
+      4. romcam.toml in the per-user config folder (ROMCAM_CONFIG_DIR moves it),
+      5. the default.
     """
 
 

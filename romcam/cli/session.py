@@ -93,6 +93,8 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
     from romcam.measure.joints import get_joint
     from romcam.session.runner import SessionOptions, describe_result, run_session
 
+    if phases is not None:
+        click.echo(VISIT_NOTE)
     j = get_joint(joint)
     side = session_side(j, side)
     from romcam.calibration.scale import parse_scale_target
@@ -106,7 +108,6 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
     if phases is not None:
         from romcam.cli.visit import record_visit
 
-        click.echo(VISIT_NOTE)
         ctx.exit(record_visit(opts, phases, neutral, recorded_at))
     if neutral is not None:
         raise RomcamError("--neutral goes with --phases (a recorded visit: `romcam visit VIDEO --phases ... "
