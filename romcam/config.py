@@ -105,29 +105,38 @@ class ConfigFile:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a setting's value came from."""
+
+    kind: str                  # DEFAULT, USER_FILE, WORKING_FILE, ENVIRONMENT or COMMAND_LINE
+    where: str | None = None   # the file's path, or the environment variable
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.where})" if self.where else self.kind
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind in (USER_FILE, WORKING_FILE)
+
+
+@dataclass(frozen=True)
 class LoadedSettings:
     """The merged settings, where each value came from, and the files looked at."""
 
     settings: Settings
-    sources: dict[str, str]                  # key -> DEFAULT, ENVIRONMENT, COMMAND_LINE or "<kind> <path>"
+    sources: dict[str, Source]
     files: tuple[ConfigFile, ...]
-
-    def source_kind(self, key: str) -> str:
-        """DEFAULT, USER_FILE, WORKING_FILE, ENVIRONMENT or COMMAND_LINE."""
-        source = self.sources[key]
-        return next(k for k in (USER_FILE, WORKING_FILE, DEFAULT, ENVIRONMENT, COMMAND_LINE)
-                    if source.startswith(k))
 
     def from_files(self) -> dict[str, object]:
         """The values a file set (and nothing later overrode): what the commands' defaults become."""
-        return {k: getattr(self.settings, k) for k in KEYS if self.source_kind(k) in (USER_FILE, WORKING_FILE)}
+        return {k: getattr(self.settings, k) for k in KEYS if self.sources[k].is_file}
 
     def with_command_line(self, given: Mapping[str, object]) -> LoadedSettings:
         """These settings with the values given on a command line (None: not given) on top."""
         given = {k: v for k, v in given.items() if v is not None}
         _check_values(given, COMMAND_LINE)
         return LoadedSettings(replace(self.settings, **given),
-                              {**self.sources, **{k: COMMAND_LINE for k in given}}, self.files)
+                              {**self.sources, **{k: Source(COMMAND_LINE) for k in given}}, self.files)
 
 
 def config_files(cwd: Path | None = None) -> tuple[ConfigFile, ...]:
@@ -146,16 +155,16 @@ def load_settings(cwd: Path | None = None, environ: Mapping[str, str] | None = N
     environ = os.environ if environ is None else environ
     files = config_files(cwd)
     values: dict[str, object] = {}
-    sources = {k: DEFAULT for k in KEYS}
+    sources = {k: Source(DEFAULT) for k in KEYS}
     for config in files:
         if config.exists:
             read = read_config_file(config.path)
             values.update(read)
-            sources.update({k: f"{config.kind} {config.path}" for k in read})
+            sources.update({k: Source(config.kind, str(config.path)) for k in read})
     for key, meta in KEYS.items():
         if meta["env"] and environ.get(meta["env"]):
             values[key] = environ[meta["env"]]
-            sources[key] = f"{ENVIRONMENT} {meta['env']}"
+            sources[key] = Source(ENVIRONMENT, meta["env"])
     return LoadedSettings(replace(DEFAULTS, **values), sources, files)
 
 

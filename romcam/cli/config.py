@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import click
 
-from romcam.config import (COMMAND_LINE, DEFAULT, ENVIRONMENT, KEYS, ConfigError, LoadedSettings,
-                           load_settings)
+from romcam.config import KEYS, ConfigError, LoadedSettings, load_settings
 
 SETTINGS_KEY = "romcam.settings"
 ERROR_KEY = "romcam.settings_error"
@@ -93,14 +92,13 @@ def _setting_options(fn):
 def show(ctx, **given):
     """Print each setting's value and where it came from."""
     loaded = _loaded(ctx).with_command_line(given)
-    rows = [(key, _shown(key, getattr(loaded.settings, key), loaded.sources[key]), _where(loaded, key))
-            for key in KEYS]
+    rows = [(key, _shown(key, getattr(loaded.settings, key)), str(loaded.sources[key])) for key in KEYS]
     width = [max(len(r[k]) for r in rows) for k in (0, 1)]
     for key, value, where in rows:
         click.echo(f"{key:<{width[0]}}  {value:<{width[1]}}  {where}")
 
 
-def _shown(key: str, value, source: str) -> str:
+def _shown(key: str, value) -> str:
     if value is not None:
         return str(value)
     if key == "db":
@@ -109,16 +107,6 @@ def _shown(key: str, value, source: str) -> str:
     if key == "model_dir":
         return "(none: the per-user cache, else downloaded)"
     return "(none)"
-
-
-def _where(loaded: LoadedSettings, key: str) -> str:
-    kind = loaded.source_kind(key)
-    source = loaded.sources[key]
-    if kind in (DEFAULT, COMMAND_LINE):
-        return kind
-    if kind == ENVIRONMENT:
-        return f"environment ({source[len(ENVIRONMENT) + 1:]})"
-    return f"{kind} ({source[len(kind) + 1:]})"
 
 
 @config.command()
