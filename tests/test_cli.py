@@ -14,9 +14,9 @@ import pytest
 from romcam.cli import cli, main
 
 COMMANDS = {"analyze", "bench", "calibrate", "calibrate board", "calibrate camera", "calibrate level",
-            "calibrate sheet", "calibrate verify", "db", "db copy", "db upgrade", "db version", "demo",
-            "export", "history", "joints", "models",
-            "recover", "report", "session"}
+            "calibrate sheet", "calibrate verify", "config", "config path", "config show", "db", "db copy",
+            "db upgrade", "db version", "demo", "export", "history", "joints", "models",
+            "recover", "report", "session", "visit"}
 
 
 def command_paths(cmd: click.Command, path: tuple[str, ...] = ()):

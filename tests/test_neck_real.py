@@ -302,3 +302,27 @@ def test_analyze_with_a_given_neutral_zeroes_the_neck(tmp_path):
     assert abs(stretch["neck_lateral_flexion_raw_deg"].median()) < 1e-6    # ...and it is gone
     assert summary["rep_count"] == {"left": 3} and all(38.0 <= x["peak_deg"] <= 54.0 for x in summary["reps"])
     assert "neutral over 1.0-2.5 s (--neutral)" in r.stdout
+
+
+def test_visit_on_real_side_bends_with_its_settings_from_romcam_toml(tmp_path):
+    """`romcam visit` on side_bend_rotation_front.mp4 (one bend in each phase), run in a folder
+    whose romcam.toml gives the database and one trial: the session is stored there, one trial
+    before, one rep, one trial after, each a real bend."""
+    (tmp_path / "romcam.toml").write_text('db = "clinic.sqlite3"\ntrials = 1\n', encoding="utf-8")
+    env = dict(os.environ, ROMCAM_CONFIG_DIR=str(tmp_path / "user"))
+    env.pop("ROMCAM_DB", None)
+    r = subprocess.run([sys.executable, "-m", "romcam", "visit", str(media("side_bend_rotation_front.mp4")),
+                        "--joint", "neck-side-bend", "--side", "left", "--subject", "V1", "--no-progress",
+                        "--phases", "before=0:00-0:13,set=0:13-0:26,after=0:26-0:37.5", "--neutral", "14.5-15.5",
+                        "--recorded-at", "2026-03-14T10:30"],
+                       capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    print(r.stdout)
+    assert r.returncode == 0, r.stderr
+    assert "before trial 1/1 left" in r.stdout and "after trial 1/1 left" in r.stdout   # trials = 1, from the file
+    with Store.open(tmp_path / "clinic.sqlite3", readonly=True) as store:                 # db, from the file
+        detail = store.session(1)
+    assert detail.row.status == "complete" and detail.row.recorded
+    before, reps, after = _peaks(detail)
+    assert len(before) == 1 and len(reps) == 1 and len(after) == 1
+    for peak in before + reps + after:
+        assert 40.0 <= peak <= 56.0

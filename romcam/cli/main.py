@@ -13,6 +13,7 @@ import click
 from romcam import __version__
 from romcam.cli.analyze import analyze
 from romcam.cli.bench import bench
+from romcam.cli.config import apply_settings
 from romcam.cli.options import MODEL_CHOICES
 from romcam.dirs import cache_dir
 from romcam.errors import RomcamError
@@ -37,8 +38,14 @@ def _quiet_native_logs() -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="romcam")
-def cli() -> None:
-    """romcam: joint range of motion from an ordinary webcam."""
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """romcam: joint range of motion from an ordinary webcam.
+
+    Settings used on every command (database, camera profile, model, trials...) can be set once in
+    romcam.toml: see `romcam config --help`.
+    """
+    apply_settings(ctx)
 
 
 @cli.command()
@@ -64,12 +71,14 @@ def models(model_dir, variants):
 
 
 from romcam.cli.calibrate import calibrate  # noqa: E402  (after the group: these import it lazily)
+from romcam.cli.config import config  # noqa: E402
 from romcam.cli.db import db  # noqa: E402
 from romcam.cli.report import report  # noqa: E402
 from romcam.cli.session import demo, session  # noqa: E402
+from romcam.cli.visit import visit  # noqa: E402
 from romcam.cli.store import export, history, recover  # noqa: E402
 
-for command in (analyze, bench, history, export, recover, calibrate, report, session, demo, db):
+for command in (analyze, bench, history, export, recover, calibrate, report, session, visit, demo, db, config):
     cli.add_command(command)
 
 

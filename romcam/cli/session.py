@@ -6,81 +6,97 @@ from pathlib import Path
 
 import click
 
-from romcam.cli.options import DB_TYPE
+from romcam.cli.options import (DB_TYPE, MODEL_CHOICES, camera_profile_option, scale_target_option,
+                                trials_option)
 from romcam.cli.store import DB_HELP
+from romcam.config import DEFAULTS, limits
+
+VISIT_NOTE = "note: a recorded visit is now `romcam visit VIDEO --phases ...`; running this one as that"
+
+
+def session_side(joint, side: str | None) -> str:
+    """The side a session measures: ``--side`` checked against the joint's view (front-view
+    joints default to both; a side-view joint needs the leg or arm named)."""
+    from romcam.errors import RomcamError
+
+    if side in (None, "auto") and joint.view == "front":
+        return "both"
+    if side is None:
+        raise RomcamError(f"{joint.title} is measured from the side, one leg or arm at a time: "
+                          "give --side left or --side right")
+    if side == "auto":
+        # analyze picks the standing leg from the whole exercise; a session must know the leg
+        # before its first trial, when the person has only stood still (setup, neutral), and
+        # standing still does not tell the legs apart
+        raise RomcamError(f"--side auto is not possible in a session for {joint.title.lower()}: the leg can only "
+                          "be told from the exercise itself, after the trials it must measure; name the leg "
+                          "being tested with --side left or --side right")
+    if side == "both" and joint.view == "side":
+        raise RomcamError(f"{joint.title} is measured from the side, one leg or arm at a time: --side both is "
+                          "not possible; give --side left or --side right")
+    return side
+
+
+def side_option(fn):
+    return click.option("--side", type=click.Choice(["left", "right", "both", "auto"]), default=None,
+                        help="Person's side [default: both for front-view joints; side-view joints need left or "
+                             "right: the person names the leg].")(fn)
+
+
+def set_option(fn):
+    return click.option("--set", "set_kind", type=click.Choice(["reps", "circles"]), default="reps",
+                        show_default=True,
+                        help="What the set is: reps of the joint's movement, or neck circles (with --joint "
+                             "neck-side-bend: turns counted, each turn's right and left side-bend extremes).")(fn)
 
 
 @click.command()
 @click.option("--joint", "-j", required=True, help="Joint, e.g. neck-side-bend, ankle.")
-@click.option("--side", type=click.Choice(["left", "right", "both", "auto"]), default=None,
-              help="Person's side [default: both for front-view joints; side-view joints need left or right: "
-                   "the person names the leg].")
+@side_option
 @click.option("--subject", required=True, help="Subject code (a pseudonym such as P001, not a name).")
-@click.option("--source", default="0", show_default=True, help="Webcam index, or a video file.")
-@click.option("--target-reps", type=click.IntRange(1, 500), default=40, show_default=True,
-              help="Reps per side in the set.")
-@click.option("--trials", type=click.IntRange(1, 10), default=3, show_default=True,
-              help="Maximal trials per side before and after the set.")
+@click.option("--source", default="0", show_default=True,
+              help="Webcam index, or a video file played as a camera (a recorded visit: `romcam visit`).")
+@click.option("--target-reps", type=click.IntRange(*limits("target_reps")), default=DEFAULTS.target_reps,
+              show_default=True, help="Reps per side in the set.")
+@trials_option
 @click.option("--db", type=DB_TYPE, default=None, help=DB_HELP)
 @click.option("--no-window", is_flag=True, help="No live window (headless; progress is printed).")
 @click.option("--realtime", is_flag=True, help="Play a video file like a camera, at its real pace "
                                                "(frames are dropped when the analysis cannot keep up).")
 @click.option("--mirrored", is_flag=True, help="The source is mirrored (selfie view); it is flipped back first.")
-@click.option("--model", type=click.Choice(["lite", "full", "heavy"]), default="full", show_default=True)
+@click.option("--model", type=MODEL_CHOICES, default=DEFAULTS.model, show_default=True)
 @click.option("--model-dir", type=click.Path(file_okay=False), default=None,
               help="Folder with the .task models [default: $ROMCAM_MODEL_DIR, cache, download].")
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also save the analysed frames as a video (nothing is recorded otherwise).")
-@click.option("--camera-profile", default=None, help="Camera profile from `romcam calibrate camera`.")
+@camera_profile_option
 @click.option("--no-frames", is_flag=True, help="Do not store the per-frame angle series.")
-@click.option("--set", "set_kind", type=click.Choice(["reps", "circles"]), default="reps", show_default=True,
-              help="What the set is: reps of the joint's movement, or neck circles (with --joint "
-                   "neck-side-bend: turns counted, each turn's right and left side-bend extremes).")
-@click.option("--target-turns", type=click.IntRange(1, 500), default=40, show_default=True,
-              help="Turns (both directions together) in a set of circles.")
+@set_option
+@click.option("--target-turns", type=click.IntRange(*limits("target_turns")), default=DEFAULTS.target_turns,
+              show_default=True, help="Turns (both directions together) in a set of circles.")
 @click.option("--quiet", is_flag=True, help="No tick per counted turn and no sound at the target.")
 @click.option("--overwrite", is_flag=True, help="Let --record replace an existing file.")
 @click.option("--new-subject", is_flag=True, help="Create the subject even though a known code "
                                                   "differs from it only by case (another person).")
-@click.option("--phases", default=None, metavar="TEXT",
-              help="A recorded visit (--source VIDEO): the phases' times, e.g. "
-                   "\"before=0:35,set=35:160,after=160:190\" (seconds or m:ss; before and after needed); "
-                   "analysed without prompts or window, no still hold needed.")
-@click.option("--neutral", default=None, metavar="START-END",
-              help="With --phases: where the person holds the neutral, e.g. 2:05-2:08 [default: the "
-                   "stillest 1.5 s of looking ahead up to the end of 'before'].")
-@click.option("--recorded-at", default=None, metavar="DATE",
-              help="With --phases: when the visit was filmed, e.g. 2026-03-14T10:30 [default: the video's "
-                   "creation time, else the file's modification time less its duration].")
-@click.option("--scale-target", default="board", show_default=True, metavar="TARGET",
-              help="Ankle: what gives the scale for the knee over toe in cm, upright beside the foot during "
-                   "setup: board, board:FILE.json, marker:ID:SIZE_MM (a DICT_4X4_50 marker) or none.")
+@scale_target_option("during setup")
+# a recorded visit given to `session` (kept working; `romcam visit` is the command for it)
+@click.option("--phases", default=None, hidden=True)
+@click.option("--neutral", default=None, hidden=True)
+@click.option("--recorded-at", default=None, hidden=True)
 @click.pass_context
 def session(ctx, joint, side, subject, source, target_reps, trials, db, no_window, realtime, mirrored, model,
             model_dir, record, camera_profile, no_frames, overwrite, new_subject, set_kind, target_turns, quiet,
-            phases, neutral, recorded_at, scale_target):
+            scale_target, phases, neutral, recorded_at):
     """Measure before, count a set live, measure after; save everything and print the change.
-    With --phases: a recorded visit, its phases given as times."""
+    A video filmed without romcam's prompts is analysed with `romcam visit`."""
     from romcam.errors import RomcamError
     from romcam.measure.joints import get_joint
     from romcam.session.runner import SessionOptions, describe_result, run_session
 
+    if phases is not None:
+        click.echo(VISIT_NOTE)
     j = get_joint(joint)
-    if side in (None, "auto") and j.view == "front":
-        side = "both"
-    if side is None:
-        raise RomcamError(f"{j.title} is measured from the side, one leg or arm at a time: "
-                          "give --side left or --side right")
-    if side == "auto":
-        # analyze picks the standing leg from the whole exercise; a session must know the leg
-        # before its first trial, when the person has only stood still (setup, neutral), and
-        # standing still does not tell the legs apart (README: "The right leg")
-        raise RomcamError(f"--side auto is not possible in a session for {j.title.lower()}: the leg can only be "
-                          "told from the exercise itself, after the trials it must measure; name the leg "
-                          "being tested with --side left or --side right")
-    if side == "both" and j.view == "side":
-        raise RomcamError(f"{j.title} is measured from the side, one leg or arm at a time: --side both is "
-                          "not possible; give --side left or --side right")
+    side = session_side(j, side)
     from romcam.calibration.scale import parse_scale_target
     parse_scale_target(scale_target)       # a wrong target fails before anything starts
     opts = SessionOptions(
@@ -90,15 +106,16 @@ def session(ctx, joint, side, subject, source, target_reps, trials, db, no_windo
         overwrite=overwrite, new_subject=new_subject, set_kind=set_kind, target_turns=target_turns, quiet=quiet,
         scale_target=scale_target)
     if phases is not None:
-        from romcam.session.visit_runner import run_recorded_visit
-        result = run_recorded_visit(opts, phases, neutral, recorded_at=recorded_at, say=click.echo)
-    elif neutral is not None:
-        raise RomcamError("--neutral goes with --phases (a recorded visit); a live session measures the "
-                          "neutral from a still hold")
-    elif recorded_at is not None:
-        raise RomcamError("--recorded-at goes with --phases (a recorded visit); a live session is dated now")
-    else:
-        result = run_session(opts, say=click.echo)
+        from romcam.cli.visit import record_visit
+
+        ctx.exit(record_visit(opts, phases, neutral, recorded_at))
+    if neutral is not None:
+        raise RomcamError("--neutral goes with --phases (a recorded visit: `romcam visit VIDEO --phases ... "
+                          "--neutral ...`); a live session measures the neutral from a still hold")
+    if recorded_at is not None:
+        raise RomcamError("--recorded-at goes with --phases (a recorded visit: `romcam visit`); a live session "
+                          "is dated now")
+    result = run_session(opts, say=click.echo)
     click.echo(describe_result(result))
     ctx.exit(result.exit_code)      # interrupted, or ended before the protocol did: not 0
 

@@ -10,8 +10,8 @@ import click
 from romcam.cli.options import DB_TYPE
 
 DB_HELP = ("Session database: an SQLite file, or a PostgreSQL server as postgresql://host/dbname "
-           "(password in PGPASSWORD or ~/.pgpass, never in the URL) [default: $ROMCAM_DB, else "
-           "romcam.sqlite3 in the per-user data folder].")
+           "(password in PGPASSWORD or ~/.pgpass, never in the URL) [default: $ROMCAM_DB, else db in "
+           "romcam.toml, else romcam.sqlite3 in the per-user data folder].")
 
 
 def _db_option(fn):
