@@ -95,6 +95,37 @@ class ReadsMixin:
         df["valid"] = df["valid"].astype(bool)
         return df
 
+    # ----- finding what a journal's records already stored (replaying is idempotent)
+
+    def find_session(self, subject: str, joint: str, started_at: str) -> int | None:
+        """The id of the session of subject code ``subject`` (as stored), ``joint``, started at
+        ``started_at`` (as stored), else None."""
+        row = self._read_one("SELECT s.id FROM sessions s JOIN subjects sub ON sub.id = s.subject_id "
+                             "WHERE sub.code = ? AND s.joint = ? AND s.started_at = ?",
+                             (subject, joint, started_at))
+        return None if row is None else int(row[0])
+
+    def has_trial(self, session_id: int, phase: str, side: str, trial_no: int, created_at: str) -> bool:
+        return self._exists("SELECT 1 FROM trials WHERE session_id = ? AND phase = ? AND side = ? "
+                            "AND trial_no = ? AND created_at = ?",
+                            (int(session_id), phase, side, int(trial_no), created_at))
+
+    def has_rep(self, session_id: int, side: str, rep_no: int, created_at: str) -> bool:
+        return self._exists("SELECT 1 FROM reps WHERE session_id = ? AND side = ? AND rep_no = ? "
+                            "AND created_at = ?", (int(session_id), side, int(rep_no), created_at))
+
+    def has_turn(self, session_id: int, turn_no: int, created_at: str) -> bool:
+        return self._exists("SELECT 1 FROM turns WHERE session_id = ? AND turn_no = ? AND created_at = ?",
+                            (int(session_id), int(turn_no), created_at))
+
+    def has_frames(self, session_id: int, side: str | None, t_s: float) -> bool:
+        """Whether a frame of ``side`` (None: no side) at ``t_s`` is stored for the session."""
+        return self._exists("SELECT 1 FROM frames WHERE session_id = ? AND COALESCE(side, '') = "
+                            "COALESCE(?, '') AND t_s = ?", (int(session_id), side, float(t_s)))
+
+    def _exists(self, sql: str, params: tuple) -> bool:
+        return self._read_one(sql, params) is not None
+
     def _stored_results(self, clause: str, params: tuple) -> dict[int, list[SideOutcome]]:
         """Results rows of the sessions selected by ``clause``, by session id."""
         rows = self._read("SELECT r.* FROM results r WHERE r.session_id IN (SELECT s.id FROM "

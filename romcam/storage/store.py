@@ -34,6 +34,7 @@ from romcam.dirs import data_dir
 from romcam.errors import RomcamError
 from romcam.files import check_folder
 from romcam.measure.outcome import SideOutcome
+from romcam.storage.bulk import BulkMixin
 from romcam.storage.engine import Conn, DbRow, PgSettings, clean_url, driver_error, is_url, pg_engine
 from romcam.storage.engine import pg_error, sqlite_engine
 from romcam.storage.migrate import current_version, latest_version, migrate
@@ -79,7 +80,7 @@ def resolve_db_path(path: str | os.PathLike | None = None) -> Path | str:
 # --------------------------------------------------------------------------- the store
 
 
-class Store(TurnsMixin, ReadsMixin):
+class Store(TurnsMixin, ReadsMixin, BulkMixin):
     """The session database. Use as a context manager: ``with Store.open() as store: ...``.
 
     Every write method is one transaction, committed before it returns. A Store may be shared
@@ -447,6 +448,31 @@ class Store(TurnsMixin, ReadsMixin):
                 "mdc95_deg, verdict, trials_before, trials_after, reps_done, "
                 "first_rep_at_after_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [result_values(sid, o) for o in results])
+
+    def discard_trial_at(self, session_id: int, phase: str, side: str, trial_no: int, created_at: str) -> None:
+        """Mark the trial of a session known by its phase, side, number and creation time as
+        discarded (no change when there is none)."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE trials SET discarded = 1 WHERE session_id = ? AND phase = ? AND "
+                         "side = ? AND trial_no = ? AND created_at = ?",
+                         (int(session_id), phase, side, int(trial_no), created_at))
+
+    def delete_session_if_empty(self, session_id: int) -> bool:
+        """Remove a session that recorded no trial, rep or turn (e.g. no person was ever seen),
+        with its frames, and its subject if that has no other session. Returns whether it did."""
+        sid = int(session_id)
+        with self._transaction() as conn:
+            if any(conn.execute(f"SELECT 1 FROM {table} WHERE session_id = ? LIMIT 1", (sid,)).fetchone()
+                   for table in ("trials", "reps", "turns")):
+                return False
+            row = conn.execute("SELECT subject_id FROM sessions WHERE id = ?", (sid,)).fetchone()
+            for table in ("frames", "results"):
+                conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
+            conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+            if row is not None:
+                conn.execute("DELETE FROM subjects WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
+                             "sessions WHERE subject_id = ?)", (row[0], row[0]))
+            return True
 
     def _update_session(self, session_id: int, sql: str, params: tuple) -> None:
         with self._transaction() as conn:
