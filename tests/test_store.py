@@ -26,6 +26,7 @@ from romcam.storage.migrate import latest_version, revisions
 from romcam.storage.rows import INTERRUPTED_LABEL
 from romcam.storage.sqlite_file import APPLICATION_ID
 from romcam.storage.store import DB_FILENAME, Store, resolve_db_path
+from romcam.storage.meta import SessionMeta
 
 TABLES = {"subjects", "sessions", "trials", "reps", "frames", "results"}
 
@@ -48,7 +49,7 @@ def make_db(path, sessions: int = 1) -> list[int]:
     ids = []
     with Store.open(path) as store:
         for k in range(sessions):
-            sid = store.start_session(f"S{k}", "knee_flexion", "left")
+            sid = store.start_session(SessionMeta(f"S{k}", "knee_flexion", "left"))
             store.add_trial(sid, "before", "left", 1, 50.0 + k)
             store.finish_session(sid, "complete")
             ids.append(sid)
@@ -187,10 +188,11 @@ def test_v1_file_upgrades_to_the_latest_with_its_data(tmp_path):
 
 CHILD = textwrap.dedent("""
     import sys, time
+    from romcam.storage.meta import SessionMeta
     from romcam.storage.store import Store
     path, n = sys.argv[1], int(sys.argv[2])
     store = Store.open(path)
-    sid = store.start_session("K1", "knee_flexion", "left", target_reps=n)
+    sid = store.start_session(SessionMeta("K1", "knee_flexion", "left", target_reps=n))
     for k, peak in enumerate((60.0, 62.5, 61.0), start=1):
         store.add_trial(sid, "before", "left", k, peak)
     print("session", sid, flush=True)
@@ -275,7 +277,7 @@ def test_locked_database_is_refused(tmp_path, journal):
 def test_a_write_during_a_lock_is_a_clear_error(tmp_path):
     path = tmp_path / "db.sqlite3"
     store = Store.open(path, timeout=0.2)
-    sid = store.start_session("P1", "knee_flexion", "left")
+    sid = store.start_session(SessionMeta("P1", "knee_flexion", "left"))
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -321,7 +323,7 @@ def test_sqlites_own_read_only_refusal_is_a_clear_error(tmp_path):
     before = path.read_bytes()
     with Store.open(path, readonly=True) as store:
         with pytest.raises(RomcamError, match="is read-only"):
-            store.start_session("P9", "knee_flexion", "left")
+            store.start_session(SessionMeta("P9", "knee_flexion", "left"))
     assert path.read_bytes() == before
 
 
@@ -368,9 +370,9 @@ def test_session_round_trip_and_results(db_target):
     before, after = list(rng.normal(40, 2, 3)), list(rng.normal(46, 2, 3))
     reps = list(rng.normal(44, 3, 8))
     with Store.open(path) as store:
-        sid = store.start_session("P1", "ankle_dorsiflexion", "right", source="webcam",
+        sid = store.start_session(SessionMeta("P1", "ankle_dorsiflexion", "right", source="webcam",
                                   target_reps=8, trials_per_phase=3, pose_model="full",
-                                  mirrored=True)
+                                  resolution="1280x720"))
         bad = store.add_trial(sid, "before", "right", 1, 10.0)        # a false start
         store.discard_trial(bad)
         for k, p in enumerate(before, 1):
@@ -395,13 +397,13 @@ def test_session_round_trip_and_results(db_target):
     assert [t.peak_deg for t in detail.trials if t.phase == "after"] == after
     assert [r.peak_deg for r in detail.reps] == reps
     assert detail.neutral_deg == 1.5 and detail.pose_model == "full"
-    assert detail.stats == {"meta": {"mirrored": True}, "fps": 29.5}
+    assert detail.stats == {"fps": 29.5} and detail.resolution == "1280x720"
     assert datetime.fromisoformat(row.started_at).tzinfo is not None
 
 
 def test_stopped_session_label_and_unknown_ids(db_target):
     with Store.open(db_target) as store:
-        sid = store.start_session("P1", "knee", "both")
+        sid = store.start_session(SessionMeta("P1", "knee_flexion", "both"))
         store.finish_session(sid, "incomplete", end_reason="stopped by user")
         row = store.sessions()[0]
         assert row.status_label == "incomplete (stopped by user)"
@@ -424,7 +426,7 @@ def test_frames_round_trip(db_target):
     angle[5] = np.nan
     valid = ~np.isnan(angle)
     with Store.open(db_target) as store:
-        sid = store.start_session("P1", "knee_flexion", "both")
+        sid = store.start_session(SessionMeta("P1", "knee_flexion", "both"))
         store.add_frames(sid, zip(t[:45], ["before"] * 45, angle[:45], valid[:45]), side="left")
         store.add_frames(sid, pd.DataFrame({"t_s": t[45:], "phase": "set",
                                             "angle_deg": angle[45:], "valid": valid[45:]}))
@@ -439,7 +441,7 @@ def test_frames_round_trip(db_target):
 
 def test_frames_keep_head_channels_and_reasons(db_target):
     with Store.open(db_target) as store:
-        sid = store.start_session("P1", "neck_lateral_flexion", "both")
+        sid = store.start_session(SessionMeta("P1", "neck_lateral_flexion", "both"))
         store.add_frames(sid, [(0.0, "before", 12.5, True, 20.0, -3.0, None),
                                (0.1, "before", None, False, 48.0, -2.0, "face turned away")])
         df = store.frames(sid)
@@ -451,10 +453,10 @@ def test_frames_keep_head_channels_and_reasons(db_target):
 def test_filters_and_unknown_subject(db_target):
     now = datetime.now().astimezone()
     with Store.open(db_target) as store:
-        old = store.start_session("P1", "knee_flexion", "left",
-                                  started_at=(now - timedelta(days=30)).isoformat())
-        new = store.start_session("P1", "ankle_dorsiflexion", "left")
-        other = store.start_session("P2", "knee_flexion", "left")
+        old = store.start_session(SessionMeta("P1", "knee_flexion", "left",
+                                  started_at=(now - timedelta(days=30)).isoformat()))
+        new = store.start_session(SessionMeta("P1", "ankle_dorsiflexion", "left"))
+        other = store.start_session(SessionMeta("P2", "knee_flexion", "left"))
         assert [s.id for s in store.sessions()] == [old, new, other]
         assert [s.id for s in store.sessions(subject="P1")] == [old, new]
         assert [s.id for s in store.sessions(joint="knee_flexion")] == [old, other]
@@ -473,5 +475,5 @@ def test_filters_and_unknown_subject(db_target):
 def test_bad_subject_codes_are_refused(db_target, code):
     with Store.open(db_target) as store:
         with pytest.raises(RomcamError, match="subject code"):
-            store.start_session(code, "knee_flexion", "left")
+            store.start_session(SessionMeta(code, "knee_flexion", "left"))
         assert store.subjects() == []

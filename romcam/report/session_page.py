@@ -261,6 +261,9 @@ def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Ce
         ("Source", Cell.words("source", detail.source)),
         ("Camera", Cell.words("camera", detail.camera)),
         ("Pose model", Cell.words("pose_model", detail.pose_model)),
+        ("Frame size", Cell.words("resolution", detail.resolution)),
+        ("Camera profile", Cell.words("camera_profile", detail.camera_profile)),
+        *_recorded_rows(detail),
         ("Frame rate", Cell.number("fps", stat_value(stats, "fps"), "{:.1f}", "frames/s")),
         ("Frames captured", Cell.number("frames_captured", stat_value(stats, "frames_captured"))),
         ("Frames processed", Cell.number("frames_processed", stat_value(stats, "frames_processed"))),
@@ -280,6 +283,15 @@ def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Ce
         ("Synthetic data", Cell("synthetic", row.synthetic, "yes" if row.synthetic else "no")),
         ("romcam version (recording)", Cell.words("app_version", detail.app_version)),
     ]
+
+
+def _recorded_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
+    """A recorded visit's phases and where its neutral and start time came from."""
+    if not detail.row.recorded:
+        return []
+    return [("Recorded visit: phases", Cell.words("phases", detail.phases)),
+            ("Neutral from", Cell.words("neutral_source", detail.neutral_source)),
+            ("Start time from", Cell.words("dated_from", detail.dated_from))]
 
 
 def _set_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:

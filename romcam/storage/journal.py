@@ -48,7 +48,8 @@ from romcam.files import atomic_write_text
 from romcam.measure.outcome import SideOutcome
 from sqlalchemy.exc import SQLAlchemyError
 
-from romcam.storage.store import Store, clean_subject_code
+from romcam.storage.meta import SessionMeta
+from romcam.storage.store import Store
 from romcam.timestamps import now_iso
 
 FORMAT = "romcam-recovery-1"
@@ -92,14 +93,13 @@ class SessionJournal:
 
     # ----- the writes of a session
 
-    def start(self, subject: str, joint: str, side: str, new_subject: bool = False, **meta) -> int:
+    def start(self, meta: SessionMeta, new_subject: bool = False) -> int:
         """Create the session (at once: this one write must succeed, nothing has been counted
-        yet) and start the writer thread."""
-        meta.setdefault("started_at", now_iso())
+        yet) and start the writer thread. ``new_subject``: a subject code differing only by case
+        from a known one is another person."""
         add_leftovers(self.store, self.say)
-        self.sid = self.store.start_session(subject, joint, side, new_subject=new_subject, **meta)
-        self.ops.append({"op": "start", "subject": clean_subject_code(subject), "joint": joint,
-                         "side": side, "meta": meta, "session_id": self.sid})
+        self.sid = self.store.start_session(meta, new_subject=new_subject)
+        self.ops.append({"op": "start", **meta.to_record(), "session_id": self.sid})
         self._confirmed = self._filed = 1
         self._db = self.store.twin(WRITE_WAIT_S)
         self._thread = threading.Thread(target=self._run, name=f"romcam-writer-{self.sid}", daemon=True)
@@ -479,11 +479,9 @@ def read_recovery(path: Path) -> tuple[dict, list[dict]]:
 def replay(store: Store, records: list[dict]) -> int:
     """Add a recovery file's session to ``store`` (the same session when it is already there,
     matched on subject, joint and start time); returns its id there."""
-    start, rest = records[0], records[1:]
-    meta = dict(start["meta"])
-    sid = store.find_session(start["subject"], start["joint"], meta["started_at"])
-    sid = sid if sid is not None else store.start_session(start["subject"], start["joint"], start["side"],
-                                                       new_subject=True, **meta)
-    for record in rest:
+    meta = SessionMeta.from_record(records[0])
+    sid = store.find_session(meta.subject, meta.joint, meta.started_at)
+    sid = sid if sid is not None else store.start_session(meta, new_subject=True)
+    for record in records[1:]:
         apply(store, sid, record)
     return sid
