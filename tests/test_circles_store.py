@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from romcam.storage.export import TURN_COLUMNS
-from romcam.storage.store import Store
 from romcam.storage.meta import SessionMeta
+from romcam.storage.store import Store
 from test_report import Page, check_self_contained
 from test_store import build_v1_file
 

@@ -21,8 +21,8 @@ from romcam.storage.export import (FRAME_COLUMNS, SESSION_COLUMNS, export_csv, f
                            history_table)
 from romcam.measure.outcome import side_outcome
 from romcam.storage.migrate import latest_version
-from romcam.storage.store import Store
 from romcam.storage.meta import SessionMeta
+from romcam.storage.store import Store
 
 SESSION_NAMES = [c for c, _, _ in SESSION_COLUMNS]
 FRAME_NAMES = [c for c, _, _ in FRAME_COLUMNS]

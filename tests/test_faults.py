@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 from test_hostile import LockHolder, damage, fill, sha256s, small_disk
 
@@ -33,7 +34,6 @@ from test_hostile import demo_stream
 from romcam.measure.joints import get_joint
 from romcam.session.runner import describe_result, run_landmark_session
 from romcam.storage.store import Store
-from romcam.storage.meta import SessionMeta
 def slow():
     for lm in demo_stream(6):
         time.sleep(float(sys.argv[3]))

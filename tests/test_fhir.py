@@ -18,8 +18,8 @@ from fhir.resources.R4B.fhirresourcemodel import FHIRAbstractModel
 from romcam.cli import main
 from romcam.measure.outcome import side_outcome
 from romcam.storage.fhir import ROMCAM_CODES, SNOMED, SUBJECT_SYSTEM, UCUM, validate_bundle
-from romcam.storage.store import Store
 from romcam.storage.meta import SessionMeta
+from romcam.storage.store import Store
 
 QUANTITIES = ("before_deg", "after_deg", "delta_deg", "sem_deg", "mdc95_deg")
 COUNTS = ("trials_before", "trials_after", "reps_done", "first_rep_at_after_level")

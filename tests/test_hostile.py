@@ -27,6 +27,7 @@ from romcam.cli import main
 from romcam.errors import RomcamError
 from romcam.measure.joints import get_joint
 from romcam.session.runner import run_landmark_session
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 
 
@@ -524,7 +525,6 @@ from test_hostile import demo_stream
 from romcam.measure.joints import get_joint
 from romcam.session.runner import run_landmark_session
 from romcam.storage.store import Store
-from romcam.storage.meta import SessionMeta
 def slow():
     for lm in demo_stream(5):
         time.sleep(0.01)

@@ -14,8 +14,8 @@ from nbclient import NotebookClient
 
 from romcam.storage.export import export_csv
 from romcam.measure.outcome import side_outcome
-from romcam.storage.store import Store
 from romcam.storage.meta import SessionMeta
+from romcam.storage.store import Store
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "progress.ipynb"
 START = datetime(2026, 1, 12, 17, 0).astimezone()

@@ -29,8 +29,8 @@ from romcam.cli import main
 from romcam.errors import RomcamError
 from romcam.measure.outcome import side_outcome
 from romcam.report.write import default_out_path, make_report
-from romcam.storage.store import Store
 from romcam.storage.meta import SessionMeta
+from romcam.storage.store import Store
 
 FPS = 30.0
 START = datetime(2026, 3, 2, 9, 30).astimezone()

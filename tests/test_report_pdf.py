@@ -24,8 +24,8 @@ import pytest
 
 from romcam.cli import main
 from romcam.report.write import make_report
-from romcam.storage.store import Store
 from romcam.storage.meta import SessionMeta
+from romcam.storage.store import Store
 from test_report import (START, check_self_contained, Page, pdf_pages, record_ankle_session,
                          record_neck_session)
 

@@ -30,8 +30,8 @@ from romcam.storage.engine import Conn, PgSettings, clean_url, pg_engine, sqlite
 from romcam.storage.journal import read_recovery, replay
 from romcam.storage.migrate import compare_type, latest_version, revisions, upgrade_to
 from romcam.storage.schema import metadata
-from romcam.storage.store import Store
 from romcam.storage.meta import SessionMeta
+from romcam.storage.store import Store
 
 TESTS = Path(__file__).parent
 

@@ -25,8 +25,8 @@ from romcam.storage import migrate as migrate_mod
 from romcam.storage.migrate import latest_version, revisions
 from romcam.storage.rows import INTERRUPTED_LABEL
 from romcam.storage.sqlite_file import APPLICATION_ID
-from romcam.storage.store import DB_FILENAME, Store, resolve_db_path
 from romcam.storage.meta import SessionMeta
+from romcam.storage.store import DB_FILENAME, Store, resolve_db_path
 
 TABLES = {"subjects", "sessions", "trials", "reps", "frames", "results"}
 
@@ -82,7 +82,7 @@ def extra_revisions(tmp_path, monkeypatch, *bodies: str) -> None:
 def test_new_file_gets_the_latest_schema_and_safe_settings(tmp_path):
     path = tmp_path / "new" / "db.sqlite3"          # the folder is created too
     with Store.open(path) as store:
-        assert store.schema_version == latest_version() == len(revisions()) == 3
+        assert store.schema_version == latest_version() == len(revisions()) == 4
         assert store._read_one("PRAGMA synchronous")[0] == 2          # FULL
         assert store._read_one("PRAGMA foreign_keys")[0] == 1
         assert store._read_one("PRAGMA busy_timeout")[0] >= 1000
