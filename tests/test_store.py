@@ -477,3 +477,80 @@ def test_bad_subject_codes_are_refused(db_target, code):
         with pytest.raises(RomcamError, match="subject code"):
             store.start_session(SessionMeta(code, "knee_flexion", "left"))
         assert store.subjects() == []
+
+
+# --------------------------------------------------------------------------- the session's metadata
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("joint", "knee", "joint must be one of"),
+    ("side", "sideways", "side must be one of"),
+    ("set_kind", "squats", "set_kind must be one of"),
+    ("started_at", "not a date", "not an ISO-8601 time"),
+    ("started_at", 12345, "must be text"),
+    ("started_at", "1899-12-31T23:00:00+00:00", "between the years"),
+    ("target_reps", 0, "must be 1 to"),
+    ("target_reps", 2.5, "whole number"),
+    ("target_reps", True, "whole number"),
+    ("trials_per_phase", 101, "must be 1 to"),
+    ("neutral_deg", float("nan"), "finite angle"),
+    ("neutral_deg", 400.0, "finite angle"),
+    ("neutral_deg", "12", "finite angle"),
+    ("source", "cam\x1b[2J", "control character"),
+    ("camera", "line\nfake line", "control character"),
+    ("phases", "x" * 5000, "characters long"),
+    ("synthetic", "yes", "true or false"),
+])
+def test_bad_session_meta_is_refused_before_anything_is_stored(tmp_path, field, value, message):
+    from romcam.storage.meta import InvalidSessionMeta
+
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        with pytest.raises(InvalidSessionMeta, match=message):
+            store.start_session(SessionMeta(**{"subject": "P1", "joint": "knee_flexion", "side": "left",
+                                               field: value}))
+        assert store.sessions() == [] and store.subjects() == []
+
+
+def test_session_meta_round_trips_through_a_recovery_record_and_the_store(tmp_path):
+    from romcam.storage.meta import InvalidSessionMeta, RecordingProcess
+
+    meta = SessionMeta(" P1 ", "knee_flexion", "both", started_at="2026-03-14T10:30:00+01:00", source="visit.mp4",
+                       target_reps=None, trials_per_phase=3, neutral_deg=np.float64(2.5), recorded=True,
+                       phases="before 0:00-0:10", neutral_source="--neutral 0:01-0:02", dated_from="--recorded-at",
+                       resolution="1920x1080", camera_profile="desk.json",
+                       owner=RecordingProcess(4242, "clinic-room-2", "77"))
+    assert meta.subject == "P1" and type(meta.neutral_deg) is float
+    record = meta.to_record()
+    assert SessionMeta.from_record(record) == meta
+    # an older romcam's start record: the keys it wrote, fewer of them
+    old = {"subject": "P1", "joint": "knee_flexion", "side": "left",
+           "meta": {"started_at": "2026-01-02T03:04:05+00:00", "source": "0", "camera": "webcam 0",
+                    "pose_model": "full", "target_reps": 40, "trials_per_phase": 3, "app_version": "0.1.0",
+                    "resolution": "640x480", "camera_profile": None, "pid": 7, "host": "h", "pid_start": None}}
+    assert SessionMeta.from_record(old).owner == RecordingProcess(7, "h", None)
+    for bad in ({**record, "meta": {**record["meta"], "room": "gym"}}, {**record, "side": "sideways"},
+                {k: v for k, v in record.items() if k != "joint"},
+                {**record, "meta": {**record["meta"], "pid": "7"}}):
+        with pytest.raises(InvalidSessionMeta):
+            SessionMeta.from_record(bad)
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        sid = store.start_session(meta)
+        detail = store.session(sid)
+    assert (detail.row.subject, detail.row.started_at, detail.row.recorded, detail.neutral_deg) == (
+        "P1", "2026-03-14T10:30:00+01:00", True, 2.5)
+    assert (detail.phases, detail.neutral_source, detail.dated_from, detail.resolution, detail.camera_profile) == (
+        "before 0:00-0:10", "--neutral 0:01-0:02", "--recorded-at", "1920x1080", "desk.json")
+    assert detail.row.status_label == "in progress on clinic-room-2, or interrupted" and detail.stats == {}
+
+
+def test_a_recovery_record_with_a_bad_start_is_refused_and_stores_nothing(tmp_path):
+    from romcam.storage.journal import replay
+
+    start = {"op": "start", **SessionMeta("P1", "knee_flexion", "left").to_record(), "session_id": 1}
+    start["side"] = "sideways"
+    trial = {"op": "trial", "phase": "before", "side": "left", "trial_no": 1, "peak_deg": 40.0,
+             "created_at": "2026-01-02T03:04:05+00:00"}
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        with pytest.raises(RomcamError, match="side must be one of"):
+            replay(store, [start, trial])
+        assert store.sessions() == [] and store.subjects() == []
