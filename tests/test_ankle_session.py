@@ -194,9 +194,9 @@ def test_ankle_recorded_visit_with_phases(lunge_session_clip, lunge_session, tmp
     peaks = {p: [round(t.peak_deg, 1) for t in detail.trials if t.phase == p] for p in ("before", "after")}
     print(f"recorded: {peaks}, set {[round(x.peak_deg, 1) for x in detail.reps]}; live: "
           f"{[(t.phase, round(t.peak_deg, 1)) for t in live.trials]}, set {[round(x.peak_deg, 1) for x in live.reps]}")
-    assert detail.row.status == "complete" and detail.stats["meta"]["recording"] is True
-    assert detail.row.started_at.startswith("2026-03-14T10:30:00") and detail.stats["meta"]["dated_from"] == "--recorded-at"
-    assert detail.stats["meta"]["neutral_source"].startswith("over 0:01-0:03 (--neutral 0:01-0:03; spread")
+    assert detail.row.status == "complete" and detail.row.recorded and "meta" not in detail.stats
+    assert detail.row.started_at.startswith("2026-03-14T10:30:00") and detail.dated_from == "--recorded-at"
+    assert detail.neutral_source.startswith("over 0:01-0:03 (--neutral 0:01-0:03; spread")
     assert detail.neutral_deg == pytest.approx(live.neutral_deg, abs=1.0)      # both from the still stand
     assert detail.vertical_source == "scene" and 1.0 <= detail.camera_roll_deg <= 4.0
     assert len(peaks["before"]) >= 2 and len(peaks["after"]) >= 2 and len(detail.reps) >= 2

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from romcam.storage.export import TURN_COLUMNS
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 from test_report import Page, check_self_contained
 from test_store import build_v1_file
@@ -29,8 +30,8 @@ TURNS = [  # (turn_no, direction, start, end, right, left, forward, backward)
 
 
 def _session_with_turns(store, subject="P001", synthetic=False):
-    sid = store.start_session(subject, "neck_lateral_flexion", "both", set_kind="circles", target_turns=4,
-                              synthetic=synthetic)
+    sid = store.start_session(SessionMeta(subject, "neck_lateral_flexion", "both", set_kind="circles", target_turns=4,
+                              synthetic=synthetic))
     for side in ("right", "left"):
         for k, p in enumerate((20.0, 20.4, 19.8), 1):
             store.add_trial(sid, "before", side, k, p)
@@ -44,7 +45,7 @@ def _session_with_turns(store, subject="P001", synthetic=False):
 def test_turns_round_trip(db_target):
     with Store.open(db_target) as store:
         sid = _session_with_turns(store)
-        other = store.start_session("P002", "neck_lateral_flexion", "right")
+        other = store.start_session(SessionMeta("P002", "neck_lateral_flexion", "right"))
         turns = store.turns(sid)
         detail = store.session(sid)
         assert store.turns(other) == [] and store.session(other).row.set_kind == "reps"
@@ -72,7 +73,7 @@ def test_export_turns_columns(tmp_path):
     with Store.open(db) as store:
         sid = _session_with_turns(store)
         store.finish_session(sid, "complete")
-        store.start_session("P002", "knee_flexion", "right")      # a session without turns
+        store.start_session(SessionMeta("P002", "knee_flexion", "right"))      # a session without turns
     out = tmp_path / "visits.csv"
     r = subprocess.run([sys.executable, "-m", "romcam", "export", "--csv", str(out), "--turns", "--db", str(db)],
                        capture_output=True, text=True, timeout=120)
@@ -208,7 +209,7 @@ def test_turns_ride_the_session_journal_and_replay_once(tmp_path, db_target):
 
     with Store.open(tmp_path / "a.sqlite3") as store:
         journal = SessionJournal(store, say=lambda s: None)
-        sid = journal.start("P001", "neck_lateral_flexion", "both", set_kind="circles", target_turns=4)
+        sid = journal.start(SessionMeta("P001", "neck_lateral_flexion", "both", set_kind="circles", target_turns=4))
         for no, direction, start, end, right, left, fwd, back in TURNS:
             journal.write("turn", turn_no=no, direction=direction, start_s=start, end_s=end, right_deg=right,
                           left_deg=left, forward_deg=fwd, backward_deg=back)
@@ -230,7 +231,7 @@ def test_history_export_and_fhir_show_turns_and_recorded_visits(db_target, tmp_p
     with Store.open(db_target) as store:
         circles = _session_with_turns(store)
         store.finish_session(circles, "complete")
-        visit = store.start_session("P003", "neck_lateral_flexion", "left", recording=True)
+        visit = store.start_session(SessionMeta("P003", "neck_lateral_flexion", "left", recorded=True))
         for k, p in enumerate((30.0, 31.0), 1):
             store.add_trial(visit, "before", "left", k, p)
             store.add_trial(visit, "after", "left", k, p + 2)

@@ -13,6 +13,7 @@ from romcam.cli.main import main
 from romcam.measure.outcome import side_outcome
 from romcam.storage.schema import TABLES, metadata
 from romcam.storage.store import Store
+from romcam.storage.meta import RecordingProcess, SessionMeta
 
 KEY = "sub.code, s.started_at, s.joint, s.side"
 
@@ -23,8 +24,11 @@ def make_home_db(path) -> dict[str, int]:
     killed mid-set."""
     rng = np.random.default_rng(13)
     with Store.open(path) as store:
-        sid = store.start_session("P1", "ankle_dorsiflexion", "both", source="webcam", target_reps=5,
-                                  trials_per_phase=3, pose_model="full", mirrored=True, room="home")
+        sid = store.start_session(SessionMeta("P1", "ankle_dorsiflexion", "both", source="webcam", target_reps=5,
+                                  trials_per_phase=3, pose_model="full",
+                                  resolution="1280x720", camera_profile="desk.json", recorded=True,
+                                  phases="before 0:00-0:10", neutral_source="--neutral 0:01-0:02",
+                                  dated_from="--recorded-at", owner=RecordingProcess(4242, "home-pc", "77")))
         bad = store.add_trial(sid, "before", "left", 1, 12.0)
         store.discard_trial(bad)
         for side in ("left", "right"):
@@ -49,13 +53,13 @@ def make_home_db(path) -> dict[str, int]:
                                 [r.peak_deg for r in detail.reps if r.side == s]) for s in ("left", "right")]
         store.finish_session(sid, "complete", results=results, stats={"fps": 29.97})
 
-        circles = store.start_session("Zoë", "neck_lateral_flexion", "both", set_kind="circles", target_turns=3)
+        circles = store.start_session(SessionMeta("Zoë", "neck_lateral_flexion", "both", set_kind="circles", target_turns=3))
         for k, direction in enumerate(("cw", "ccw", "cw"), start=1):
             store.add_turn(circles, k, direction, k * 4.0, k * 4.0 + 3.5, 31.5 + k, 29.0, 12.0, None)
         store.add_frames(circles, [(0.0, "set", 5.0, True, 10.0, 2.0, None)])
         store.finish_session(circles, "incomplete", end_reason="stopped by user")
 
-        killed = store.start_session("P1", "knee_flexion", "left")
+        killed = store.start_session(SessionMeta("P1", "knee_flexion", "left"))
         store.add_trial(killed, "before", "left", 1, 61.5)
         store.add_rep(killed, "left", 1, 55.0)
     return {"sessions": 3}
@@ -115,7 +119,7 @@ def test_db_copy_moves_everything_once(tmp_path, db_target, capsys, monkeypatch)
         assert table_contents(store) == before
 
     with Store.open(home) as store:                            # a new session at home: only it is added
-        sid = store.start_session("P2", "knee_flexion", "right")
+        sid = store.start_session(SessionMeta("P2", "knee_flexion", "right"))
         store.add_rep(sid, "right", 1, 44.0)
         store.finish_session(sid, "complete")
         before = table_contents(store)
@@ -141,6 +145,6 @@ def test_db_version_and_upgrade(tmp_path, capsys, monkeypatch, command):
     path = tmp_path / "old.sqlite3"
     build_legacy_file(path, version=1)
     code, out, err = rom(capsys, "db", command, "--db", path)
-    assert code == 0 and "from v1 to v3" in out and "revision 0003" in out, out + err
+    assert code == 0 and "from v1 to v4" in out and "revision 0004" in out, out + err
     code, out, err = rom(capsys, "db", command, "--db", path)
-    assert code == 0 and "schema v3 (" in out, out + err
+    assert code == 0 and "schema v4 (" in out, out + err

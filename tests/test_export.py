@@ -21,6 +21,7 @@ from romcam.storage.export import (FRAME_COLUMNS, SESSION_COLUMNS, export_csv, f
                            history_table)
 from romcam.measure.outcome import side_outcome
 from romcam.storage.migrate import latest_version
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 
 SESSION_NAMES = [c for c, _, _ in SESSION_COLUMNS]
@@ -35,8 +36,8 @@ class Truth(dict):
 def _record(store, rng, subject, joint, side, days_ago, n_before, n_after, n_reps,
             finish=True, synthetic=False, frames=0):
     started = (datetime.now().astimezone() - timedelta(days=days_ago)).replace(microsecond=0)
-    sid = store.start_session(subject, joint, side, started_at=started.isoformat(),
-                              synthetic=synthetic, target_reps=n_reps or None)
+    sid = store.start_session(SessionMeta(subject, joint, side, started_at=started.isoformat(),
+                              synthetic=synthetic, target_reps=n_reps or None))
     sides = ["left", "right"] if side == "both" else [side]
     per_side = {}
     for s in sides:

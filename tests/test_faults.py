@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 from test_hostile import LockHolder, damage, fill, sha256s, small_disk
 
@@ -226,7 +227,7 @@ def test_a_recovery_file_cut_mid_line_by_a_crash_is_still_added(tmp_path):
     db = tmp_path / "romcam.sqlite3"
     with Store.open(db) as store:
         journal = SessionJournal(store, say=lambda s: None)
-        journal.start("P7", "knee_flexion", "left")
+        journal.start(SessionMeta("P7", "knee_flexion", "left"))
         holder = LockHolder(db, 3.0)
         for k in (1, 2, 3):
             journal.write("rep", side="left", rep_no=k, peak_deg=50.0 + k)
@@ -249,7 +250,7 @@ def test_the_ankle_vertical_rides_the_journal_and_its_recovery_file(tmp_path):
     db = tmp_path / "romcam.sqlite3"
     with Store.open(db) as store:
         journal = SessionJournal(store, say=lambda s: None)
-        journal.start("P7", "ankle_dorsiflexion", "left")
+        journal.start(SessionMeta("P7", "ankle_dorsiflexion", "left"))
         holder = LockHolder(db, 2.0)
         journal.write("vertical", source="camera profile 'desk'", camera_roll_deg=3.5)
         journal.write("rep", side="left", rep_no=1, peak_deg=30.0)

@@ -18,6 +18,7 @@ from fhir.resources.R4B.fhirresourcemodel import FHIRAbstractModel
 from romcam.cli import main
 from romcam.measure.outcome import side_outcome
 from romcam.storage.fhir import ROMCAM_CODES, SNOMED, SUBJECT_SYSTEM, UCUM, validate_bundle
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 
 QUANTITIES = ("before_deg", "after_deg", "delta_deg", "sem_deg", "mdc95_deg")
@@ -28,8 +29,8 @@ def _session(store, rng, subject, joint, side, days_ago, n_before, n_after, n_re
              heel=False, knee_cm=None, **meta):
     """A session stored as the runner stores one: trials, reps, results (unless killed)."""
     started = (datetime.now().astimezone() - timedelta(days=days_ago)).replace(microsecond=0)
-    sid = store.start_session(subject, joint, side, started_at=started.isoformat(),
-                              target_reps=n_reps or None, trials_per_phase=3, **meta)
+    sid = store.start_session(SessionMeta(subject, joint, side, started_at=started.isoformat(),
+                              target_reps=n_reps or None, trials_per_phase=3, **meta))
     results = []
     for s in (["left", "right"] if side == "both" else [side]):
         before, after = rng.normal(35, 2, n_before).tolist(), rng.normal(40, 2, n_after).tolist()

@@ -27,6 +27,7 @@ from romcam.cli import main
 from romcam.errors import RomcamError
 from romcam.measure.joints import get_joint
 from romcam.session.runner import run_landmark_session
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 
 
@@ -237,14 +238,14 @@ def test_3_a_damaged_database_is_never_written(tmp_path, rom):
 def test_4_subject_codes_are_normalised_and_case_twins_refused(tmp_path):
     db = tmp_path / "s.sqlite3"
     with Store.open(db) as store:
-        a = store.start_session("Zoe\u0308", "knee_flexion", "left")          # decomposed ë
-        b = store.start_session(" Zo\u00eb ", "knee_flexion", "left")         # composed, spaces
+        a = store.start_session(SessionMeta("Zoe\u0308", "knee_flexion", "left"))          # decomposed ë
+        b = store.start_session(SessionMeta(" Zo\u00eb ", "knee_flexion", "left"))         # composed, spaces
         assert store.subjects() == ["Zo\u00eb"]
         assert [s.id for s in store.sessions(subject="Zoe\u0308")] == [a, b]
-        store.start_session("P1", "knee_flexion", "left")
+        store.start_session(SessionMeta("P1", "knee_flexion", "left"))
         with pytest.raises(RomcamError, match=r"differs only by case.*'P1'.*--new-subject"):
-            store.start_session("p1", "knee_flexion", "left")
-        store.start_session("p1", "knee_flexion", "left", new_subject=True)
+            store.start_session(SessionMeta("p1", "knee_flexion", "left"))
+        store.start_session(SessionMeta("p1", "knee_flexion", "left"), new_subject=True)
         assert store.subjects() == ["P1", "Zo\u00eb", "p1"]
 
 
@@ -390,7 +391,7 @@ def test_6_a_read_only_medium_with_a_wal_file_is_read_whole(tmp_path, rom):
     folder.mkdir()
     db = folder / "s.sqlite3"
     store = Store.open(db)
-    sid = store.start_session("P9", "knee_flexion", "left")
+    sid = store.start_session(SessionMeta("P9", "knee_flexion", "left"))
     store.add_rep(sid, "left", 1, 40.0)
     snapshot = {p.name: p.read_bytes() for p in folder.iterdir()}   # db + -wal + -shm, mid-session
     store.close()

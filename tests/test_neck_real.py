@@ -235,10 +235,9 @@ def test_recorded_visit_with_phases_matches_the_live_run(real_session_clip, live
         diff = np.max(np.abs(np.subtract(rec, ref)))
         print(f"{name}: recorded {np.round(rec, 2)}, live {np.round(ref, 2)}, largest difference {diff:.2f} deg")
         assert len(rec) == len(ref) == 3 and diff <= VISIT_TOL
-    meta = detail.stats["meta"]
-    print(f"stored: {meta}; neutral {detail.neutral_deg} (live {live.neutral_deg})")
-    assert meta["recording"] is True and meta["phases"].startswith("before 0:00-0:23.1, set 0:23.1-0:43.2")
-    assert meta["neutral_source"].startswith("the stillest 1.5 s of looking ahead, 0:0")   # in the still hold
+    print(f"stored: {detail.phases}; {detail.neutral_source}; neutral {detail.neutral_deg} (live {live.neutral_deg})")
+    assert detail.row.recorded and detail.phases.startswith("before 0:00-0:23.1, set 0:23.1-0:43.2")
+    assert detail.neutral_source.startswith("the stillest 1.5 s of looking ahead, 0:0")   # in the still hold
     assert abs(detail.neutral_deg - live.neutral_deg) <= 0.2
     assert detail.row.status == "complete" and "recorded visit" in detail.camera
     (outcome,), (live_outcome,) = detail.outcomes, live.outcomes

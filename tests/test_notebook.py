@@ -14,6 +14,7 @@ from nbclient import NotebookClient
 
 from romcam.storage.export import export_csv
 from romcam.measure.outcome import side_outcome
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "progress.ipynb"
@@ -23,8 +24,8 @@ START = datetime(2026, 1, 12, 17, 0).astimezone()
 def record(store, rng, subject, joint, side, day, before, after, n_reps=15, finish=True,
            synthetic=False):
     """One session with 3 + 3 trials per side around ``before``/``after`` and a set of reps."""
-    sid = store.start_session(subject, joint, side, synthetic=synthetic, target_reps=n_reps,
-                              started_at=(START + timedelta(days=day)).isoformat())
+    sid = store.start_session(SessionMeta(subject, joint, side, synthetic=synthetic, target_reps=n_reps,
+                              started_at=(START + timedelta(days=day)).isoformat()))
     outcomes = []
     for s in (["left", "right"] if side == "both" else [side]):
         b = [float(x) for x in rng.normal(before, 0.8, 3)]

@@ -29,6 +29,7 @@ from romcam.cli import main
 from romcam.errors import RomcamError
 from romcam.measure.outcome import side_outcome
 from romcam.report.write import default_out_path, make_report
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 
 FPS = 30.0
@@ -86,11 +87,11 @@ def growing_peaks(rng, n: int, start: float, end: float) -> list[float]:
 def record_neck_session(store, rng, subject, started, levels, n_reps=40, frames=True,
                         finish=True, synthetic=True, stop_after_reps=None) -> int:
     """A neck side-bend session on both sides: ``levels[side] = (before, after)``."""
-    sid = store.start_session(subject, "neck_lateral_flexion", "both",
+    sid = store.start_session(SessionMeta(subject, "neck_lateral_flexion", "both",
                               started_at=started.isoformat(), source="webcam",
                               camera="USB webcam 1280x720", pose_model="full",
                               target_reps=n_reps, trials_per_phase=3, neutral_deg=0.8,
-                              synthetic=synthetic)
+                              synthetic=synthetic))
     tl = Timeline(rng)
     tl.hold("neutral", 3.0)
     stored = {"before": {"left": [], "right": []}, "after": {"left": [], "right": []}}
@@ -143,9 +144,9 @@ def record_ankle_session(store, rng, subject, started, heel_up=(), vertical=None
     """A one-side limb session with its own per-frame series (side = 'left'); ``heel_up``: the
     before trials and set reps (("before", 2), ("rep", 5)) stored with the heel lifted;
     ``vertical``: (source, camera roll) of the true vertical."""
-    sid = store.start_session(subject, "ankle_dorsiflexion", "left", started_at=started.isoformat(),
+    sid = store.start_session(SessionMeta(subject, "ankle_dorsiflexion", "left", started_at=started.isoformat(),
                               source="webcam", camera="laptop camera", pose_model="full",
-                              target_reps=12, trials_per_phase=3, synthetic=True)
+                              target_reps=12, trials_per_phase=3, synthetic=True))
     tl = Timeline(rng)
     tl.hold("neutral", 2.0)
     before, after, reps = [], [], []
@@ -200,8 +201,8 @@ def demo_db(tmp_path_factory) -> Demo:
         interrupted = record_neck_session(store, rng, "P01", START + timedelta(days=21),
                                           {"left": (25.0, 28.0), "right": (26.0, 28.0)},
                                           finish=False, stop_after_reps=9)
-        empty = store.start_session("P02", "knee_flexion", "right",
-                                    started_at=(START + timedelta(days=1)).isoformat())
+        empty = store.start_session(SessionMeta("P02", "knee_flexion", "right",
+                                    started_at=(START + timedelta(days=1)).isoformat()))
     return Demo(path, "P01", demo, later, ankle, interrupted, empty)
 
 
@@ -504,9 +505,9 @@ def record_clip_session(store, analysis, clip: str) -> int:
     reps = sorted((r for s in analysis.sides.values() for r in s.reps), key=lambda r: r.peak_s)
     assert len(reps) >= 8, [r.side for r in reps]
     before, middle, after = reps[:4], reps[4:-3], reps[-3:]
-    sid = store.start_session("CLIP1", analysis.joint.name, "both", source=f"video {clip}",
+    sid = store.start_session(SessionMeta("CLIP1", analysis.joint.name, "both", source=f"video {clip}",
                               camera="video file 1920x1080", pose_model="full",
-                              target_reps=len(middle), trials_per_phase=2, neutral_deg=0.0)
+                              target_reps=len(middle), trials_per_phase=2, neutral_deg=0.0))
     for phase, group in (("before", before), ("after", after)):
         for side in ("left", "right"):
             for k, r in enumerate((r for r in group if r.side == side), 1):

@@ -24,6 +24,7 @@ import pytest
 
 from romcam.cli import main
 from romcam.report.write import make_report
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 from test_report import (START, check_self_contained, Page, pdf_pages, record_ankle_session,
                          record_neck_session)
@@ -42,9 +43,9 @@ def record_circles_session(store, rng, subject, started, turns=24) -> int:
     """A neck side-bend session whose set is neck circles: 3 trials per side before (near 20 deg)
     and after (near 24 deg), ``turns`` turns (5 clockwise, 5 counter-clockwise...) whose side-bend
     extremes grow from 20 to 24 deg."""
-    sid = store.start_session(subject, "neck_lateral_flexion", "both", started_at=started.isoformat(),
+    sid = store.start_session(SessionMeta(subject, "neck_lateral_flexion", "both", started_at=started.isoformat(),
                               source="webcam", camera="USB webcam", pose_model="full", trials_per_phase=3,
-                              set_kind="circles", target_turns=turns, synthetic=True)
+                              set_kind="circles", target_turns=turns, synthetic=True))
     peaks = {"before": {"left": [], "right": []}, "after": {"left": [], "right": []}}
     for phase, level in (("before", 20.0), ("after", 24.0)):
         for k in range(1, 4):

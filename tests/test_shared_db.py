@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from romcam.storage.engine import Conn, PgSettings, clean_url, pg_engine, sqlite
 from romcam.storage.journal import read_recovery, replay
 from romcam.storage.migrate import compare_type, latest_version, revisions, upgrade_to
 from romcam.storage.schema import metadata
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 
 TESTS = Path(__file__).parent
@@ -96,15 +98,83 @@ def test_migrates_from_every_older_schema(db_target, version):
 
 
 def test_a_pre_alembic_v2_sqlite_file_is_stamped_and_upgraded(tmp_path):
-    """Stamped 0002 (what it is), then brought up from there (0003 adds the knee over toe)."""
+    """Stamped 0002 (what it is), then brought up from there (0003 adds the knee over toe, 0004
+    the session's metadata columns)."""
     path = tmp_path / "v2.sqlite3"
     build_legacy_file(path, version=2)
     with Store.open(path) as store:
-        assert store.upgraded_from == 2 and store.schema_version == latest_version() == 3
+        assert store.upgraded_from == 2 and store.schema_version == latest_version() == 4
         assert store.sessions()[0].subject == "OLD1"
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
         assert conn.execute("SELECT peak_deg, knee_over_toe_cm FROM trials").fetchall()[0][1] is None
+
+
+OLD_META = {"recording": True, "phases": "before 0:00-0:10, set 0:10-0:40", "neutral_source": "--neutral 0:01-0:03",
+            "dated_from": "--recorded-at", "resolution": "1920x1080", "camera_profile": "desk.json",
+            "pid": 4242, "host": "clinic-room-2", "pid_start": "77", "mirrored": True}
+
+
+def _put_stats(target, stats: list) -> None:
+    """Set the stats_json of sessions 1, 2, ... of an older database (its sessions copied as needed)."""
+    engine = engine_of(target)
+    with engine.connect() as sa:
+        sa.execution_options(romcam_write=True)
+        with sa.begin():
+            conn = Conn(sa)
+            for k, text in enumerate(stats, start=1):
+                if k > 1:
+                    conn.execute("INSERT INTO sessions (subject_id, joint, side, started_at, status) VALUES "
+                                 "(1, 'knee_flexion', 'left', ?, 'in_progress')", (f"2025-01-0{k + 1}T09:00:00+00:00",))
+                conn.execute("UPDATE sessions SET stats_json = ? WHERE id = ?", (text, k))
+    engine.dispose()
+
+
+def _check_moved_meta(store: Store) -> None:
+    first, second, third = store.sessions()
+    detail = store.session(first.id)
+    assert (detail.resolution, detail.camera_profile, detail.phases, detail.neutral_source, detail.dated_from) == (
+        "1920x1080", "desk.json", "before 0:00-0:10, set 0:10-0:40", "--neutral 0:01-0:03", "--recorded-at")
+    assert first.recorded and not second.recorded and not third.recorded
+    assert detail.stats == {"fps": 29.97, "meta": {"mirrored": True}}        # a key v4 has no column for stays
+    assert store.session(second.id).stats == {"fps": 30.0}
+    assert second.status_label == "in progress on clinic-room-2, or interrupted"
+    assert store.session(third.id).resolution is None                 # a value of the wrong type stays put
+    assert store.session(third.id).stats == {"meta": {"resolution": 1920}}
+    assert store.session(third.id).row.status_label == "incomplete (interrupted)"
+    from romcam.storage.fhir import device_facts
+
+    assert device_facts(detail)["camera_profile"] == "desk.json"
+
+
+def test_v4_moves_the_session_meta_into_columns(db_target):
+    """Sessions an older romcam stored with their metadata in stats_json["meta"] (schema 0003)
+    read back the same from the v4 columns: a recorded visit, one recorded on another computer,
+    one whose meta has a value of the wrong type."""
+    import json
+
+    build_at(db_target, "0003")
+    _put_stats(db_target, [json.dumps({"meta": OLD_META, "fps": 29.97}),
+                           json.dumps({"meta": {"pid": 4242, "host": "clinic-room-2", "pid_start": "77"}, "fps": 30.0}),
+                           json.dumps({"meta": {"resolution": 1920}})])
+    with Store.open(db_target) as store:
+        assert store.upgraded_from == 3
+        _check_moved_meta(store)
+        assert schema_differences(store) == []
+
+
+def test_v4_moves_the_meta_of_a_pre_alembic_v1_file(tmp_path):
+    import json
+
+    path = tmp_path / "v1.sqlite3"
+    build_legacy_file(path, version=1)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE sessions SET stats_json = ?", (json.dumps({"meta": OLD_META, "fps": 29.97}),))
+    with Store.open(path) as store:
+        assert store.upgraded_from == 1
+        detail = store.session(1)
+    assert detail.row.recorded and detail.phases == OLD_META["phases"] and detail.camera_profile == "desk.json"
+    assert detail.stats == {"fps": 29.97, "meta": {"mirrored": True}}
 
 
 def test_newer_postgres_database_is_refused(pg_url):
@@ -132,6 +202,7 @@ def test_another_programs_postgres_database_is_refused(pg_cluster, pg_url):
 CHILD = textwrap.dedent("""
     import sys, time
     from romcam.storage.journal import SessionJournal
+    from romcam.storage.meta import SessionMeta
     from romcam.storage.store import Store
     target, subject, n, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     final_wait = float(sys.argv[5])
@@ -143,7 +214,7 @@ CHILD = textwrap.dedent("""
             slowest[:] = [time.perf_counter() - t0, op]
     with Store.open(target) as store:
         journal = SessionJournal(store, say=lambda s: print("note", s.replace(" ", "_"), flush=True))
-        sid = journal.start(subject, "knee_flexion", "left", target_reps=n, room=subject)
+        sid = journal.start(SessionMeta(subject, "knee_flexion", "left", target_reps=n, camera=subject))
         for k, peak in enumerate((60.0, 62.5, 61.0), start=1):
             write("trial", phase="before", side="left", trial_no=k, peak_deg=peak)
         print("session", sid, flush=True)
@@ -230,12 +301,13 @@ def test_two_rooms_record_at_once_and_one_is_killed_mid_set(db_target, tmp_path)
 def test_a_session_recorded_in_another_room_is_not_called_interrupted(db_target):
     """This computer cannot see another computer's processes: a session in progress there is
     said as such (or interrupted), not as interrupted."""
-    from romcam.storage.rows import owner_meta
+    from romcam.storage.meta import RecordingProcess
 
-    gone = dict(owner_meta(), pid=2**22 + 7, pid_start="1")        # this computer, a dead process
+    gone = RecordingProcess(2**22 + 7, socket.gethostname(), "1")       # this computer, a dead process
+    away = RecordingProcess(os.getpid(), "clinic-room-2", "1")          # another computer
     with Store.open(db_target) as store:
-        here = store.start_session("ROOM1", "knee_flexion", "left", **gone)
-        there = store.start_session("ROOM2", "knee_flexion", "left", **dict(gone, host="clinic-room-2"))
+        here = store.start_session(SessionMeta("ROOM1", "knee_flexion", "left", owner=gone))
+        there = store.start_session(SessionMeta("ROOM2", "knee_flexion", "left", owner=away))
         labels = {s.id: s.status_label for s in store.sessions()}
     assert labels == {here: "incomplete (interrupted)", there: "in progress on clinic-room-2, or interrupted"}
 

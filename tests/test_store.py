@@ -25,6 +25,7 @@ from romcam.storage import migrate as migrate_mod
 from romcam.storage.migrate import latest_version, revisions
 from romcam.storage.rows import INTERRUPTED_LABEL
 from romcam.storage.sqlite_file import APPLICATION_ID
+from romcam.storage.meta import SessionMeta
 from romcam.storage.store import DB_FILENAME, Store, resolve_db_path
 
 TABLES = {"subjects", "sessions", "trials", "reps", "frames", "results"}
@@ -48,7 +49,7 @@ def make_db(path, sessions: int = 1) -> list[int]:
     ids = []
     with Store.open(path) as store:
         for k in range(sessions):
-            sid = store.start_session(f"S{k}", "knee_flexion", "left")
+            sid = store.start_session(SessionMeta(f"S{k}", "knee_flexion", "left"))
             store.add_trial(sid, "before", "left", 1, 50.0 + k)
             store.finish_session(sid, "complete")
             ids.append(sid)
@@ -81,7 +82,7 @@ def extra_revisions(tmp_path, monkeypatch, *bodies: str) -> None:
 def test_new_file_gets_the_latest_schema_and_safe_settings(tmp_path):
     path = tmp_path / "new" / "db.sqlite3"          # the folder is created too
     with Store.open(path) as store:
-        assert store.schema_version == latest_version() == len(revisions()) == 3
+        assert store.schema_version == latest_version() == len(revisions()) == 4
         assert store._read_one("PRAGMA synchronous")[0] == 2          # FULL
         assert store._read_one("PRAGMA foreign_keys")[0] == 1
         assert store._read_one("PRAGMA busy_timeout")[0] >= 1000
@@ -187,10 +188,11 @@ def test_v1_file_upgrades_to_the_latest_with_its_data(tmp_path):
 
 CHILD = textwrap.dedent("""
     import sys, time
+    from romcam.storage.meta import SessionMeta
     from romcam.storage.store import Store
     path, n = sys.argv[1], int(sys.argv[2])
     store = Store.open(path)
-    sid = store.start_session("K1", "knee_flexion", "left", target_reps=n)
+    sid = store.start_session(SessionMeta("K1", "knee_flexion", "left", target_reps=n))
     for k, peak in enumerate((60.0, 62.5, 61.0), start=1):
         store.add_trial(sid, "before", "left", k, peak)
     print("session", sid, flush=True)
@@ -275,7 +277,7 @@ def test_locked_database_is_refused(tmp_path, journal):
 def test_a_write_during_a_lock_is_a_clear_error(tmp_path):
     path = tmp_path / "db.sqlite3"
     store = Store.open(path, timeout=0.2)
-    sid = store.start_session("P1", "knee_flexion", "left")
+    sid = store.start_session(SessionMeta("P1", "knee_flexion", "left"))
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -321,7 +323,7 @@ def test_sqlites_own_read_only_refusal_is_a_clear_error(tmp_path):
     before = path.read_bytes()
     with Store.open(path, readonly=True) as store:
         with pytest.raises(RomcamError, match="is read-only"):
-            store.start_session("P9", "knee_flexion", "left")
+            store.start_session(SessionMeta("P9", "knee_flexion", "left"))
     assert path.read_bytes() == before
 
 
@@ -368,9 +370,9 @@ def test_session_round_trip_and_results(db_target):
     before, after = list(rng.normal(40, 2, 3)), list(rng.normal(46, 2, 3))
     reps = list(rng.normal(44, 3, 8))
     with Store.open(path) as store:
-        sid = store.start_session("P1", "ankle_dorsiflexion", "right", source="webcam",
+        sid = store.start_session(SessionMeta("P1", "ankle_dorsiflexion", "right", source="webcam",
                                   target_reps=8, trials_per_phase=3, pose_model="full",
-                                  mirrored=True)
+                                  resolution="1280x720"))
         bad = store.add_trial(sid, "before", "right", 1, 10.0)        # a false start
         store.discard_trial(bad)
         for k, p in enumerate(before, 1):
@@ -395,13 +397,13 @@ def test_session_round_trip_and_results(db_target):
     assert [t.peak_deg for t in detail.trials if t.phase == "after"] == after
     assert [r.peak_deg for r in detail.reps] == reps
     assert detail.neutral_deg == 1.5 and detail.pose_model == "full"
-    assert detail.stats == {"meta": {"mirrored": True}, "fps": 29.5}
+    assert detail.stats == {"fps": 29.5} and detail.resolution == "1280x720"
     assert datetime.fromisoformat(row.started_at).tzinfo is not None
 
 
 def test_stopped_session_label_and_unknown_ids(db_target):
     with Store.open(db_target) as store:
-        sid = store.start_session("P1", "knee", "both")
+        sid = store.start_session(SessionMeta("P1", "knee_flexion", "both"))
         store.finish_session(sid, "incomplete", end_reason="stopped by user")
         row = store.sessions()[0]
         assert row.status_label == "incomplete (stopped by user)"
@@ -424,7 +426,7 @@ def test_frames_round_trip(db_target):
     angle[5] = np.nan
     valid = ~np.isnan(angle)
     with Store.open(db_target) as store:
-        sid = store.start_session("P1", "knee_flexion", "both")
+        sid = store.start_session(SessionMeta("P1", "knee_flexion", "both"))
         store.add_frames(sid, zip(t[:45], ["before"] * 45, angle[:45], valid[:45]), side="left")
         store.add_frames(sid, pd.DataFrame({"t_s": t[45:], "phase": "set",
                                             "angle_deg": angle[45:], "valid": valid[45:]}))
@@ -439,7 +441,7 @@ def test_frames_round_trip(db_target):
 
 def test_frames_keep_head_channels_and_reasons(db_target):
     with Store.open(db_target) as store:
-        sid = store.start_session("P1", "neck_lateral_flexion", "both")
+        sid = store.start_session(SessionMeta("P1", "neck_lateral_flexion", "both"))
         store.add_frames(sid, [(0.0, "before", 12.5, True, 20.0, -3.0, None),
                                (0.1, "before", None, False, 48.0, -2.0, "face turned away")])
         df = store.frames(sid)
@@ -451,10 +453,10 @@ def test_frames_keep_head_channels_and_reasons(db_target):
 def test_filters_and_unknown_subject(db_target):
     now = datetime.now().astimezone()
     with Store.open(db_target) as store:
-        old = store.start_session("P1", "knee_flexion", "left",
-                                  started_at=(now - timedelta(days=30)).isoformat())
-        new = store.start_session("P1", "ankle_dorsiflexion", "left")
-        other = store.start_session("P2", "knee_flexion", "left")
+        old = store.start_session(SessionMeta("P1", "knee_flexion", "left",
+                                  started_at=(now - timedelta(days=30)).isoformat()))
+        new = store.start_session(SessionMeta("P1", "ankle_dorsiflexion", "left"))
+        other = store.start_session(SessionMeta("P2", "knee_flexion", "left"))
         assert [s.id for s in store.sessions()] == [old, new, other]
         assert [s.id for s in store.sessions(subject="P1")] == [old, new]
         assert [s.id for s in store.sessions(joint="knee_flexion")] == [old, other]
@@ -473,5 +475,82 @@ def test_filters_and_unknown_subject(db_target):
 def test_bad_subject_codes_are_refused(db_target, code):
     with Store.open(db_target) as store:
         with pytest.raises(RomcamError, match="subject code"):
-            store.start_session(code, "knee_flexion", "left")
+            store.start_session(SessionMeta(code, "knee_flexion", "left"))
         assert store.subjects() == []
+
+
+# --------------------------------------------------------------------------- the session's metadata
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("joint", "knee", "joint must be one of"),
+    ("side", "sideways", "side must be one of"),
+    ("set_kind", "squats", "set_kind must be one of"),
+    ("started_at", "not a date", "not an ISO-8601 time"),
+    ("started_at", 12345, "must be text"),
+    ("started_at", "1899-12-31T23:00:00+00:00", "between the years"),
+    ("target_reps", 0, "must be 1 to"),
+    ("target_reps", 2.5, "whole number"),
+    ("target_reps", True, "whole number"),
+    ("trials_per_phase", 101, "must be 1 to"),
+    ("neutral_deg", float("nan"), "finite angle"),
+    ("neutral_deg", 400.0, "finite angle"),
+    ("neutral_deg", "12", "finite angle"),
+    ("source", "cam\x1b[2J", "control character"),
+    ("camera", "line\nfake line", "control character"),
+    ("phases", "x" * 5000, "characters long"),
+    ("synthetic", "yes", "true or false"),
+])
+def test_bad_session_meta_is_refused_before_anything_is_stored(tmp_path, field, value, message):
+    from romcam.storage.meta import InvalidSessionMeta
+
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        with pytest.raises(InvalidSessionMeta, match=message):
+            store.start_session(SessionMeta(**{"subject": "P1", "joint": "knee_flexion", "side": "left",
+                                               field: value}))
+        assert store.sessions() == [] and store.subjects() == []
+
+
+def test_session_meta_round_trips_through_a_recovery_record_and_the_store(tmp_path):
+    from romcam.storage.meta import InvalidSessionMeta, RecordingProcess
+
+    meta = SessionMeta(" P1 ", "knee_flexion", "both", started_at="2026-03-14T10:30:00+01:00", source="visit.mp4",
+                       target_reps=None, trials_per_phase=3, neutral_deg=np.float64(2.5), recorded=True,
+                       phases="before 0:00-0:10", neutral_source="--neutral 0:01-0:02", dated_from="--recorded-at",
+                       resolution="1920x1080", camera_profile="desk.json",
+                       owner=RecordingProcess(4242, "clinic-room-2", "77"))
+    assert meta.subject == "P1" and type(meta.neutral_deg) is float
+    record = meta.to_record()
+    assert SessionMeta.from_record(record) == meta
+    # an older romcam's start record: the keys it wrote, fewer of them
+    old = {"subject": "P1", "joint": "knee_flexion", "side": "left",
+           "meta": {"started_at": "2026-01-02T03:04:05+00:00", "source": "0", "camera": "webcam 0",
+                    "pose_model": "full", "target_reps": 40, "trials_per_phase": 3, "app_version": "0.1.0",
+                    "resolution": "640x480", "camera_profile": None, "pid": 7, "host": "h", "pid_start": None}}
+    assert SessionMeta.from_record(old).owner == RecordingProcess(7, "h", None)
+    for bad in ({**record, "meta": {**record["meta"], "room": "gym"}}, {**record, "side": "sideways"},
+                {k: v for k, v in record.items() if k != "joint"},
+                {**record, "meta": {**record["meta"], "pid": "7"}}):
+        with pytest.raises(InvalidSessionMeta):
+            SessionMeta.from_record(bad)
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        sid = store.start_session(meta)
+        detail = store.session(sid)
+    assert (detail.row.subject, detail.row.started_at, detail.row.recorded, detail.neutral_deg) == (
+        "P1", "2026-03-14T10:30:00+01:00", True, 2.5)
+    assert (detail.phases, detail.neutral_source, detail.dated_from, detail.resolution, detail.camera_profile) == (
+        "before 0:00-0:10", "--neutral 0:01-0:02", "--recorded-at", "1920x1080", "desk.json")
+    assert detail.row.status_label == "in progress on clinic-room-2, or interrupted" and detail.stats == {}
+
+
+def test_a_recovery_record_with_a_bad_start_is_refused_and_stores_nothing(tmp_path):
+    from romcam.storage.journal import replay
+
+    start = {"op": "start", **SessionMeta("P1", "knee_flexion", "left").to_record(), "session_id": 1}
+    start["side"] = "sideways"
+    trial = {"op": "trial", "phase": "before", "side": "left", "trial_no": 1, "peak_deg": 40.0,
+             "created_at": "2026-01-02T03:04:05+00:00"}
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        with pytest.raises(RomcamError, match="side must be one of"):
+            replay(store, [start, trial])
+        assert store.sessions() == [] and store.subjects() == []

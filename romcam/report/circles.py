@@ -84,7 +84,7 @@ def _draw_side(ax, turns, r: TurnSideResult, before_deg) -> None:
     ax.set_title(f"{r.side} side-bend: {r.turns_with_extreme} turns", fontsize=10, loc="left")
     pts = [(t.turn_no, t.extreme(r.side), t.direction) for t in turns if t.extreme(r.side) is not None]
     if not pts:
-        plots._empty_note(ax, f"no turn reached the {r.side} side")
+        plots.empty_note(ax, f"no turn reached the {r.side} side")
         return
     x = np.array([p[0] for p in pts], dtype=float)
     y = np.array([p[1] for p in pts], dtype=float)

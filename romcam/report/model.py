@@ -121,7 +121,7 @@ def wall_clock(row: SessionRow) -> datetime:
     return row.started.replace(tzinfo=None)
 
 
-def _stat(stats: dict, key: str) -> Any:
+def stat_value(stats: dict, key: str) -> Any:
     """A session statistic, None if missing or not a finite number where a number is expected."""
     value = stats.get(key)
     if isinstance(value, float) and not math.isfinite(value):
@@ -129,17 +129,17 @@ def _stat(stats: dict, key: str) -> Any:
     return value
 
 
-def _trials_of(detail: SessionDetail, side: str, phase: str) -> list:
+def kept_trials(detail: SessionDetail, side: str, phase: str) -> list:
     return [t for t in detail.trials if t.side == side and t.phase == phase and not t.discarded]
 
 
-def _reps_of(detail: SessionDetail, side: str) -> list:
+def reps_of(detail: SessionDetail, side: str) -> list:
     return [r for r in detail.reps if r.side == side]
 
 
 def valid_share(detail: SessionDetail, frames) -> tuple[float | None, str]:
     """The valid-frame share from the session statistics, else from the stored frames."""
-    value = _stat(detail.stats, "valid_share")
+    value = stat_value(detail.stats, "valid_share")
     if value is not None:
         return float(value), "session statistics"
     if frames is not None and len(frames):

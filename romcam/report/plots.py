@@ -26,6 +26,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from romcam.measure.outcome import SideOutcome
+
 # Colours differ in lightness too; markers/line styles carry the meaning in black and white.
 INK = "#222222"
 BEFORE_COLOR = "#1f4e8c"      # dark blue
@@ -59,14 +61,9 @@ FIGURE_WIDTH_IN = 7.0
 
 @dataclass(frozen=True)
 class SideLevels:
-    """One side's before/after measurement (values as stored; None when missing)."""
+    """One side's before/after outcome (as stored) with the peaks of its kept trials."""
 
-    side: str
-    before_deg: float | None
-    after_deg: float | None
-    sem_deg: float | None
-    mdc95_deg: float | None
-    verdict: str
+    outcome: SideOutcome
     before_trials: tuple[float, ...] = ()
     after_trials: tuple[float, ...] = ()
 
@@ -178,7 +175,7 @@ def _fmt(value: float | None, signed: bool = False) -> str:
     return f"{value:+.1f}" if signed else f"{value:.1f}"
 
 
-def _empty_note(ax, text: str) -> None:
+def empty_note(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
             fontsize=10, color="#555555")
     ax.set_xticks([])
@@ -198,12 +195,12 @@ def before_after_figure(levels: Sequence[SideLevels], title: str = "") -> Figure
     fig = new_figure(FIGURE_WIDTH_IN, 4.2)
     ax = fig.add_subplot()
     if not levels:
-        _empty_note(ax, "no before/after measurements stored")
+        empty_note(ax, "no before/after measurements stored")
         return fig
     for i, lv in enumerate(levels):
         _draw_side_levels(ax, i, lv)
     ax.set_xticks(range(len(levels)),
-                  [f"{lv.side}\n" + textwrap.fill(lv.verdict, 34) for lv in levels], fontsize=9)
+                  [f"{lv.outcome.side}\n" + textwrap.fill(lv.outcome.verdict, 34) for lv in levels], fontsize=9)
     ax.set_xlim(-0.6, len(levels) - 0.4)
     ax.set_ylabel("peak angle (deg)")
     ax.grid(axis="y", **GRID)
@@ -225,40 +222,41 @@ def before_after_figure(levels: Sequence[SideLevels], title: str = "") -> Figure
 def _draw_side_levels(ax, i: int, lv: SideLevels) -> None:
     """One side's group at x = i: before on the left, after on the right, each with its
     trial peaks on the outer side and its value written above the error bar."""
-    xb, xa = i - 0.17, i + 0.17
-    if lv.before_deg is not None and lv.mdc95_deg is not None:
-        ax.fill_between([i - 0.38, i + 0.38], lv.before_deg - lv.mdc95_deg,
-                        lv.before_deg + lv.mdc95_deg, facecolor="#eeeeee",
+    o, xb, xa = lv.outcome, i - 0.17, i + 0.17
+    if o.before_deg is not None and o.mdc95_deg is not None:
+        ax.fill_between([i - 0.38, i + 0.38], o.before_deg - o.mdc95_deg,
+                        o.before_deg + o.mdc95_deg, facecolor="#eeeeee",
                         edgecolor=HATCH_EDGE, hatch="///", linewidth=0.6, zorder=0)
-    for x, dx, trials, value, style in ((xb, -0.1, lv.before_trials, lv.before_deg, BEFORE_STYLE),
-                                        (xa, 0.1, lv.after_trials, lv.after_deg, AFTER_STYLE)):
+    for x, dx, trials, value, style in ((xb, -0.1, lv.before_trials, o.before_deg, BEFORE_STYLE),
+                                        (xa, 0.1, lv.after_trials, o.after_deg, AFTER_STYLE)):
         if trials:
             ax.plot([x + dx] * len(trials), trials, linestyle="none", marker="x",
                     color=INK, markersize=6, zorder=3)
         if value is not None:
-            sem = lv.sem_deg or 0.0
-            ax.errorbar([x], [value], yerr=None if lv.sem_deg is None else [lv.sem_deg],
+            sem = o.sem_deg or 0.0
+            ax.errorbar([x], [value], yerr=None if o.sem_deg is None else [o.sem_deg],
                         capsize=5, elinewidth=1.4, linestyle="none", zorder=4, **style)
             ax.annotate(f"{value:.1f}", (x, value + sem), xytext=(0, 5),
                         textcoords="offset points", ha="center", va="bottom", fontsize=9,
                         bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.8))
-    if lv.before_deg is not None and lv.after_deg is not None:
-        ax.annotate("", xy=(xa - 0.05, lv.after_deg), xytext=(xb + 0.05, lv.before_deg),
+    if o.before_deg is not None and o.after_deg is not None:
+        ax.annotate("", xy=(xa - 0.05, o.after_deg), xytext=(xb + 0.05, o.before_deg),
                     arrowprops=dict(arrowstyle="->", color="#555555", lw=1.0), zorder=2)
 
 
 def _pad_ylim(ax, levels: Sequence[SideLevels]) -> None:
     values = []
     for lv in levels:
-        values += _finite([lv.before_deg, lv.after_deg, *lv.before_trials, *lv.after_trials])
-        top = _finite([lv.before_deg, lv.after_deg])
+        o = lv.outcome
+        values += _finite([o.before_deg, o.after_deg, *lv.before_trials, *lv.after_trials])
+        top = _finite([o.before_deg, o.after_deg])
         if top:
-            values.append(max(top) + (lv.sem_deg or 0.0) + 0.6)   # room for the value labels
-        if lv.before_deg is not None and lv.mdc95_deg is not None:
-            values += [lv.before_deg - lv.mdc95_deg, lv.before_deg + lv.mdc95_deg]
-        for v in (lv.before_deg, lv.after_deg):
-            if v is not None and lv.sem_deg is not None:
-                values += [v - lv.sem_deg, v + lv.sem_deg]
+            values.append(max(top) + (o.sem_deg or 0.0) + 0.6)   # room for the value labels
+        if o.before_deg is not None and o.mdc95_deg is not None:
+            values += [o.before_deg - o.mdc95_deg, o.before_deg + o.mdc95_deg]
+        for v in (o.before_deg, o.after_deg):
+            if v is not None and o.sem_deg is not None:
+                values += [v - o.sem_deg, v + o.sem_deg]
     if values:
         low, high = min(values), max(values)
         pad = max(0.12 * (high - low), 1.0)
@@ -276,7 +274,7 @@ def rep_peaks_figure(series: Sequence[RepSeries], title: str = "") -> Figure:
     fig = new_figure(FIGURE_WIDTH_IN, 0.8 + 2.5 * n)
     axes = fig.subplots(n, 1, squeeze=False)[:, 0]
     if not series:
-        _empty_note(axes[0], "no set reps stored")
+        empty_note(axes[0], "no set reps stored")
         return fig
     for ax, s in zip(axes, series):
         _draw_rep_series(ax, s)
@@ -290,7 +288,7 @@ def _draw_rep_series(ax, s: RepSeries) -> None:
     n = len(s.peak_deg)
     ax.set_title(f"{s.side}: {n} rep{'' if n == 1 else 's'}", fontsize=10, loc="left")
     if not s.peak_deg:
-        _empty_note(ax, f"no reps stored for the {s.side} side")
+        empty_note(ax, f"no reps stored for the {s.side} side")
         return
     x = np.asarray(s.rep_no, dtype=float)
     ax.plot(x, s.peak_deg, color=INK, linewidth=0.7, marker="o", markersize=4.5,
@@ -330,7 +328,7 @@ def angle_trace_figure(series: Sequence[TraceSeries], phases: Sequence[PhaseSpan
     t_all = np.concatenate([np.asarray(s.t_s, dtype=float) for s in series]) if series else np.array([])
     if t_all.size == 0:
         fig = new_figure(FIGURE_WIDTH_IN, 2.0)
-        _empty_note(fig.add_subplot(), "no per-frame angles stored")
+        empty_note(fig.add_subplot(), "no per-frame angles stored")
         return fig
     t0, t1 = float(np.nanmin(t_all)), float(np.nanmax(t_all))
     rows = _row_ranges(t0, t1, seconds_per_row, max_rows)
@@ -465,7 +463,7 @@ def progress_figure(points: Sequence[ProgressPoint], title: str = "") -> Figure:
     fig = new_figure(FIGURE_WIDTH_IN, 3.6)
     axes = fig.subplots(1, n, squeeze=False, sharey=True)[0]
     if not points:
-        _empty_note(axes[0], "no sessions with measurements")
+        empty_note(axes[0], "no sessions with measurements")
         return fig
     for ax, side in zip(axes, sides):
         _draw_progress_side(ax, [p for p in points if p.side == side], side)

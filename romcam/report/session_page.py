@@ -9,7 +9,7 @@ from romcam.measure.series import TURNED
 from romcam.report import plots
 from romcam.report.circles import circles_section, turn_results
 from romcam.report.model import (Cell, FigureItem, HIGH_DROP_SHARE, HIGH_YAW_SHARE, LOW_VALID_SHARE,
-                                 METHOD_TEXT, Report, Section, Table, _reps_of, _stat, _trials_of,
+                                 METHOD_TEXT, Report, Section, Table, reps_of, stat_value, kept_trials,
                                  joint_info, local_time, valid_share)
 from romcam.storage.rows import SessionDetail
 from romcam.storage.store import Store
@@ -44,7 +44,7 @@ def _results_table(detail: SessionDetail) -> Table:
     headers += ["turns", "first turn at after level"] if circles else ["reps", "first rep at after level"]
     rows = []
     for o in detail.outcomes:
-        cells = _outcome_cells(o)
+        cells = outcome_cells(o)
         if circles:
             r = turns.get(o.side)
             cells[-3:-1] = [Cell.number("turns_done", len(detail.turns)),
@@ -53,7 +53,7 @@ def _results_table(detail: SessionDetail) -> Table:
     return Table(headers, rows, css="data results", notes=("verdict",))
 
 
-def _outcome_cells(o: SideOutcome) -> list[Cell]:
+def outcome_cells(o: SideOutcome) -> list[Cell]:
     """One side's results, the verdict last."""
     return [
         Cell.words("side", o.side), Cell.deg("before_deg", o.before_deg),
@@ -68,9 +68,9 @@ def _outcome_cells(o: SideOutcome) -> list[Cell]:
 
 def _side_levels(detail: SessionDetail) -> list[plots.SideLevels]:
     return [plots.SideLevels(
-        o.side, o.before_deg, o.after_deg, o.sem_deg, o.mdc95_deg, o.verdict,
-        tuple(t.peak_deg for t in _trials_of(detail, o.side, "before")),
-        tuple(t.peak_deg for t in _trials_of(detail, o.side, "after")))
+        o,
+        tuple(t.peak_deg for t in kept_trials(detail, o.side, "before")),
+        tuple(t.peak_deg for t in kept_trials(detail, o.side, "after")))
         for o in detail.outcomes]
 
 
@@ -97,7 +97,7 @@ def _results_section(detail: SessionDetail) -> Section:
 def _rep_series(detail: SessionDetail) -> list[plots.RepSeries]:
     out = []
     for o in detail.outcomes:
-        reps = _reps_of(detail, o.side)
+        reps = reps_of(detail, o.side)
         out.append(plots.RepSeries(o.side, tuple(r.rep_no for r in reps),
                                    tuple(r.peak_deg for r in reps), o.before_deg, o.after_deg,
                                    o.first_rep_at_after_level))
@@ -261,18 +261,21 @@ def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Ce
         ("Source", Cell.words("source", detail.source)),
         ("Camera", Cell.words("camera", detail.camera)),
         ("Pose model", Cell.words("pose_model", detail.pose_model)),
-        ("Frame rate", Cell.number("fps", _stat(stats, "fps"), "{:.1f}", "frames/s")),
-        ("Frames captured", Cell.number("frames_captured", _stat(stats, "frames_captured"))),
-        ("Frames processed", Cell.number("frames_processed", _stat(stats, "frames_processed"))),
-        ("Frames dropped", Cell.number("frames_dropped", _stat(stats, "frames_dropped"))),
+        ("Frame size", Cell.words("resolution", detail.resolution)),
+        ("Camera profile", Cell.words("camera_profile", detail.camera_profile)),
+        *_recorded_rows(detail),
+        ("Frame rate", Cell.number("fps", stat_value(stats, "fps"), "{:.1f}", "frames/s")),
+        ("Frames captured", Cell.number("frames_captured", stat_value(stats, "frames_captured"))),
+        ("Frames processed", Cell.number("frames_processed", stat_value(stats, "frames_processed"))),
+        ("Frames dropped", Cell.number("frames_dropped", stat_value(stats, "frames_dropped"))),
         ("Frames stored", Cell.number("frames_stored", len(frames) if frames is not None else 0)),
         ("Valid-frame share", Cell.share("valid_share", share,
                                          " (from stored frames)" if share_from == "stored frames" else "")),
         ("Frames left out: face turned away", Cell.share("turned_share", turned_share(stats))),
         ("Frames left out, by reason", Cell.words("invalid_frames", _reasons_text(stats))),
-        ("Latency, median", Cell.number("latency_ms_median", _stat(stats, "latency_ms_median"),
+        ("Latency, median", Cell.number("latency_ms_median", stat_value(stats, "latency_ms_median"),
                                         "{:.0f}", "ms")),
-        ("Latency, 95th percentile", Cell.number("latency_ms_p95", _stat(stats, "latency_ms_p95"),
+        ("Latency, 95th percentile", Cell.number("latency_ms_p95", stat_value(stats, "latency_ms_p95"),
                                                  "{:.0f}", "ms")),
         ("Results", Cell("results_stored", row.results_stored,
                          "stored when the session ended" if row.results_stored
@@ -280,6 +283,15 @@ def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Ce
         ("Synthetic data", Cell("synthetic", row.synthetic, "yes" if row.synthetic else "no")),
         ("romcam version (recording)", Cell.words("app_version", detail.app_version)),
     ]
+
+
+def _recorded_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
+    """A recorded visit's phases and where its neutral and start time came from."""
+    if not detail.row.recorded:
+        return []
+    return [("Recorded visit: phases", Cell.words("phases", detail.phases)),
+            ("Neutral from", Cell.words("neutral_source", detail.neutral_source)),
+            ("Start time from", Cell.words("dated_from", detail.dated_from))]
 
 
 def _set_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
@@ -295,10 +307,10 @@ def _set_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
 def turned_share(stats: dict) -> float | None:
     """Share of processed frames left out because the face was turned away from the camera
     (sessions before schema v2 stored it as ``yaw_rejected_share``)."""
-    reasons, processed = stats.get("invalid_frames"), _stat(stats, "frames_processed")
+    reasons, processed = stats.get("invalid_frames"), stat_value(stats, "frames_processed")
     if isinstance(reasons, dict) and processed:
         return sum(n for why, n in reasons.items() if why.startswith("face turned away")) / processed
-    return _stat(stats, "yaw_rejected_share")
+    return stat_value(stats, "yaw_rejected_share")
 
 
 def _reasons_text(stats: dict) -> str | None:
@@ -327,7 +339,7 @@ def session_warnings(detail: SessionDetail, frames) -> list[str]:
     if turned is not None and turned > HIGH_YAW_SHARE and TURNED not in stored:
         out.append(f"{100 * turned:.0f} % of frames were left out because the face was turned too far "
                    f"from the camera; ask the person to face the camera")
-    dropped, captured = _stat(stats, "frames_dropped"), _stat(stats, "frames_captured")
+    dropped, captured = stat_value(stats, "frames_dropped"), stat_value(stats, "frames_captured")
     if dropped and captured and dropped / captured > HIGH_DROP_SHARE:
         out.append(f"{dropped} of {captured} captured frames were dropped (processing could not "
                    f"keep up with the camera)")

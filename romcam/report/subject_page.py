@@ -8,7 +8,7 @@ from romcam.errors import RomcamError
 from romcam.report import plots
 from romcam.report.model import (Cell, FigureItem, METHOD_TEXT, Report, Section, Table, joint_info,
                                  local_time, wall_clock)
-from romcam.report.session_page import _outcome_cells
+from romcam.report.session_page import outcome_cells
 from romcam.storage.rows import SessionRow
 from romcam.storage.store import Store
 
@@ -66,7 +66,7 @@ def _joint_progress_section(store: Store, rows: Sequence[SessionRow], joint: str
     for r in mine:
         set_cell = _set_cell(store, r)
         for o in r.outcomes:
-            by_key = {c.key: c for c in _outcome_cells(o)}
+            by_key = {c.key: c for c in outcome_cells(o)}
             table_rows.append(({"data-session": str(r.id), "data-side": o.side}, [
                 Cell("started_at", r.started_at, local_time(r.started_at)),
                 Cell("session_id", r.id, f"{r.id}{' *' if r.synthetic else ''}"),

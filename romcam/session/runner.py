@@ -40,7 +40,7 @@ from romcam.session.sound import Sounder
 from romcam.capture.sources import open_source
 from romcam.files import check_output, mark_created, publish
 from romcam.storage.journal import SessionJournal, delete_empty_session
-from romcam.storage.rows import owner_meta
+from romcam.storage.meta import RecordingProcess, SessionMeta
 from romcam.storage.store import Store, clean_subject_code, resolve_db_path
 
 class Terminated(KeyboardInterrupt):
@@ -80,12 +80,12 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
                                           **set_config_for(opts.joint, opts.set_kind, opts.target_turns)))
     with Store.open(opts.db) as store, source, models.detector(parallel=True, pose_behind=info.live) as detector:
         journal = SessionJournal(store, say)
-        sid = journal.start(
+        sid = journal.start(SessionMeta(
             opts.subject, opts.joint.name, opts.side, source=str(opts.source), camera=info.name,
             pose_model=opts.model, target_reps=opts.target_reps, trials_per_phase=opts.trials,
             resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
-            app_version=__version__, new_subject=opts.new_subject, **owner_meta(),
-            **set_config_for(opts.joint, opts.set_kind, opts.target_turns))
+            app_version=__version__, owner=RecordingProcess.this_process(),
+            **set_config_for(opts.joint, opts.set_kind, opts.target_turns)), new_subject=opts.new_subject)
         say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} ({info.name}); "
             f"keys: n = next phase, r = redo trial, q = quit and save")
         recorder = SessionRecorder(journal, engine, say, prompts=not opts.window, sounder=Sounder(quiet=opts.quiet))
@@ -349,9 +349,9 @@ def run_landmark_session(store: Store, subject: str, joint: Joint, side: str, la
     engine = SessionEngine(ProtocolConfig(joint, session_sides(joint, side), trials=trials, target_reps=target_reps,
                                           **set_config))
     journal = SessionJournal(store, say)
-    sid = journal.start(subject, joint.name, side, source=source, camera=source, pose_model=None,
-                        target_reps=target_reps, trials_per_phase=trials, synthetic=synthetic,
-                        app_version=__version__, **owner_meta(), **set_config)
+    sid = journal.start(SessionMeta(subject, joint.name, side, source=source, camera=source, pose_model=None,
+                                    target_reps=target_reps, trials_per_phase=trials, synthetic=synthetic,
+                                    app_version=__version__, owner=RecordingProcess.this_process(), **set_config))
     recorder = SessionRecorder(journal, engine, say, sounder=sounder)
     if is_shin_joint(joint):    # no images here: nothing to read the scene from
         journal.write("vertical", source="assumed level", camera_roll_deg=None)

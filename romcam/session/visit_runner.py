@@ -11,7 +11,7 @@
    to the end of *before* (then anywhere), said;
 4. the live engine and recorder over those angles, the protocol's phases moved by the clock
    (:class:`romcam.session.visit.RecordedPhases`): trials, reps, frames and results stored as a
-   live session's are, marked as a recording (``recording``, ``phases``, ``neutral_source``).
+   live session's are, marked as a recording (the session's ``recorded``, ``phases``, ``neutral_source`` columns).
 
 The ankle (its shin from the true vertical, kept on the same leg live) and a set of neck circles
 (whose trunk reference is held over the set) use the live measurer over the frames.
@@ -42,7 +42,7 @@ from romcam.session.recorder import SessionRecorder
 from romcam.session.video import VideoOptions, check_video, measure_video
 from romcam.session.visit import HeadNeutral, recorded_protocol
 from romcam.storage.journal import SessionJournal
-from romcam.storage.rows import owner_meta
+from romcam.storage.meta import RecordingProcess, SessionMeta
 from romcam.storage.store import Store, clean_subject_code
 
 
@@ -86,15 +86,16 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
         warnings += [w for w in vertical.warnings() if w not in warnings]
     with Store.open(opts.db) as store:
         journal = SessionJournal(store, say)
-        sid = journal.start(
+        sid = journal.start(SessionMeta(
             opts.subject, opts.joint.name, opts.side, source=str(opts.source),
             camera=f"recorded visit ({Path(info.name).name}), phases {ph.describe(spans)}",
             pose_model=opts.model, target_reps=None, trials_per_phase=opts.trials,
             resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
-            app_version=__version__, new_subject=opts.new_subject, recording=True,
-            phases=ph.describe(spans), neutral_source=source_text, **owner_meta(),
+            app_version=__version__, recorded=True,
+            phases=ph.describe(spans), neutral_source=source_text, owner=RecordingProcess.this_process(),
             started_at=dated.start.isoformat(timespec="seconds"), dated_from=dated.source,
-            **{**set_config, "target_turns": None})      # a recorded set is not counted to a target
+            **{**set_config, "target_turns": None}),     # a recorded set is not counted to a target
+            new_subject=opts.new_subject)
         if vertical is not None:
             journal.write("vertical", source=vertical.source, camera_roll_deg=vertical.camera_roll_deg)
             say(vertical.describe())

@@ -19,11 +19,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable
 
-from romcam.storage import schema
+from romcam.storage.bulk import CHILD_TABLES
 from romcam.storage.store import Store
-
-CHILD_TABLES = ("trials", "reps", "turns", "frames", "results")
-SESSION_KEY = ("subject", "started_at", "joint", "side")
 
 
 @dataclass
@@ -51,27 +48,13 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _columns(table: str) -> list[str]:
-    """The columns copied as they are: all but the row's own id and its session id."""
-    return [c.name for c in schema.metadata.tables[table].columns if c.name not in ("id", "session_id")]
-
-
-def session_keys(store: Store) -> set[tuple]:
-    """The natural keys of the sessions in ``store``."""
-    rows = store._read("SELECT sub.code AS subject, s.started_at, s.joint, s.side FROM sessions s "
-                       "JOIN subjects sub ON sub.id = s.subject_id")
-    return {(_nfc(r["subject"]), r["started_at"], r["joint"], r["side"]) for r in rows}
-
-
 def copy_database(source: Store, target: Store, say: Callable[[str], None] = print) -> CopyCount:
     """Copy every session of ``source`` that ``target`` lacks (module notes); progress through
     ``say``, one line per session."""
     count = CopyCount()
-    have = session_keys(target)
+    have = target.session_keys()
     subjects_before = set(map(_nfc, target.subjects()))
-    rows = source._read("SELECT s.*, sub.code AS subject, sub.created_at AS subject_created_at "
-                        "FROM sessions s JOIN subjects sub "
-                        "ON sub.id = s.subject_id ORDER BY s.started_at, s.id")
+    rows = source.stored_sessions()
     running = {s.id for s in source.sessions() if s.running}
     for n, row in enumerate(rows, start=1):
         key = (_nfc(row["subject"]), row["started_at"], row["joint"], row["side"])
@@ -96,19 +79,6 @@ def copy_database(source: Store, target: Store, say: Callable[[str], None] = pri
 
 def _copy_session(source: Store, target: Store, row) -> dict[str, int]:
     """One session and all its rows into ``target``, in one transaction; rows copied per table."""
-    children = {t: source._read(f"SELECT * FROM {t} WHERE session_id = ?"
-                                + (" ORDER BY id" if t != "results" else " ORDER BY side"), (row["id"],))
-                for t in CHILD_TABLES}
-    columns = _columns("sessions")
-    columns.remove("subject_id")
-    with target._transaction() as conn:
-        subject = target._ensure_subject(conn, _nfc(row["subject"]), new_subject=True,
-                                         created_at=row["subject_created_at"])
-        sid = conn.insert(f"INSERT INTO sessions (subject_id, {', '.join(columns)}) VALUES "
-                          f"(?, {', '.join('?' * len(columns))})", (subject, *(row[c] for c in columns)))
-        for table, found in children.items():
-            names = _columns(table)
-            conn.executemany(f"INSERT INTO {table} (session_id, {', '.join(names)}) VALUES "
-                             f"(?, {', '.join('?' * len(names))})",
-                             [(sid, *(r[c] for c in names)) for r in found])
+    children = source.stored_children(row["id"])
+    target.add_stored_session(row["subject"], row["subject_created_at"], row, children)
     return {t: len(found) for t, found in children.items()}

@@ -137,9 +137,8 @@ def camera_label(camera: str | None) -> str | None:
 
 def device_facts(detail: SessionDetail) -> dict:
     """What measured a session: romcam version, pose model, camera and camera profile."""
-    meta = (detail.stats or {}).get("meta") or {}
     return {"romcam": detail.app_version or "unknown", "pose_model": detail.pose_model,
-            "camera": camera_label(detail.camera), "camera_profile": meta.get("camera_profile")}
+            "camera": camera_label(detail.camera), "camera_profile": detail.camera_profile}
 
 
 def device(key: str, facts: dict) -> dict:

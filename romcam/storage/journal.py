@@ -48,7 +48,8 @@ from romcam.files import atomic_write_text
 from romcam.measure.outcome import SideOutcome
 from sqlalchemy.exc import SQLAlchemyError
 
-from romcam.storage.store import Store, clean_subject_code
+from romcam.storage.meta import SessionMeta
+from romcam.storage.store import Store
 from romcam.timestamps import now_iso
 
 FORMAT = "romcam-recovery-1"
@@ -92,14 +93,13 @@ class SessionJournal:
 
     # ----- the writes of a session
 
-    def start(self, subject: str, joint: str, side: str, new_subject: bool = False, **meta) -> int:
+    def start(self, meta: SessionMeta, new_subject: bool = False) -> int:
         """Create the session (at once: this one write must succeed, nothing has been counted
-        yet) and start the writer thread."""
-        meta.setdefault("started_at", now_iso())
+        yet) and start the writer thread. ``new_subject``: a subject code differing only by case
+        from a known one is another person."""
         add_leftovers(self.store, self.say)
-        self.sid = self.store.start_session(subject, joint, side, new_subject=new_subject, **meta)
-        self.ops.append({"op": "start", "subject": clean_subject_code(subject), "joint": joint,
-                         "side": side, "meta": meta, "session_id": self.sid})
+        self.sid = self.store.start_session(meta, new_subject=new_subject)
+        self.ops.append({"op": "start", **meta.to_record(), "session_id": self.sid})
         self._confirmed = self._filed = 1
         self._db = self.store.twin(WRITE_WAIT_S)
         self._thread = threading.Thread(target=self._run, name=f"romcam-writer-{self.sid}", daemon=True)
@@ -325,19 +325,7 @@ def _lines(records: list[dict]) -> str:
 def delete_empty_session(store: Store, session_id: int) -> bool:
     """Remove a session that recorded no trial and no rep (e.g. no person was ever seen),
     with its frames, and its subject if that has no other session. Returns whether it did."""
-    sid = int(session_id)
-    with store._transaction() as conn:
-        if any(conn.execute(f"SELECT 1 FROM {table} WHERE session_id = ? LIMIT 1", (sid,)).fetchone()
-               for table in ("trials", "reps", "turns")):
-            return False
-        row = conn.execute("SELECT subject_id FROM sessions WHERE id = ?", (sid,)).fetchone()
-        for table in ("frames", "results"):
-            conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
-        conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
-        if row is not None:
-            conn.execute("DELETE FROM subjects WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
-                         "sessions WHERE subject_id = ?)", (row[0], row[0]))
-        return True
+    return store.delete_session_if_empty(session_id)
 
 
 def _folders(store: Store) -> list[Path]:
@@ -436,40 +424,28 @@ def _plain(value):
     return str(value)
 
 
-def _exists(store: Store, sql: str, params: tuple) -> bool:
-    return store._read_one(sql, params) is not None
-
-
 def apply(store: Store, sid: int, o: dict) -> None:
     """One journal record into ``store`` (session ``sid``), unless it is there already."""
     op = o["op"]
     if op == "trial":
-        if not _exists(store, "SELECT 1 FROM trials WHERE session_id = ? AND phase = ? AND side = ? "
-                              "AND trial_no = ? AND created_at = ?",
-                       (sid, o["phase"], o["side"], o["trial_no"], o["created_at"])):
+        if not store.has_trial(sid, o["phase"], o["side"], o["trial_no"], o["created_at"]):
             store.add_trial(sid, o["phase"], o["side"], o["trial_no"], o["peak_deg"], o.get("start_s"),
                             o.get("peak_s"), o.get("end_s"), heel_lifted=o.get("heel_lifted"),
                             created_at=o["created_at"], knee_over_toe_cm=o.get("knee_over_toe_cm"))
     elif op == "discard":
-        with store._transaction() as conn:
-            conn.execute("UPDATE trials SET discarded = 1 WHERE session_id = ? AND phase = ? AND "
-                         "side = ? AND trial_no = ? AND created_at = ?",
-                         (sid, o["phase"], o["side"], o["trial_no"], o["created_at"]))
+        store.discard_trial_at(sid, o["phase"], o["side"], o["trial_no"], o["created_at"])
     elif op == "rep":
-        if not _exists(store, "SELECT 1 FROM reps WHERE session_id = ? AND side = ? AND rep_no = ? "
-                              "AND created_at = ?", (sid, o["side"], o["rep_no"], o["created_at"])):
+        if not store.has_rep(sid, o["side"], o["rep_no"], o["created_at"]):
             store.add_rep(sid, o["side"], o["rep_no"], o["peak_deg"], o.get("start_s"), o.get("peak_s"),
                           o.get("end_s"), heel_lifted=o.get("heel_lifted"), created_at=o["created_at"],
                           knee_over_toe_cm=o.get("knee_over_toe_cm"))
     elif op == "turn":
-        if not _exists(store, "SELECT 1 FROM turns WHERE session_id = ? AND turn_no = ? AND created_at = ?",
-                       (sid, o["turn_no"], o["created_at"])):
+        if not store.has_turn(sid, o["turn_no"], o["created_at"]):
             store.add_turn(sid, o["turn_no"], o["direction"], o.get("start_s"), o.get("end_s"), o.get("right_deg"),
                            o.get("left_deg"), o.get("forward_deg"), o.get("backward_deg"), created_at=o["created_at"])
     elif op == "frames":
         rows = o["rows"]
-        if rows and not _exists(store, "SELECT 1 FROM frames WHERE session_id = ? AND COALESCE(side, '') = "
-                                       "COALESCE(?, '') AND t_s = ?", (sid, o.get("side"), float(rows[0][0]))):
+        if rows and not store.has_frames(sid, o.get("side"), float(rows[0][0])):
             store.add_frames(sid, rows, side=o.get("side"))
     elif op == "neutral":
         store.set_neutral(sid, o["neutral_deg"])
@@ -503,13 +479,9 @@ def read_recovery(path: Path) -> tuple[dict, list[dict]]:
 def replay(store: Store, records: list[dict]) -> int:
     """Add a recovery file's session to ``store`` (the same session when it is already there,
     matched on subject, joint and start time); returns its id there."""
-    start, rest = records[0], records[1:]
-    meta = dict(start["meta"])
-    row = store._read_one("SELECT s.id FROM sessions s JOIN subjects sub ON sub.id = s.subject_id "
-                          "WHERE sub.code = ? AND s.joint = ? AND s.started_at = ?",
-                          (start["subject"], start["joint"], meta["started_at"]))
-    sid = int(row[0]) if row else store.start_session(start["subject"], start["joint"], start["side"],
-                                                       new_subject=True, **meta)
-    for record in rest:
+    meta = SessionMeta.from_record(records[0])
+    sid = store.find_session(meta.subject, meta.joint, meta.started_at)
+    sid = sid if sid is not None else store.start_session(meta, new_subject=True)
+    for record in records[1:]:
         apply(store, sid, record)
     return sid

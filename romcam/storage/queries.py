@@ -11,9 +11,9 @@ from datetime import date, datetime
 from romcam.errors import RomcamError
 from romcam.measure.outcome import SideOutcome, side_outcome
 from romcam.storage.engine import DbRow
-from romcam.storage.rows import (RepRecord, SessionDetail, SessionRow, TrialRecord, process_alive,
-                                 recorded_elsewhere)
-from romcam.storage.values import TRIAL_PHASES, meta_of, sides_of, stored_bool
+from romcam.storage.meta import InvalidSessionMeta, RecordingProcess
+from romcam.storage.rows import RepRecord, SessionDetail, SessionRow, TrialRecord
+from romcam.storage.values import TRIAL_PHASES, sides_of, stored_bool
 from romcam.timestamps import parse_since, parse_timestamp
 
 
@@ -76,7 +76,9 @@ class ReadsMixin:
             app_version=row["app_version"],
             stats=json.loads(row["stats_json"]) if row["stats_json"] else {},
             vertical_source=row["vertical_source"], camera_roll_deg=row["camera_roll_deg"],
-            trials=tuple(trials), reps=tuple(reps), turns=tuple(self.turns(row["id"])))
+            trials=tuple(trials), reps=tuple(reps), turns=tuple(self.turns(row["id"])),
+            resolution=row["resolution"], camera_profile=row["camera_profile"], phases=row["phases"],
+            neutral_source=row["neutral_source"], dated_from=row["dated_from"])
 
     def frames(self, session_id: int):
         """The per-frame angle series of a session: a DataFrame with columns t_s, phase, side,
@@ -94,6 +96,37 @@ class ReadsMixin:
             df[name] = pd.to_numeric(df[name], errors="coerce").astype(float)
         df["valid"] = df["valid"].astype(bool)
         return df
+
+    # ----- finding what a journal's records already stored (replaying is idempotent)
+
+    def find_session(self, subject: str, joint: str, started_at: str) -> int | None:
+        """The id of the session of subject code ``subject`` (as stored), ``joint``, started at
+        ``started_at`` (as stored), else None."""
+        row = self._read_one("SELECT s.id FROM sessions s JOIN subjects sub ON sub.id = s.subject_id "
+                             "WHERE sub.code = ? AND s.joint = ? AND s.started_at = ?",
+                             (subject, joint, started_at))
+        return None if row is None else int(row[0])
+
+    def has_trial(self, session_id: int, phase: str, side: str, trial_no: int, created_at: str) -> bool:
+        return self._exists("SELECT 1 FROM trials WHERE session_id = ? AND phase = ? AND side = ? "
+                            "AND trial_no = ? AND created_at = ?",
+                            (int(session_id), phase, side, int(trial_no), created_at))
+
+    def has_rep(self, session_id: int, side: str, rep_no: int, created_at: str) -> bool:
+        return self._exists("SELECT 1 FROM reps WHERE session_id = ? AND side = ? AND rep_no = ? "
+                            "AND created_at = ?", (int(session_id), side, int(rep_no), created_at))
+
+    def has_turn(self, session_id: int, turn_no: int, created_at: str) -> bool:
+        return self._exists("SELECT 1 FROM turns WHERE session_id = ? AND turn_no = ? AND created_at = ?",
+                            (int(session_id), int(turn_no), created_at))
+
+    def has_frames(self, session_id: int, side: str | None, t_s: float) -> bool:
+        """Whether a frame of ``side`` (None: no side) at ``t_s`` is stored for the session."""
+        return self._exists("SELECT 1 FROM frames WHERE session_id = ? AND COALESCE(side, '') = "
+                            "COALESCE(?, '') AND t_s = ?", (int(session_id), side, float(t_s)))
+
+    def _exists(self, sql: str, params: tuple) -> bool:
+        return self._read_one(sql, params) is not None
 
     def _stored_results(self, clause: str, params: tuple) -> dict[int, list[SideOutcome]]:
         """Results rows of the sessions selected by ``clause``, by session id."""
@@ -144,7 +177,7 @@ class ReadsMixin:
                      heel_lifted: dict[str, int] | None = None, turns: int = 0,
                      knee_over_toe: dict | None = None) -> SessionRow:
         outcomes = stored or self._computed_outcomes(r["id"], r["side"])
-        meta = meta_of(r["stats_json"])
+        owner = _owner(r) if r["status"] == "in_progress" else None
         circles = "set_kind" in r.keys() and r["set_kind"] == "circles"
         return SessionRow(
             id=r["id"], subject=r["subject"], joint=r["joint"], side=r["side"],
@@ -152,9 +185,8 @@ class ReadsMixin:
             end_reason=r["end_reason"], synthetic=bool(r["synthetic"]),
             target_reps=r["target_reps"], outcomes=tuple(outcomes), results_stored=bool(stored),
             heel_lifted=heel_lifted or {}, knee_over_toe_cm=knee_over_toe or {},
-            running=r["status"] == "in_progress" and process_alive(meta),
-            elsewhere=recorded_elsewhere(meta) if r["status"] == "in_progress" else None,
-            turns_done=turns if circles else None, recorded=bool(meta.get("recording")),
+            running=owner is not None and owner.alive(), elsewhere=owner and owner.elsewhere(),
+            turns_done=turns if circles else None, recorded=bool(r["recorded"]),
             **({"set_kind": r["set_kind"] or "reps", "target_turns": r["target_turns"]}
                if "set_kind" in r.keys() else {}))
 
@@ -176,3 +208,13 @@ class ReadsMixin:
         return out
 
 
+
+
+def _owner(r: DbRow) -> RecordingProcess | None:
+    """The process that recorded a session, from its row (None when not stored or not valid)."""
+    if r["owner_pid"] is None or r["owner_host"] is None:
+        return None
+    try:
+        return RecordingProcess(r["owner_pid"], r["owner_host"], r["owner_pid_start"])
+    except InvalidSessionMeta:
+        return None

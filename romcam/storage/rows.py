@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,45 +10,6 @@ from romcam.timestamps import parse_timestamp
 
 INTERRUPTED_LABEL = "incomplete (interrupted)"
 RUNNING_LABEL = "in progress"
-
-
-def process_start(pid: int) -> str | None:
-    """When process ``pid`` started (clock ticks since boot, Linux), to tell it from a later
-    process that got the same pid; None where /proc is not available."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def owner_meta() -> dict:
-    """What a session stores about the process recording it (see :func:`process_alive`)."""
-    return {"pid": os.getpid(), "host": socket.gethostname(), "pid_start": process_start(os.getpid())}
-
-
-def process_alive(meta: dict) -> bool:
-    """Whether the process that recorded a session (its :func:`owner_meta`) is still running on
-    this machine. Sessions recorded elsewhere, or before this was stored, count as not running."""
-    pid, host = meta.get("pid"), meta.get("host")
-    if not isinstance(pid, int) or host != socket.gethostname():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    except OSError:
-        return False
-    started = meta.get("pid_start")
-    return started is None or process_start(pid) == started
-
-
-def recorded_elsewhere(meta: dict) -> str | None:
-    """The other computer a session was recorded on (a shared database), else None."""
-    host = meta.get("host")
-    return host if isinstance(host, str) and host and host != socket.gethostname() else None
 
 
 @dataclass(frozen=True)
@@ -179,6 +138,11 @@ class SessionDetail:
     vertical_source: str | None = None     # ankle: camera profile, scene or assumed level
     camera_roll_deg: float | None = None
     turns: tuple[TurnRecord, ...] = ()
+    resolution: str | None = None          # the frames' size, e.g. 1280x720
+    camera_profile: str | None = None      # the calibration profile used, if any
+    phases: str | None = None              # a recorded visit: its phases, in words
+    neutral_source: str | None = None      # a recorded visit: where its neutral came from
+    dated_from: str | None = None          # a recorded visit: where its start time came from
 
     @property
     def id(self) -> int:

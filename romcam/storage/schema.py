@@ -61,6 +61,16 @@ sessions = Table(
     Column("target_turns", Integer),
     _real("camera_roll_deg"),
     Column("vertical_source", Text),
+    # v4: what was kept in stats_json["meta"] before
+    Column("resolution", Text),
+    Column("camera_profile", Text),
+    Column("recorded", Integer, nullable=False, server_default=text("0")),
+    Column("phases", Text),
+    Column("neutral_source", Text),
+    Column("dated_from", Text),
+    Column("owner_pid", Integer),
+    Column("owner_host", Text),
+    Column("owner_pid_start", Text),
     Index("sessions_by_subject", "subject_id", "started_at"),
 )
 

@@ -25,25 +25,26 @@ import threading
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from romcam import __version__
 from romcam.dirs import data_dir
 from romcam.errors import RomcamError
 from romcam.files import check_folder
 from romcam.measure.outcome import SideOutcome
+from romcam.storage.bulk import BulkMixin
 from romcam.storage.engine import Conn, DbRow, PgSettings, clean_url, driver_error, is_url, pg_engine
 from romcam.storage.engine import pg_error, sqlite_engine
+from romcam.storage.meta import SessionMeta
 from romcam.storage.migrate import current_version, latest_version, migrate
 from romcam.storage.queries import ReadsMixin
 from romcam.storage.sqlite_file import (check_integrity, check_sqlite_file, check_writable,
                                         copy_for_reading, db_error, may_write, read_target)
-from romcam.storage.turns import SET_KINDS, TurnsMixin
+from romcam.storage.turns import TurnsMixin
 from romcam.storage.values import (FINAL_STATUSES, SESSION_SIDES, SIDES, TRIAL_PHASES, check_choice,
-                                   clean_subject_code, json_default, opt_bool, opt_float, opt_int,
-                                   peak_value, result_values)
+                                   clean_subject_code, json_default, opt_bool, opt_float, peak_value,
+                                   result_values)
 from romcam.timestamps import now_iso
 
 __all__ = ["DB_ENV", "DB_FILENAME", "Store", "clean_subject_code", "resolve_db_path", "SIDES",
@@ -53,11 +54,6 @@ DB_FILENAME = "romcam.sqlite3"
 DB_ENV = "ROMCAM_DB"
 BUSY_TIMEOUT_S = 5.0                 # how long a write waits for another writer before giving up
 SQLITE_PRAGMAS = ("synchronous = FULL", "foreign_keys = ON")   # every connection that writes
-
-# Session fields start_session() stores in their own columns; other keyword arguments are kept
-# in stats_json under "meta", so a new field in the session code never breaks a live session.
-SESSION_META = ("source", "camera", "pose_model", "target_reps", "trials_per_phase",
-                "neutral_deg", "synthetic", "app_version", "started_at", "set_kind", "target_turns")
 
 # per-frame fields, in the order add_frames takes them
 FRAME_FIELDS = ("t_s", "phase", "angle_deg", "valid", "head_turn_deg", "head_flexion_deg", "invalid_reason")
@@ -79,7 +75,7 @@ def resolve_db_path(path: str | os.PathLike | None = None) -> Path | str:
 # --------------------------------------------------------------------------- the store
 
 
-class Store(TurnsMixin, ReadsMixin):
+class Store(TurnsMixin, ReadsMixin, BulkMixin):
     """The session database. Use as a context manager: ``with Store.open() as store: ...``.
 
     Every write method is one transaction, committed before it returns. A Store may be shared
@@ -325,31 +321,27 @@ class Store(TurnsMixin, ReadsMixin):
 
     # ----- writing a session as it happens
 
-    def start_session(self, subject_code: str, joint: str, side: str, new_subject: bool = False,
-                      **meta: Any) -> int:
-        """Create a session (status in_progress) for ``subject_code`` (created if new).
-
-        Known ``meta``: source, camera, pose_model, target_reps, trials_per_phase, neutral_deg, synthetic,
-        app_version, started_at, set_kind, target_turns; anything else is kept in stats["meta"].
-        """
-        check_choice(side, SESSION_SIDES, "side")
-        code = clean_subject_code(subject_code)
-        extra = {k: meta.pop(k) for k in list(meta) if k not in SESSION_META}
-        values = (
-            str(joint), side, meta.get("started_at") or now_iso(), meta.get("source"),
-            meta.get("camera"), meta.get("pose_model"), opt_int(meta.get("target_reps")),
-            opt_int(meta.get("trials_per_phase")), opt_float(meta.get("neutral_deg")),
-            int(bool(meta.get("synthetic", False))), meta.get("app_version") or __version__,
-            json.dumps({"meta": extra}, default=json_default) if extra else None,
-            check_choice(meta.get("set_kind") or "reps", SET_KINDS, "set_kind"), opt_int(meta.get("target_turns")),
-        )
+    def start_session(self, meta: SessionMeta, new_subject: bool = False) -> int:
+        """Create a session (status in_progress) as ``meta`` says, for its subject (created if
+        new; a code differing only by case from a known one is refused unless ``new_subject``)."""
+        if not isinstance(meta, SessionMeta):
+            raise TypeError(f"start_session takes a SessionMeta, not {type(meta).__name__}")
+        owner = meta.owner
+        values = {
+            "joint": meta.joint, "side": meta.side, "started_at": meta.started_at, "source": meta.source,
+            "camera": meta.camera, "pose_model": meta.pose_model, "target_reps": meta.target_reps,
+            "trials_per_phase": meta.trials_per_phase, "neutral_deg": meta.neutral_deg,
+            "synthetic": int(meta.synthetic), "app_version": meta.app_version, "set_kind": meta.set_kind,
+            "target_turns": meta.target_turns, "resolution": meta.resolution,
+            "camera_profile": meta.camera_profile, "recorded": int(meta.recorded), "phases": meta.phases,
+            "neutral_source": meta.neutral_source, "dated_from": meta.dated_from,
+            "owner_pid": owner and owner.pid, "owner_host": owner and owner.host,
+            "owner_pid_start": owner and owner.pid_start,
+        }
         with self._transaction() as conn:
-            subject = self._ensure_subject(conn, code, new_subject)
-            return conn.insert(
-                "INSERT INTO sessions (subject_id, joint, side, started_at, source, camera, "
-                "pose_model, target_reps, trials_per_phase, neutral_deg, synthetic, app_version, "
-                "stats_json, set_kind, target_turns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (subject, *values))
+            subject = self._ensure_subject(conn, meta.subject, new_subject)
+            return conn.insert(f"INSERT INTO sessions (subject_id, {', '.join(values)}) VALUES "
+                               f"(?, {', '.join('?' * len(values))})", (subject, *values.values()))
 
     def add_trial(self, session_id: int, phase: str, side: str, trial_no: int, peak_deg: float,
                   start_s: float | None = None, peak_s: float | None = None,
@@ -447,6 +439,31 @@ class Store(TurnsMixin, ReadsMixin):
                 "mdc95_deg, verdict, trials_before, trials_after, reps_done, "
                 "first_rep_at_after_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [result_values(sid, o) for o in results])
+
+    def discard_trial_at(self, session_id: int, phase: str, side: str, trial_no: int, created_at: str) -> None:
+        """Mark the trial of a session known by its phase, side, number and creation time as
+        discarded (no change when there is none)."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE trials SET discarded = 1 WHERE session_id = ? AND phase = ? AND "
+                         "side = ? AND trial_no = ? AND created_at = ?",
+                         (int(session_id), phase, side, int(trial_no), created_at))
+
+    def delete_session_if_empty(self, session_id: int) -> bool:
+        """Remove a session that recorded no trial, rep or turn (e.g. no person was ever seen),
+        with its frames, and its subject if that has no other session. Returns whether it did."""
+        sid = int(session_id)
+        with self._transaction() as conn:
+            if any(conn.execute(f"SELECT 1 FROM {table} WHERE session_id = ? LIMIT 1", (sid,)).fetchone()
+                   for table in ("trials", "reps", "turns")):
+                return False
+            row = conn.execute("SELECT subject_id FROM sessions WHERE id = ?", (sid,)).fetchone()
+            for table in ("frames", "results"):
+                conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
+            conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+            if row is not None:
+                conn.execute("DELETE FROM subjects WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
+                             "sessions WHERE subject_id = ?)", (row[0], row[0]))
+            return True
 
     def _update_session(self, session_id: int, sql: str, params: tuple) -> None:
         with self._transaction() as conn:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import unicodedata
 from typing import Any, Iterable
@@ -76,13 +75,6 @@ def sides_of(session_side: str, seen: Iterable[str]) -> list[str]:
     """The sides a session reports: those it was set up for, plus any it stored data for."""
     wanted = list(SIDES) if session_side == "both" else [session_side]
     return [s for s in SIDES if s in wanted or s in set(seen)]
-
-
-def meta_of(stats_json: str | None) -> dict:
-    try:
-        return (json.loads(stats_json) if stats_json else {}).get("meta") or {}
-    except ValueError:
-        return {}
 
 
 def result_values(session_id: int, o: SideOutcome) -> tuple:
