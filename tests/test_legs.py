@@ -115,6 +115,50 @@ def test_majority_parity_wins_offline():
     assert fixed.swapped[:4].all() and not fixed.swapped[4:].any()
 
 
+
+# MediaPipe 1.2.3 on lunges_side.mp4 rotated by -8 deg, 2.69-3.25 s (frames 81-98): knee, ankle,
+# heel, toe (x, y px) of the leg labelled left, then of the one labelled right. The standing
+# (front) foot stays near x 675, y 1035; the rear foot is near x 530, y 900 at the bottom. From
+# frame 9 MediaPipe exchanges the labels over three frames, drawing both legs part-way towards
+# each other (frames 9-10), and exchanges them back and forth after that.
+LABEL_MORPH = [
+    [763, 870, 672, 978, 646, 980, 687, 1019, 720, 889, 686, 1034, 668, 1062, 741, 1078],
+    [752, 870, 656, 971, 629, 972, 675, 1018, 720, 889, 686, 1034, 668, 1062, 742, 1078],
+    [742, 873, 666, 1000, 641, 1023, 695, 1041, 718, 884, 647, 970, 632, 996, 702, 1046],
+    [739, 881, 670, 1029, 643, 1053, 727, 1066, 717, 882, 611, 940, 582, 936, 637, 1015],
+    [737, 893, 673, 1037, 647, 1060, 739, 1075, 718, 883, 596, 923, 571, 914, 608, 1001],
+    [732, 895, 674, 1037, 650, 1061, 742, 1080, 720, 883, 582, 909, 557, 904, 579, 991],
+    [730, 901, 675, 1037, 652, 1063, 743, 1081, 722, 885, 572, 902, 548, 889, 559, 977],
+    [729, 904, 676, 1036, 653, 1058, 738, 1080, 730, 889, 567, 897, 544, 885, 548, 967],
+    [729, 906, 677, 1039, 653, 1062, 740, 1081, 729, 889, 557, 893, 532, 877, 535, 954],
+    [721, 909, 636, 1013, 608, 1026, 673, 1061, 739, 890, 583, 912, 541, 899, 579, 955],
+    [716, 913, 604, 997, 574, 1004, 629, 1046, 738, 888, 640, 964, 605, 970, 666, 1018],
+    [699, 919, 531, 908, 505, 900, 517, 972, 738, 887, 677, 1027, 653, 1048, 742, 1072],
+    [713, 916, 653, 1015, 634, 1032, 717, 1059, 711, 879, 540, 919, 511, 906, 530, 985],
+    [702, 922, 578, 990, 549, 994, 594, 1032, 725, 884, 673, 983, 647, 999, 726, 1061],
+    [696, 932, 521, 927, 518, 962, 517, 981, 743, 889, 694, 999, 668, 1016, 745, 1074],
+    [696, 938, 527, 917, 502, 908, 514, 979, 723, 866, 682, 1022, 657, 1041, 741, 1073],
+    [689, 945, 517, 910, 484, 897, 503, 971, 729, 861, 690, 1033, 664, 1051, 747, 1077],
+    [684, 951, 510, 910, 482, 896, 501, 970, 730, 863, 691, 1037, 665, 1054, 748, 1079],
+]
+
+
+def test_tracker_keeps_the_leg_through_a_drawn_out_label_exchange():
+    """Recorded real landmarks (LABEL_MORPH): every frame on which the tracker is sure and the
+    feet are apart puts the standing front foot on the same track."""
+    idx = [legs.LEG[s][k] for s in legs.SIDES for k in ("knee", "ankle", "heel", "toe")]
+    frames = np.full((len(LABEL_MORPH), 33, 2), np.nan)
+    frames[:, idx] = np.array(LABEL_MORPH, dtype=float).reshape(len(LABEL_MORPH), 8, 2)
+    tracker = legs.LegSwapTracker(294.0)          # the clip's leg length in px
+    steps = [tracker.update(i, f) for i, f in enumerate(frames)]
+    fixed = legs.swap_legs(frames, np.array([s.swapped for s in steps]))
+    left_x, right_x = fixed[:, legs.LEG["left"]["ankle"], 0], fixed[:, legs.LEG["right"]["ankle"], 0]
+    sure = np.array([not s.ambiguous for s in steps]) & (np.abs(left_x - right_x) > 0.3 * 294.0)
+    front = np.where(left_x > right_x, "left", "right")[sure]
+    print("front foot's track on the sure frames:", "".join(f[0] for f in front))
+    assert sure[:9].sum() >= 4 and sure[11:].sum() >= 6     # before and after the exchange
+    assert len(set(front)) == 1
+
 # ---------------------------------------------------------------- real MediaPipe landmarks
 
 def _real(clip, landmarks_of):

@@ -126,6 +126,11 @@ def _cost(p, q) -> float:
     return float(np.sum(_TRACK_WEIGHTS * np.linalg.norm(p - q, axis=-1)) / _TRACK_WEIGHTS.sum())
 
 
+def _costs(a, b, ref) -> tuple[float, float]:
+    """The costs of keeping and of exchanging the labels of legs ``a``, ``b`` against ``ref``."""
+    return _cost(a, ref[0]) + _cost(b, ref[1]), _cost(a, ref[1]) + _cost(b, ref[0])
+
+
 @dataclass(frozen=True)
 class TrackStep:
     swapped: bool        # MediaPipe's labels are exchanged on this frame (relative to the track)
@@ -152,7 +157,14 @@ class LegSwapTracker:
     half-way to the other, and MediaPipe's corrected labels then came with margins of only
     0.04-0.07 while the rear foot stepped in beside the standing one; the frames stayed unsure
     for 0.37 s and a live session lost that lunge's return (with 4 frames: 0.23 s, and the trial
-    counted). After more than ``max_gap`` frames without
+    counted). A frame whose margin against the last confident frame is under ``flip_margin`` is
+    also compared with the last frame that was decided clearly (its *anchor*, at most ``max_gap``
+    frames back), and when that comparison is clear it decides: MediaPipe swaps labels over two or
+    three frames, drawing both legs part-way towards each other, and each of those frames looks
+    like a small continuous step from the one before, so a chain of small-margin decisions can
+    hand the track to the other leg; the legs as last seen clearly apart are not fooled (legs that
+    are really crossing are close together, so the anchor cannot tell them apart and leaves the
+    decision to the last frame). After more than ``max_gap`` frames without
     legs, when even the cheaper assignment costs over ``restart_cost`` leg lengths (another
     person, a cut), or at the first clear frame after more than ``max_gap`` unsure ones (the
     reference is stale: the lunges replayed three times lost the leg after 34 unsure frames
@@ -170,6 +182,7 @@ class LegSwapTracker:
         self.restart_cost, self.max_gap, self.flip_frames = restart_cost, max_gap, flip_frames
         self._lengths: deque[float] = deque(maxlen=300)   # live scale: recent leg lengths
         self._ref = None                  # (left, right) of the last confident frame, repaired
+        self._anchor = None               # (frame, (left, right)) of the last frame decided clearly
         self._last_i: int | None = None
         self._unsure = 0                  # ambiguous frames in a row (the reference grows stale)
         self._against = 0                 # clear frames in a row that point against the parity
@@ -195,10 +208,15 @@ class LegSwapTracker:
         gap = self._last_i is not None and i - self._last_i > self.max_gap
         self._last_i = i
         if self._ref is not None and not gap:
-            keep = _cost(a, self._ref[0]) + _cost(b, self._ref[1])
-            swap = _cost(a, self._ref[1]) + _cost(b, self._ref[0])
+            ref = self._ref
+            keep, swap = _costs(a, b, ref)
+            anchor = self._anchor if self._anchor is not None and i - self._anchor[0] <= self.max_gap else None
+            if abs(keep - swap) < self.flip_margin and anchor is not None:
+                k2, s2 = _costs(a, b, anchor[1])
+                if abs(k2 - s2) >= self.flip_margin:
+                    ref, keep, swap = anchor[1], k2, s2
             margin = abs(keep - swap)
-            clear = margin >= self.min_margin and _cost(a, b) >= self.merge_ratio * _cost(*self._ref)
+            clear = margin >= self.min_margin and _cost(a, b) >= self.merge_ratio * _cost(*ref)
             # a new person or a cut; or a clear frame after a long unsure stretch (stale reference)
             restart = min(keep, swap) > self.restart_cost or (clear and self._unsure > self.max_gap)
             if not restart:
@@ -210,11 +228,14 @@ class LegSwapTracker:
                 self._unsure = self._against = 0
                 self._parity = swap < keep
                 self._ref = (b, a) if self._parity else (a, b)
+                if margin >= self.flip_margin:
+                    self._anchor = (i, self._ref)
                 return TrackStep(self._parity, False, self.segment, margin)
         self.segment += 1
         self._unsure = self._against = 0
         self._parity = False
         self._ref = (a, b)
+        self._anchor = None
         return TrackStep(False, False, self.segment, float("nan"))
 
 
