@@ -72,19 +72,26 @@ def test_camera_roll_leaves_trunk_relative_angles(clip, roll, clips, landmarks_o
     Systematic change (median of the signed change): <= 1.0 deg everywhere. Per-frame change
     (median of |change|): <= 1.0 deg, or for landmarks noisier than that, no more than 0.5 deg
     above the model's own noise floor, measured here by shifting the same frames by one pixel
-    (MediaPipe's legs move 1-2 deg for changes that small; see docs/limits.md).
+    (MediaPipe's legs move 1-2 deg for changes that small; see docs/limits.md). The per-frame
+    bound holds for the limb romcam measures by default (``--side auto``: in a side view the one
+    nearer the camera); the limb behind the body is drawn by guesswork frame by frame, so for it
+    only the systematic change is bounded.
     """
     _, _, joints, face = ROLL_CASES[clip]
     upright = landmarks_of(clips(clip, "0"), face=face)
     rolled = landmarks_of(clips(clip, str(roll)), face=face)
     shifted = landmarks_of(clips(clip, "shift"), face=face)
     for name in joints:
+        measured = set(analyze_landmarks(get_joint(name), upright, "auto").channels)
         floor = _median_changes(name, upright, shifted)
         for channel, (signed, absolute) in _median_changes(name, upright, rolled).items():
             print(f"{clip} roll {roll:+.0f}: {name} {channel}: median change {signed:+.2f} deg, "
-                  f"median |change| {absolute:.2f} deg (1-px shift floor {floor[channel][1]:.2f} deg)")
+                  f"median |change| {absolute:.2f} deg (1-px shift floor {floor[channel][1]:.2f} deg)"
+                  + ("" if channel in measured else " (the far limb: systematic change only)"))
             assert abs(signed) <= 1.0
-            assert absolute <= max(1.0, floor[channel][1] + 0.5)
+            if channel in measured:
+                assert absolute <= max(1.0, floor[channel][1] + 0.5)
+        assert measured, f"{clip}: no side measured by default"
 
 
 def test_camera_roll_moves_head_roll_by_the_roll(clips, landmarks_of):
