@@ -10,9 +10,7 @@ works on the *excursion* ``e = sign * (angle - neutral)`` of one side:
   ``min_duration_s``, and it was seen whole: it started from near-neutral and no gap of
   invalid frames longer than ``max_gap_s`` interrupted it (a person walking into frame, or a
   head turned beyond the yaw limit, is not a rep);
-* an excursion still open when the stream ends is reported as incomplete and not counted,
-  unless it was already seen coming back from its peak by more than the hysteresis band
-  (``enter_deg - exit_deg``), as for a view lost mid-stream.
+* an excursion still open when the stream ends is reported as incomplete and not counted.
 
 Everything here is pure: feed samples, get :class:`Rep` records.
 """
@@ -164,15 +162,9 @@ class RepCounter:
 
     def finish(self) -> Rep | None:
         """End of the stream: a rep that has already come back below exit is closed (and returned
-        if it counts); so is one seen coming back from its peak by more than the hysteresis band
-        (the rule of :meth:`_lose_sight_if_gap`: the end of the stream is the view lost for good),
-        closed at its last valid sample. One still nearer its peak is left open for
-        :meth:`unfinished`."""
+        if it counts); one still out is left open for :meth:`unfinished`."""
         if self._in_rep and self._below_t is not None:
             return self._close(self._below_t)
-        if (self._in_rep and self._whole and self._last_valid_t is not None
-                and self._peak_e - self._last_e > self.th.enter_deg - self.th.exit_deg):
-            return self._close(self._last_valid_t)
         return None
 
     def unfinished(self) -> Rep | None:
