@@ -208,10 +208,11 @@ def test_session_on_a_video_without_a_still_hold_waits_for_a_real_neutral(tmp_pa
     assert detail.row.status == "incomplete" and "the video ended during 'before'" in out
 
 
-VISIT_TOL = 0.5   # deg; measured: 0.2 at most (after trial 1: 46.2 against 46.0). The landmarks of a
-# recorded visit come from the two-core pipeline (`analyze`'s), the live run's from one sequential
-# detector; MediaPipe's tracking restarts at the pipeline's chunk boundary, which moves a landmark a
-# little (docs/validation/speed.md: up to 1.0 deg on the worst frame). The neutral differs by under 0.1 deg.
+VISIT_TOL = 2.0   # deg. A recorded visit measures the whole video as `analyze` does (the shoulder
+# line at rest read over a window centred on each frame; tests/test_one_pipeline.py holds the two
+# within 0.1 deg); the live run can only look back (the past 3-6 s), which reads up to ~2.7 deg apart
+# on a frame of this clip and 1.54 deg apart on a peak (before, trial 3). The landmarks also differ
+# a little: the visit's come from the two-core pipeline, the live run's from one sequential detector.
 
 
 def test_recorded_visit_with_phases_matches_the_live_run(real_session_clip, live_real_session, tmp_path):
@@ -238,7 +239,7 @@ def test_recorded_visit_with_phases_matches_the_live_run(real_session_clip, live
     print(f"stored: {detail.phases}; {detail.neutral_source}; neutral {detail.neutral_deg} (live {live.neutral_deg})")
     assert detail.row.recorded and detail.phases.startswith("before 0:00-0:23.1, set 0:23.1-0:43.2")
     assert detail.neutral_source.startswith("the stillest 1.5 s of looking ahead, 0:0")   # in the still hold
-    assert abs(detail.neutral_deg - live.neutral_deg) <= 0.2
+    assert abs(detail.neutral_deg - live.neutral_deg) <= 1.5    # the raw angle: 1.13 apart (the live reading ~1.1 lower)
     assert detail.row.status == "complete" and "recorded visit" in detail.camera
     (outcome,), (live_outcome,) = detail.outcomes, live.outcomes
     assert outcome.before_deg == pytest.approx(live_outcome.before_deg, abs=VISIT_TOL)
