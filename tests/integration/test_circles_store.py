@@ -1,6 +1,6 @@
 """Neck circles stored, exported and reported: turns round trip through the Store (also in a
 database that started as v1), `romcam export --turns`, the report's circles section (parsed back
-like tests/test_report.py), `romcam demo --set circles` and `romcam analyze --joint neck-circles`."""
+like tests/integration/test_report.py), `romcam demo --set circles` and `romcam analyze --joint neck-circles`."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def test_export_turns_columns(tmp_path):
 
 
 def test_readme_documents_the_turns_columns():
-    readme = (os.path.dirname(__file__) + "/../README.md")
+    readme = (os.path.dirname(__file__) + "/../../README.md")
     text = open(readme, encoding="utf-8").read()
     for name, unit, _ in TURN_COLUMNS:
         assert re.search(rf"^\| `{name}` \| {re.escape(unit)} \|", text, re.M), name

@@ -1,5 +1,5 @@
 """Neck side-bend against known 3-D truth: a real face rendered as a textured 3-D mesh at known
-head poses (tests/head_render.py), encoded as a video and run through MediaPipe and romcam like
+head poses (tests/tools/head_render.py), encoded as a video and run through MediaPipe and romcam like
 any recording (DESIGN.md, "Testing with known truth").
 
 Every pose is performed as a rep (neutral -> pose -> hold -> neutral), since the shoulder line is

@@ -25,7 +25,7 @@ Conventions
   converts a camera-frame rotation into that frame.
 
 Run as a script for the visual check and the accuracy tables:
-    nice .venv/bin/python tests/head_render.py            # contact sheet + evaluation grid
+    nice .venv/bin/python tests/tools/head_render.py      # contact sheet + evaluation grid
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MODEL_DIR = Path(os.environ.get("ROMCAM_MODEL_DIR") or REPO.parent / "shared" / "models")
 MEDIA_DIR = Path(os.environ.get("ROMCAM_MEDIA_DIR") or REPO.parent / "shared" / "media")
 SCRATCH = Path("/tmp/head_render")
