@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from romcam.storage import schema
 from romcam.storage.store import Store

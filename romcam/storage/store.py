@@ -25,7 +25,8 @@ import threading
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import sqlite3
 import stat
 import subprocess
 import sys

@@ -274,7 +274,7 @@ def load_source(name: str = "man", detector: Detector | None = None, media_dir: 
 
 
 def source_renderer(name: str = "man", model_dir: Path | str = MODEL_DIR,
-                    media_dir: Path | str = MEDIA_DIR) -> tuple[np.ndarray, "HeadRenderer"]:
+                    media_dir: Path | str = MEDIA_DIR) -> tuple[np.ndarray, HeadRenderer]:
     """(source frame, its HeadRenderer) for a SOURCES entry, with the model bundle's triangles."""
     with Detector(model_dir) as det:
         frame, face, left, right = load_source(name, det, media_dir)
