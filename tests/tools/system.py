@@ -31,6 +31,7 @@ def strict() -> bool:
 
 def missing(reason: str) -> NoReturn:
     """Skip the running test with ``reason``; a failure under ROMCAM_REQUIRE_SYSTEM_TOOLS=1."""
+    __tracebackhide__ = True                  # the report names the test's line, not this one
     if strict():
         pytest.fail(f"{reason} ({STRICT}=1: a missing tool is a failure)", pytrace=False)
     pytest.skip(reason)
@@ -52,6 +53,7 @@ def find_tool(*names: str, also_in: tuple[str, ...] = ()) -> str | None:
 def require_tool(*names: str, package: str, also_in: tuple[str, ...] = ()) -> str:
     """The path of the first of ``names`` found (see :func:`find_tool`), or the test is skipped
     naming the Debian ``package`` that brings it (failed under ROMCAM_REQUIRE_SYSTEM_TOOLS=1)."""
+    __tracebackhide__ = True
     found = find_tool(*names, also_in=also_in)
     if found is None:
         missing(f"{' / '.join(names)} not found: install the Debian package {package} (.ci/run does)")
@@ -60,6 +62,7 @@ def require_tool(*names: str, package: str, also_in: tuple[str, ...] = ()) -> st
 
 def require_pango() -> None:
     """Skip (fail under ROMCAM_REQUIRE_SYSTEM_TOOLS=1) unless WeasyPrint can load Pango here."""
+    __tracebackhide__ = True
     from romcam.errors import RomcamError
     from romcam.report.pdf import check_pdf_writer
 
