@@ -1,6 +1,6 @@
 """Re-make calibration/profiles/synthetic-example-1280x720.json: a profile from SYNTHETIC views.
 
-The board is rendered through a known camera (the same one tests/test_calibration.py uses:
+The board is rendered through a known camera (the same one tests/unit/test_calibration.py uses:
 fx 910, fy 905, principal point (652, 347), k1 -0.30, k2 0.10) and calibrated by
 `romcam calibrate camera --images`, exactly as photos of a printed board would be. The profile
 therefore describes no real webcam: use it to try the commands, never to measure people.

@@ -2,6 +2,13 @@
 
 Models and media are read from ../shared (or $ROMCAM_MODEL_DIR / $ROMCAM_MEDIA_DIR). A missing
 model or clip is a test *failure*, never a skip: CI must not pass without real inference.
+
+Layout: ``tests/unit`` holds the fast tests (pure code, SQLite); every test outside it
+(``tests/integration``: MediaPipe on media, subprocesses, Xvfb, PostgreSQL, LibreOffice, Chromium,
+PDF tools), and every test run against PostgreSQL, is marked ``slow`` here; a few heavy tests in
+tests/unit carry ``@pytest.mark.slow`` themselves.
+``pytest -m "not slow"`` is the quick loop; CI runs everything. ``tests/tools`` holds the helpers
+(importable by name: ``pythonpath`` in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ SHARED = REPO.parent / "shared"
 MODEL_DIR = Path(os.environ.get("ROMCAM_MODEL_DIR") or SHARED / "models").resolve()
 MEDIA_DIR = Path(os.environ.get("ROMCAM_MEDIA_DIR") or SHARED / "media").resolve()
 OUTPUT_DIR = REPO / "test-output"
+
+pytest_plugins = ["pytester"]              # tests/unit/test_system_tools.py runs pytest inside pytest
 
 # The CLI and every romcam call in the tests find the models here.
 os.environ["ROMCAM_MODEL_DIR"] = str(MODEL_DIR)
@@ -60,6 +69,19 @@ def landmarks_of(model_dir):
 
     return get
 
+
+@pytest.hookimpl(tryfirst=True)          # before -m selects by the marks
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every test outside tests/unit and every test run against PostgreSQL."""
+    unit = Path(__file__).parent / "unit"
+    for item in items:
+        on_postgresql = getattr(item, "callspec", None) and item.callspec.params.get("db_target") == "postgresql"
+        if unit not in item.path.parents or on_postgresql or "pg_cluster" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)
+
+
+# A skip (a missing system tool, or any other) is a failure under ROMCAM_REQUIRE_SYSTEM_TOOLS=1.
+from system import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402,F401
 
 # A throwaway PostgreSQL server (one per test process) and the db_target fixture that runs a
 # store test against SQLite and against PostgreSQL.

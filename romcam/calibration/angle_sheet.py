@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -61,7 +61,7 @@ class AngleSheet:
                              "angle_deg": m.angle_deg, "role": m.role} for m in self.markers]}
 
     @classmethod
-    def from_dict(cls, data: dict, source="angle sheet") -> "AngleSheet":
+    def from_dict(cls, data: dict, source="angle sheet") -> AngleSheet:
         check_format(data, source, SHEET_FORMAT, "romcam angle sheet",
                       "use the angle_sheet.json written by `romcam calibrate sheet`")
         try:

@@ -100,7 +100,7 @@ class BoardSpec:
                 "opencv_pattern": "OpenCV >= 4.6 ChArUco (not legacy)"}
 
     @classmethod
-    def from_dict(cls, data: dict, source="board file") -> "BoardSpec":
+    def from_dict(cls, data: dict, source="board file") -> BoardSpec:
         check_format(data, source, BOARD_FORMAT, "ChArUco board",
                       "use the board.json written beside the board PDF by `romcam calibrate board`")
         try:

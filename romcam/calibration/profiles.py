@@ -69,7 +69,7 @@ class CameraProfile:
         return json_text(self.to_dict())
 
     @classmethod
-    def from_dict(cls, data: dict, source="camera profile") -> "CameraProfile":
+    def from_dict(cls, data: dict, source="camera profile") -> CameraProfile:
         check_format(data, source, PROFILE_FORMAT, "romcam camera profile",
                       "make one with `romcam calibrate camera`")
         try:

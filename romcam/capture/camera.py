@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from romcam.capture.sources import Frame, FrameSource, SourceInfo, VideoFileSource
 

@@ -52,7 +52,7 @@ class FrameLandmarks:
     # it on every few frames only; see romcam.capture.pipeline)
     pose_fresh: bool = True
 
-    def without_mesh(self) -> "FrameLandmarks":
+    def without_mesh(self) -> FrameLandmarks:
         """The same record without the 478-point face mesh (11 KB a frame): what a whole recording
         keeps. Everything measured later needs only the pose, the face matrix and ``face_outside``."""
         if self.face is None:

@@ -57,7 +57,7 @@ class ModelChoice:
     pose_variant: str
 
     @classmethod
-    def resolve(cls, variant: str, needs_face: bool, model_dir=None, progress: bool = True) -> "ModelChoice":
+    def resolve(cls, variant: str, needs_face: bool, model_dir=None, progress: bool = True) -> ModelChoice:
         pose = resolve_model(pose_spec(variant), model_dir, progress=progress)
         face = resolve_model(FACE_SPEC, model_dir, progress=progress) if needs_face else None
         return cls(pose, face, variant)

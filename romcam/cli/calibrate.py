@@ -336,7 +336,7 @@ def _per_frame(image, source, frames: int, measure) -> list:
     if image is not None:
         return [measure(_read_image(image), str(image))]
     results, last_error = [], None
-    for info, frame in _frames(source, frames * 4):
+    for _info, frame in _frames(source, frames * 4):
         try:
             results.append(measure(frame.image, f"frame {frame.index}"))
         except RomcamError as exc:

@@ -50,11 +50,11 @@ class Vertical:
     detail: str = ""
 
     @classmethod
-    def from_profile(cls, roll_deg: float) -> "Vertical":
+    def from_profile(cls, roll_deg: float) -> Vertical:
         return cls("camera profile", 0.0, float(roll_deg), None, "the camera profile's measured roll")
 
     @classmethod
-    def from_scene(cls, roll_deg: float, confidence: float, confident: bool, detail: str = "") -> "Vertical":
+    def from_scene(cls, roll_deg: float, confidence: float, confident: bool, detail: str = "") -> Vertical:
         if confident and math.isfinite(roll_deg):
             return cls("scene", float(roll_deg), float(roll_deg), float(confidence),
                        detail or "estimated from the room's straight lines")

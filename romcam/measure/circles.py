@@ -33,7 +33,7 @@ from romcam.capture.landmarks import FrameLandmarks
 from romcam.measure.filters import reject_glitches, zero_phase
 from romcam.measure.joints import get_joint
 from romcam.measure.series import head_channels, head_tilts, measure_channel
-from romcam.measure.turns import SIDES, Turn, count_turns, extreme_trend, first_turn_reaching
+from romcam.measure.turns import SIDES, Turn, extreme_trend, first_turn_reaching
 
 JOINT_NAME = "neck_circles"
 ALIASES = ("neck_circles", "neck-circles", "circles", "neck-circle", "neck_circle")

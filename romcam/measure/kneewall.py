@@ -50,7 +50,7 @@ class Scale:
     spread_pct: float | None = None
 
     @classmethod
-    def missing(cls, source: str, reason: str) -> "Scale":
+    def missing(cls, source: str, reason: str) -> Scale:
         return cls(None, source, reason)
 
     @property

@@ -36,7 +36,7 @@ class RepThresholds:
         if not 0 <= self.exit_deg < self.enter_deg <= self.min_amplitude_deg:
             raise ValueError(f"need 0 <= exit < enter <= min_amplitude, got {self}")
 
-    def scaled_to(self, typical_excursion_deg: float) -> "RepThresholds":
+    def scaled_to(self, typical_excursion_deg: float) -> RepThresholds:
         """Thresholds for a movement whose typical excursion is known (from a whole clip, or from
         the before-trials of a session): enter at 45% and leave at 20% of it, never below the
         joint's own floors, so small wobbles in a big movement do not count as reps."""

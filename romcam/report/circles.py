@@ -4,7 +4,7 @@ per turn and the first turn that reached the after-level."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from romcam.storage.rows import SessionDetail, SessionRow
 from romcam.timestamps import parse_timestamp

@@ -64,7 +64,7 @@ class SessionStats:
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
-    def counted(cls, processed: int, valid: int, invalid: dict[str, int], warnings=(), **fields) -> "SessionStats":
+    def counted(cls, processed: int, valid: int, invalid: dict[str, int], warnings=(), **fields) -> SessionStats:
         """Stats from the frame counts: the usable share, the reasons sorted (most first), and a
         warning for every reason that cost over a fifth of the frames."""
         stats = cls(frames_processed=processed, frames_captured=fields.pop("frames_captured", processed),

@@ -21,7 +21,8 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
+from collections.abc import Callable
 
 import cv2
 import numpy as np

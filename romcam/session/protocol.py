@@ -157,16 +157,16 @@ class PhasePolicy(Interface):
     #: the protocol goes on by itself when a phase's task is done (the hold, the trials, the set)
     moves_on_by_itself: bool
 
-    def before_frame(self, p: "Protocol", t: float) -> list:
+    def before_frame(self, p: Protocol, t: float) -> list:
         """Called before each frame is counted; returns the events of any phase change it made."""
 
-    def counts(self, p: "Protocol", t: float) -> bool:
+    def counts(self, p: Protocol, t: float) -> bool:
         """Whether a frame at ``t`` counts towards the current phase's trials, reps or turns."""
 
-    def prompt(self, p: "Protocol") -> str | None:
+    def prompt(self, p: Protocol) -> str | None:
         """The prompt instead of the person's instructions, or None for those."""
 
-    def end_of_stream(self, p: "Protocol", t: float, frame_s: float) -> list:
+    def end_of_stream(self, p: Protocol, t: float, frame_s: float) -> list:
         """The frames ran out at ``t``: the events of any last phase change."""
 
 
@@ -175,16 +175,16 @@ class LivePhases:
 
     moves_on_by_itself = True
 
-    def before_frame(self, p: "Protocol", t: float) -> list:
+    def before_frame(self, p: Protocol, t: float) -> list:
         return []
 
-    def counts(self, p: "Protocol", t: float) -> bool:
+    def counts(self, p: Protocol, t: float) -> bool:
         return True
 
-    def prompt(self, p: "Protocol") -> str | None:
+    def prompt(self, p: Protocol) -> str | None:
         return None
 
-    def end_of_stream(self, p: "Protocol", t: float, frame_s: float) -> list:
+    def end_of_stream(self, p: Protocol, t: float, frame_s: float) -> list:
         return []
 
 

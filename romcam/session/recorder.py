@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Callable
+from collections.abc import Callable
 
 from romcam.capture.landmarks import FrameLandmarks
 from romcam.session.common import SessionStats

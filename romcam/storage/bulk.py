@@ -5,7 +5,7 @@ in one transaction. Part of :class:`romcam.storage.store.Store`."""
 from __future__ import annotations
 
 import unicodedata
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from romcam.storage import schema
 from romcam.storage.engine import DbRow

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from romcam.storage.bulk import CHILD_TABLES
 from romcam.storage.store import Store

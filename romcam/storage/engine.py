@@ -18,7 +18,8 @@ answer both ``row[0]`` and ``row["name"]``.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url

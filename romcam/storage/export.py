@@ -22,7 +22,7 @@ import math
 import os
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 import pandas as pd
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path, PurePath
-from typing import Iterable
+from collections.abc import Iterable
 
 from romcam.errors import RomcamError
 from romcam.files import atomic_write_text, check_output, disk_error, same_file

@@ -40,7 +40,7 @@ import threading
 import weakref
 from glob import escape as glob_escape
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from romcam.dirs import data_dir
 from romcam.errors import RomcamError
@@ -59,7 +59,7 @@ CONFIRM_WAIT_S = 0.05       # how long write() waits for a counted record to be 
 JOIN_WAIT_S = 30.0          # then how long close() waits for an attempt still under way
 FINAL_WAIT_S = float(os.environ.get("ROMCAM_FINAL_WAIT_S", "15"))   # at the end, before giving up
 DB_ERRORS = (RomcamError, sqlite3.Error, SQLAlchemyError, OSError)
-_RUNNING: "weakref.WeakSet[SessionJournal]" = weakref.WeakSet()    # this process's sessions not yet closed
+_RUNNING: weakref.WeakSet[SessionJournal] = weakref.WeakSet()    # this process's sessions not yet closed
 
 
 class SessionJournal:

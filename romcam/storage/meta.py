@@ -17,7 +17,8 @@ import os
 import socket
 import unicodedata
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from romcam import __version__
 from romcam.errors import RomcamError

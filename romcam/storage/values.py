@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from romcam.errors import RomcamError
 from romcam.measure.outcome import SideOutcome

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from romcam.measure.joints import get_joint
 from romcam.session.runner import run_landmark_session
 from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
+from system import require_pango
 
 
 # --------------------------------------------------------------------------- helpers
@@ -410,6 +410,7 @@ def test_6_a_read_only_medium_with_a_wal_file_is_read_whole(tmp_path, rom):
 
 
 def test_7_outputs_are_checked_before_the_long_work(tmp_path, rom):
+    require_pango()                                     # report --pdf
     db = tmp_path / "s.sqlite3"
     make_session_db(db)
     with small_disk(tmp_path / "disk") as disk:
@@ -519,8 +520,8 @@ def test_13_sigterm_is_recorded_as_such_and_is_not_a_success(tmp_path):
 
 
 SLOW_SESSION = """
-import sys, time
-sys.path.insert(0, sys.argv[2])
+import os, sys, time
+sys.path[:0] = sys.argv[2].split(os.pathsep)
 from test_hostile import demo_stream
 from romcam.measure.joints import get_joint
 from romcam.session.runner import run_landmark_session
@@ -537,7 +538,7 @@ with Store.open(sys.argv[1]) as store:
 
 def test_13_running_and_crashed_sessions_are_told_apart(tmp_path, rom):
     db = tmp_path / "s.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_SESSION, str(db), str(Path(__file__).parent)],
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_SESSION, str(db), os.pathsep.join(sys.path)],
                             stdout=subprocess.PIPE, text=True)
     for line in proc.stdout:
         if "before trial 1/3" in line:

@@ -27,8 +27,7 @@ from romcam.measure.joints import get_joint
 from romcam.storage.store import Store
 from romcam.session import phases as ph
 from romcam.timestamps import parse_timestamp
-from videotools import (REAL_STILL_S, build_alternating_real_bends, build_real_side_bend_visit, read_frames, real_side_bend_loop_frames,
-                        write_video)
+from videotools import (REAL_STILL_S, build_alternating_real_bends, build_real_side_bend_visit, real_side_bend_loop_frames)
 
 NECK = get_joint("neck-side-bend")
 # side_bend_rotation_front.mp4 (its README): three real side-bends to her LEFT peaking about 3.8,

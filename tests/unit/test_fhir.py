@@ -221,7 +221,7 @@ def test_the_validation_refuses_broken_bundles(db, cli_env, tmp_path):
     assert main(["export", "--fhir", str(path), "--db", str(db)]) == 0
     good = json.loads(path.read_text(encoding="utf-8"))
     obs = next(i for i, e in enumerate(good["entry"]) if e["resource"]["resourceType"] == "Observation")
-    for name, spoil in [
+    for _name, spoil in [
         ("no code", lambda r: r.pop("code")),
         ("value not a number", lambda r: r["component"][0]["valueQuantity"].update(value="35,2")),
         ("two values", lambda r: r["component"][0].update(valueString="35.2")),

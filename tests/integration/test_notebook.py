@@ -17,7 +17,7 @@ from romcam.measure.outcome import side_outcome
 from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "progress.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "progress.ipynb"
 START = datetime(2026, 1, 12, 17, 0).astimezone()
 
 

@@ -161,6 +161,7 @@ def circles_session(tmp_path_factory):
     return result, detail, lines, sounder, db
 
 
+@pytest.mark.slow
 def test_session_counts_and_stores_every_turn(circles_session):
     from romcam.cli.demo import circle_segments
 
@@ -184,6 +185,7 @@ def test_session_counts_and_stores_every_turn(circles_session):
     assert sounder.played == ["tick"] * 39 + ["target"]
 
 
+@pytest.mark.slow
 def test_session_reached_after_level_at_the_right_turn(circles_session):
     result, detail, _, _, _ = circles_session
     for o in detail.outcomes:
@@ -194,6 +196,7 @@ def test_session_reached_after_level_at_the_right_turn(circles_session):
         assert 20 <= first <= 40 and res.trend_deg_per_turn > 0.05
 
 
+@pytest.mark.slow
 def test_same_turns_offline_and_live(circles_session):
     """The live protocol and the offline analysis of the same stream give the same turns."""
     _, detail, _, _, _ = circles_session
@@ -225,6 +228,7 @@ def test_set_ends_at_the_target():
     assert len(done) == 12 and engine.protocol.phase is Phase.AFTER
 
 
+@pytest.mark.slow
 def test_set_ends_after_a_pause_without_a_turn():
     """Stream: the set, then the stream holds still; the set must end set_pause_s after the last turn."""
     engine = SessionEngine(ProtocolConfig(get_joint("neck-side-bend"), ("left", "right"), set_kind="circles",
@@ -241,6 +245,7 @@ def test_set_ends_after_a_pause_without_a_turn():
     assert len(engine.protocol.turns) == 40
 
 
+@pytest.mark.slow
 def test_live_view_shows_turns_and_extremes(output_dir):
     engine = SessionEngine(ProtocolConfig(get_joint("neck-side-bend"), ("left", "right"), set_kind="circles"))
     for lm in circles_session_stream():

@@ -1,5 +1,5 @@
 """Neck side-bend against known 3-D truth: a real face rendered as a textured 3-D mesh at known
-head poses (tests/head_render.py), encoded as a video and run through MediaPipe and romcam like
+head poses (tests/tools/head_render.py), encoded as a video and run through MediaPipe and romcam like
 any recording (docs/design.md, "Testing with known truth").
 
 Every pose is performed as a rep (neutral -> pose -> hold -> neutral), since the shoulder line is
@@ -72,7 +72,7 @@ def pose_clip(renderer, tmp_path_factory, landmarks_of, output_dir):
     # a contact sheet of held poses, to look at
     picks = [0, 6, 10, 15, 17, 19, 23, 25]
     tiles = [hr._label(renderer.render(hr.head_rotation(*POSES[k]))[40:500, 230:730],
-                       "sb %+d turn %+d nod %+d" % POSES[k]) for k in picks]
+                       "sb {:+d} turn {:+d} nod {:+d}".format(*POSES[k])) for k in picks]
     import cv2
     cv2.imwrite(str(output_dir / "neck_3d_poses.png"), np.vstack([np.hstack(tiles[:4]), np.hstack(tiles[4:])]))
     return landmarks_of(path, face=True), schedule, holds
@@ -128,7 +128,7 @@ def pose_errors(pose_clip, renderer):
 
 
 def test_lateral_flexion_matches_the_3d_truth(pose_errors):
-    for bend, turn, nod, truth, err, mat, _ in pose_errors:
+    for bend, turn, nod, _truth, err, mat, _ in pose_errors:
         assert np.isfinite(err), (bend, turn, nod)
         limit = LIMIT_BY_TURN[abs(turn)]
         assert abs(err) <= limit, f"pose sb {bend} turn {turn} nod {nod}: error {err:.2f} deg (limit {limit})"

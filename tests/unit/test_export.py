@@ -313,6 +313,7 @@ def test_cli_bad_database_files(cli_env, capsys, tmp_path, kind, message, comman
     assert not (tmp_path / "x.csv").exists()
 
 
+@pytest.mark.slow
 def test_installed_command_reports_a_bad_file_in_one_line(tmp_path):
     bad = tmp_path / "notes.sqlite3"
     bad.write_text("not a database at all\n" * 20)

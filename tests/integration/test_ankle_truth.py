@@ -14,7 +14,6 @@ import pytest
 from conftest import media
 from romcam.measure import legs
 from romcam.measure.analysis import analyze_landmarks
-from romcam.measure.ankle import Vertical
 from romcam.measure.joints import get_joint
 from videotools import ShinTilter, contact_sheet, person_mask, read_frames, rep_schedule, write_video
 

@@ -25,7 +25,7 @@ Conventions
   converts a camera-frame rotation into that frame.
 
 Run as a script for the visual check and the accuracy tables:
-    nice .venv/bin/python tests/head_render.py            # contact sheet + evaluation grid
+    nice .venv/bin/python tests/tools/head_render.py      # contact sheet + evaluation grid
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MODEL_DIR = Path(os.environ.get("ROMCAM_MODEL_DIR") or REPO.parent / "shared" / "models")
 MEDIA_DIR = Path(os.environ.get("ROMCAM_MEDIA_DIR") or REPO.parent / "shared" / "media")
 SCRATCH = Path("/tmp/head_render")
@@ -274,7 +274,7 @@ def load_source(name: str = "man", detector: Detector | None = None, media_dir: 
 
 
 def source_renderer(name: str = "man", model_dir: Path | str = MODEL_DIR,
-                    media_dir: Path | str = MEDIA_DIR) -> tuple[np.ndarray, "HeadRenderer"]:
+                    media_dir: Path | str = MEDIA_DIR) -> tuple[np.ndarray, HeadRenderer]:
     """(source frame, its HeadRenderer) for a SOURCES entry, with the model bundle's triangles."""
     with Detector(model_dir) as det:
         frame, face, left, right = load_source(name, det, media_dir)

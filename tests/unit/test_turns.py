@@ -296,8 +296,8 @@ def test_streaming_api():
     assert d["index"] == 1 and d["direction"] == "cw"
     assert set(d) == {"index", "direction", "start_s", "end_s", "right_extreme_deg",
                       "left_extreme_deg", "forward_extreme_deg", "backward_extreme_deg"}
-    with pytest.raises(Exception):
-        returned[0].index = 2   # frozen
+    with pytest.raises(AttributeError):         # frozen (dataclasses.FrozenInstanceError)
+        returned[0].index = 2
 
 
 def test_extremes_none_when_a_side_is_never_reached():

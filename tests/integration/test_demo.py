@@ -12,10 +12,12 @@ import pytest
 
 from romcam.report.write import default_out_path
 from romcam.storage.store import Store
+from system import require_pango
 from test_report import Page, check_outcome_cells, check_self_contained, pdf_pages
 
 
 def test_demo_runs_offline_without_models(tmp_path):
+    require_pango()                                     # demo --pdf
     env = dict(os.environ, ROMCAM_MODEL_DIR="", ROMCAM_CACHE_DIR=str(tmp_path / "empty-cache"),
                ROMCAM_MODEL_BASE_URL="http://127.0.0.1:9", ROMCAM_DATA_DIR=str(tmp_path / "data"))
     env.pop("ROMCAM_MODEL_DIR")

@@ -4,8 +4,9 @@ socket there and on a free TCP port of 127.0.0.1, stopped and deleted at the end
 database per test.
 
 PostgreSQL refuses to run as root (CI runs as root): then the server runs as the ``postgres``
-system user (made by Debian's ``postgresql`` package) through ``runuser``. A missing server is a
-test *failure*, never a skip: ``.ci/run`` installs it.
+system user (made by Debian's ``postgresql`` package) through ``runuser``. Without the server's
+binaries the tests that need it are skipped (failed under ROMCAM_REQUIRE_SYSTEM_TOOLS=1, as in
+``.ci/run``, which installs them).
 
 Logins: the socket trusts the local superuser ``romcam_admin``; TCP asks for a password
 (scram-sha-256), so the credential tests use a real password check.
@@ -25,23 +26,21 @@ from pathlib import Path
 
 import pytest
 
+from system import find_tool, require_tool
+
 ADMIN = "romcam_admin"
 
 
 def bindir() -> Path:
     """The folder of ``initdb`` and ``pg_ctl`` (``pg_config --bindir``, else the newest Debian
-    /usr/lib/postgresql/<ver>/bin)."""
-    candidates = []
-    if shutil.which("pg_config"):
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-        candidates.append(Path(out))
-    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                                           key=lambda p: int(Path(p).parent.name), reverse=True)]
-    for folder in candidates:
-        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
-            return folder
-    pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) not found: install the Debian "
-                "package postgresql (.ci/run does)")
+    /usr/lib/postgresql/<ver>/bin); the test is skipped without them (failed in CI)."""
+    folders = []
+    pg_config = find_tool("pg_config")
+    if pg_config:
+        folders.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip())
+    folders += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
+    folders = [f for f in folders if (Path(f) / "pg_ctl").is_file()]
+    return Path(require_tool("initdb", package="postgresql", also_in=tuple(folders))).parent
 
 
 def free_port() -> int:

@@ -26,10 +26,9 @@ from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
 from test_hostile import LockHolder, damage, fill, sha256s, small_disk
 
-TESTS = Path(__file__).parent
 SCRIPT = """
-import sys, time
-sys.path.insert(0, sys.argv[2])
+import os, sys, time
+sys.path[:0] = sys.argv[2].split(os.pathsep)
 from test_hostile import demo_stream
 from romcam.measure.joints import get_joint
 from romcam.session.runner import describe_result, run_landmark_session
@@ -52,7 +51,7 @@ class Session:
 
     def __init__(self, db: Path, data_dir: Path, pause_s: float = 0.006, final_wait_s: float = 2):
         env = dict(os.environ, ROMCAM_DATA_DIR=str(data_dir), ROMCAM_FINAL_WAIT_S=str(final_wait_s))
-        self.proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(db), str(TESTS), str(pause_s)],
+        self.proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(db), os.pathsep.join(sys.path), str(pause_s)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: list[str] = []
 

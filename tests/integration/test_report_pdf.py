@@ -1,5 +1,5 @@
 """`romcam report --pdf`: the PDF is the HTML page printed on A4 by WeasyPrint (no mocks: real
-WeasyPrint, Pango, fonts and poppler's pdftotext/pdftoppm; a missing one fails, never skips).
+WeasyPrint, Pango, fonts and poppler's pdftotext/pdftoppm; a missing tool skips, and fails in CI).
 
 For a neck session with a set of reps, an ankle session (true vertical, heels lifted), the
 `romcam demo --set circles --pdf` session and a subject's progress: every page is A4, every font
@@ -12,7 +12,6 @@ test-output/report/pdf-<name>-<page>.png for a human to look at, and none may be
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -26,6 +25,7 @@ from romcam.cli import main
 from romcam.report.write import make_report
 from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
+from system import require_pango, require_tool
 from test_report import (START, check_self_contained, Page, pdf_pages, record_ankle_session,
                          record_neck_session)
 
@@ -159,8 +159,7 @@ def html_rows(html_text: str) -> dict[str, list[tuple]]:
 
 def pdf_text(pdf: Path) -> str:
     """The PDF's text in its printed layout (poppler's pdftotext -layout)."""
-    exe = shutil.which("pdftotext")
-    assert exe, "pdftotext is not installed (apt-get install poppler-utils; .ci/run installs it)"
+    exe = require_tool("pdftotext", package="poppler-utils")
     r = subprocess.run([exe, "-layout", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -232,8 +231,7 @@ def look_at_pages(pdf_path: Path, stem: str, folder: Path) -> list[Path]:
     (more than the running header and footer is printed on it)."""
     from matplotlib.image import imread
 
-    exe = shutil.which("pdftoppm")
-    assert exe, "pdftoppm is not installed (apt-get install poppler-utils; .ci/run installs it)"
+    exe = require_tool("pdftoppm", package="poppler-utils")
     for old in folder.glob(f"pdf-{stem}-*.png"):
         old.unlink()
     r = subprocess.run([exe, "-r", "60", "-png", str(pdf_path), str(folder / f"pdf-{stem}")],
@@ -253,6 +251,11 @@ def look_at_pages(pdf_path: Path, stem: str, folder: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def shots(output_dir) -> Path:
+    """Where the pages' pictures go; every test that prints and reads a PDF uses it, so the tools
+    it needs are checked here: Pango (WeasyPrint), pdftotext and pdftoppm."""
+    require_pango()
+    require_tool("pdftotext", package="poppler-utils")
+    require_tool("pdftoppm", package="poppler-utils")
     folder = output_dir / "report"
     folder.mkdir(exist_ok=True)
     return folder

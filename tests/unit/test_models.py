@@ -71,6 +71,7 @@ def test_download_into_cache_then_reuse(model_server, model_dir):
     assert resolve_model(pose_spec("lite"), progress=False) == path
 
 
+@pytest.mark.slow
 def test_downloaded_model_runs_in_mediapipe(model_server):
     from romcam.capture.landmarks import LandmarkDetector
 

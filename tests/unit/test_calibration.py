@@ -160,6 +160,7 @@ def test_printed_board_is_the_board_opencv_detects(spec, board_page, pictures):
                                                              interpolation=cv2.INTER_AREA))
 
 
+@pytest.mark.slow
 def test_write_board_keeps_a_different_existing_board(tmp_path, spec):
     cal.write_board(spec, tmp_path / "board.pdf")
     before = (tmp_path / "board.json").read_text()
@@ -426,6 +427,7 @@ SHEET_POSES = [  # (image point of the sheet centre, distance mm, tilt about x, 
 ]
 
 
+@pytest.mark.slow
 def test_angle_sheet_is_measured_within_half_a_degree(camera, sheet, sheet_page, recovered_profile, pictures):
     errors, perspective = [], []
     for i, (point, distance, tilt) in enumerate(SHEET_POSES):
@@ -550,7 +552,7 @@ def test_profile_round_trip_lookup_and_no_silent_overwrite(tmp_path, monkeypatch
 def test_repository_profiles_and_targets_are_valid():
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1] / "calibration"
+    root = Path(__file__).resolve().parents[2] / "calibration"
     assert cal.load_board(root / "board.json") == cal.BoardSpec()
     assert [m.angle_deg for m in cal.load_angle_sheet(root / "angle_sheet.json").by_role("test")] == [20.0, 25.0]
     profiles = sorted((root / "profiles").glob("*.json"))
@@ -562,6 +564,7 @@ def test_repository_profiles_and_targets_are_valid():
 
 # ------------------------------------------------------------------------------ the commands
 
+@pytest.mark.slow
 def test_cli_board_camera_level_verify(cli, tmp_path, board_views, camera, spec, board_page, sheet, sheet_page):
     code, out, err = cli("calibrate", "board")
     assert code == 0 and (tmp_path / "calibration" / "board.pdf").is_file(), err
@@ -644,6 +647,7 @@ def test_live_collector_keeps_still_and_new_views_only(camera, spec, board_page,
     cv2.imwrite(str(pictures / "live_overlay.png"), overlay)
 
 
+@pytest.mark.slow
 def test_cli_camera_from_a_video_of_the_board(cli, tmp_path, camera, spec, board_page):
     """`--source VIDEO` runs the live collection path (no window): each pose is held for 3 frames."""
     path = tmp_path / "board.avi"

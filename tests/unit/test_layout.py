@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "romcam"
+PACKAGE = Path(__file__).resolve().parents[2] / "romcam"
 # Low -> high. A module may import its own stage and the stages before it, never one after it.
 STAGES = ("base", "capture", "measure", "calibration", "storage", "session", "report", "cli")
 PACKAGES = STAGES[1:]

@@ -1,4 +1,4 @@
-"""The known-3-D-head-pose renderer (tests/head_render.py) itself: truth conventions, identity render,
+"""The known-3-D-head-pose renderer (tests/tools/head_render.py) itself: truth conventions, identity render,
 and one rendered side-bend read back by MediaPipe's FaceLandmarker.
 
 Models from $ROMCAM_MODEL_DIR and media from $ROMCAM_MEDIA_DIR (default ../shared/...); a missing

@@ -1,5 +1,5 @@
 """Neck circles on a real face rendered as a textured 3-D mesh at known head poses
-(tests/head_render.py), encoded as video and run through MediaPipe and romcam like any recording;
+(tests/tools/head_render.py), encoded as video and run through MediaPipe and romcam like any recording;
 real clips with no circles in them; half the frame rate and a rolled camera.
 
 The truth of every frame is its rotation: the side-bend is docs/design.md's definition

@@ -139,6 +139,7 @@ def _peaks(events, kind, phase=None):
     return [e.rep.peak_deg for e in events if isinstance(e, kind) and (phase is None or e.phase is phase)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("noise", [0.0, 0.4])
 def test_recorded_visit_finds_what_the_live_protocol_finds(noise):
     segments = demo_segments("right", reps=12)
@@ -166,6 +167,7 @@ def demo_stream():
     return _stream(demo_segments("right", reps=8))
 
 
+@pytest.mark.slow
 def test_recorded_set_is_not_cut_at_its_target_and_frames_outside_the_phases_count_for_nothing(demo_stream):
     t, labels, stream = demo_stream
     config = ProtocolConfig(NECK, ("right",), trials=3, target_reps=5)
@@ -181,6 +183,7 @@ def test_recorded_set_is_not_cut_at_its_target_and_frames_outside_the_phases_cou
     assert finished.complete and finished.outcomes[0].delta_deg == pytest.approx(5.0, abs=0.1)
 
 
+@pytest.mark.slow
 def test_recorded_visit_that_ends_early_is_incomplete(demo_stream):
     t, labels, stream = demo_stream
     config = ProtocolConfig(NECK, ("right",), trials=3, target_reps=8)
@@ -255,6 +258,7 @@ def test_recorded_visit_errors_are_one_line_before_any_work(args, fragment, two_
     assert not db.exists() and not (tmp_path / "out").exists()     # nothing made, nothing stored
 
 
+@pytest.mark.slow
 def test_recorded_visit_with_a_set_of_circles_finds_the_live_turns():
     from romcam.cli.demo import FPS, circles_stream
     from romcam.session.protocol import TurnDone

@@ -5,7 +5,6 @@ the live overlay; the live loop's speed figures."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 
 from conftest import media
 from romcam.storage.store import Store
+from system import require_tool
 from videotools import (SESSION_SET, SESSION_TRIALS_AFTER, SESSION_TRIALS_BEFORE, build_side_bend_session)
 
 TOL = 1.5   # deg: the known-warp tolerance
@@ -95,12 +95,9 @@ def test_headless_session_stored_then_history_export_report(session_clip, tmp_pa
 
 @pytest.fixture
 def xvfb():
-    if shutil.which("Xvfb") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Xvfb is missing: .ci/run installs it")
-        pytest.skip("Xvfb not installed")
+    xvfb = require_tool("Xvfb", package="xvfb")
     display = f":{90 + os.getpid() % 50}"
-    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+    proc = subprocess.Popen([xvfb, display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     assert proc.poll() is None, "Xvfb did not start"
@@ -173,14 +170,11 @@ def test_window_records_what_headless_records_though_the_drawer_blocks(short_cli
 
 def _press(key: str, display: str) -> None:
     """A real key press (X test extension) on the focused romcam window."""
-    if shutil.which("xdotool") is None:
-        if os.environ.get("CI"):
-            pytest.fail("xdotool is missing: .ci/run installs it")
-        pytest.skip("xdotool not installed")
+    xdotool = require_tool("xdotool", package="xdotool")
     env = dict(os.environ, DISPLAY=display)
-    subprocess.run(["xdotool", "search", "--name", "^romcam$", "windowfocus", "--sync", "%1"], env=env, check=True,
+    subprocess.run([xdotool, "search", "--name", "^romcam$", "windowfocus", "--sync", "%1"], env=env, check=True,
                    timeout=30, capture_output=True)
-    subprocess.run(["xdotool", "key", key], env=env, check=True, timeout=30)
+    subprocess.run([xdotool, "key", key], env=env, check=True, timeout=30)
 
 
 def test_keys_in_the_live_window_redo_then_quit(short_clip, tmp_path, xvfb):

@@ -12,9 +12,7 @@ The pages are rendered with headless Chromium to test-output/report/*.png for a 
 from __future__ import annotations
 
 import base64
-import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +29,7 @@ from romcam.measure.outcome import side_outcome
 from romcam.report.write import default_out_path, make_report
 from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
+from system import require_pango, require_tool
 
 FPS = 30.0
 START = datetime(2026, 3, 2, 9, 30).astimezone()
@@ -324,21 +323,9 @@ def pdf_pages(path: Path) -> int:
 # --------------------------------------------------------------------------- chromium
 
 
-def chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
 def screenshot(html_path: Path, png: Path, tmp_path: Path, height: int = 4000):
     """Start headless Chromium rendering ``html_path`` to ``png`` (returns the process)."""
-    exe = chromium()
-    if exe is None:
-        message = "chromium is not installed (apt-get install chromium); .ci/run installs it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    exe = require_tool("chromium", "chromium-browser", "google-chrome", "chrome", package="chromium")
     profile = tmp_path / f"chromium-{png.stem}"
     return subprocess.Popen(
         [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -370,6 +357,7 @@ def shots(output_dir) -> Path:
 
 
 def test_session_report_numbers_equal_the_store(demo_db, tmp_path, shots):
+    require_pango()                                     # make_report(..., pdf=True)
     out = tmp_path / "demo.html"
     paths = make_report(Store.open(demo_db.db, readonly=True), session_id=demo_db.demo,
                         out=out, pdf=True)
@@ -416,6 +404,7 @@ def test_session_report_numbers_equal_the_store(demo_db, tmp_path, shots):
 
 
 def test_subject_report_shows_every_session_and_side(demo_db, tmp_path, shots):
+    require_pango()                                     # make_report(..., pdf=True)
     out = tmp_path / "subject.html"
     with Store.open(demo_db.db, readonly=True) as store:
         paths = make_report(store, subject="P01", out=out, pdf=True)
@@ -438,6 +427,7 @@ def test_subject_report_shows_every_session_and_side(demo_db, tmp_path, shots):
 
 
 def test_incomplete_and_empty_sessions_say_what_is_missing(demo_db, tmp_path):
+    require_pango()                                     # make_report(..., pdf=True)
     with Store.open(demo_db.db, readonly=True) as store:
         (html_path,) = make_report(store, session_id=demo_db.interrupted, out=tmp_path / "i.html")
         detail = store.session(demo_db.interrupted)
@@ -530,6 +520,7 @@ def record_clip_session(store, analysis, clip: str) -> int:
 
 
 def test_real_clip_session_report(landmarks_of, tmp_path, shots):
+    require_pango()                                     # make_report(..., pdf=True)
     from romcam.measure.analysis import analyze_landmarks
     from romcam.measure.joints import get_joint
 

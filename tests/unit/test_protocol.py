@@ -31,6 +31,7 @@ def of(events, kind):
     return [e for e in events if isinstance(e, kind)]
 
 
+@pytest.mark.slow
 def test_full_session_values_come_out_exact():
     segments = demo_segments("right", reps=40)
     proto, events, _ = run(segments)

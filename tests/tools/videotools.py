@@ -260,7 +260,7 @@ def loop_video(source: Path, out: Path, seconds: float, size: tuple[int, int] | 
     memory runs on long recordings without storing a long video anywhere. Decodes and encodes
     frame by frame (constant memory).
 
-    ``python tests/videotools.py loop SRC OUT SECONDS [WxH]`` does the same from a shell."""
+    ``python tests/tools/videotools.py loop SRC OUT SECONDS [WxH]`` does the same from a shell."""
     cap = cv2.VideoCapture(str(source))
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     own = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
@@ -289,6 +289,6 @@ if __name__ == "__main__":
     import sys
 
     if len(sys.argv) not in (5, 6) or sys.argv[1] != "loop":
-        sys.exit("usage: python tests/videotools.py loop SOURCE OUT SECONDS [WxH]")
+        sys.exit("usage: python tests/tools/videotools.py loop SOURCE OUT SECONDS [WxH]")
     size = tuple(int(v) for v in sys.argv[5].split("x")) if len(sys.argv) == 6 else None
     print(loop_video(Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4]), size))

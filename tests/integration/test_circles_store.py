@@ -1,6 +1,6 @@
 """Neck circles stored, exported and reported: turns round trip through the Store (also in a
 database that started as v1), `romcam export --turns`, the report's circles section (parsed back
-like tests/test_report.py), `romcam demo --set circles` and `romcam analyze --joint neck-circles`."""
+like tests/integration/test_report.py), `romcam demo --set circles` and `romcam analyze --joint neck-circles`."""
 
 from __future__ import annotations
 
