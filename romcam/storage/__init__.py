@@ -4,6 +4,7 @@ definition for SQLite and PostgreSQL, SQLAlchemy Core) and its Alembic migration
 types read back (``rows``), a session's metadata as it starts (``meta``: ``SessionMeta``, checked
 when made), the ``Store`` with its queries (``store``, ``queries``, ``turns``, ``bulk``), the live
 session's journal (``journal``), copying a database (``copy``) and the CSV export (``export``).
-It may import the base modules and ``romcam.measure`` (the before/after outcome it stores); it must not import the session, report or cli stages. A FHIR exporter (``fhir``)
+It may import the base modules and ``romcam.measure`` (the before/after outcome it stores);
+it must not import the session, report or cli stages. A FHIR exporter (``fhir``)
 belongs here.
 """
