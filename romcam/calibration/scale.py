@@ -8,7 +8,7 @@ millimetres to those pixels gives, at the target's centre, how many millimetres 
 level horizontal spans. A target that is not found, too small, blurred or turned away from the
 camera gives no scale, with the reason (never a guess).
 
-Measured on rendered targets (tests/test_kneewall.py): the board is found from 0.6 px/mm (18-px
+Measured on rendered targets (tests/integration/test_kneewall.py): the board is found from 0.6 px/mm (18-px
 squares) up; lying on the floor, seen from knee height 2.5 m away (foreshortened to 0.2), it is
 not found at all, so the target stands upright, facing the camera.
 """

@@ -7,7 +7,7 @@ Sign: ``roll_deg`` is the angle by which the scene appears rotated COUNTER-CLOCK
 roll_deg, 1), ...)`` shows roll ``roll_deg``): the convention of a camera profile's ``roll_deg``
 and of :func:`romcam.measure.legs.level_vectors`. A true vertical then leans left by it.
 
-Method (measured on rotated copies of the shared side-view clips, tests/test_scene_level.py):
+Method (measured on rotated copies of the shared side-view clips, tests/integration/test_scene_level.py):
 line segments from OpenCV's LSD, the person's box masked out; the near-vertical lines are fitted
 robustly (Huber) as lean vs. column, because a pitched camera makes true verticals converge
 (keystone) while the roll is their lean at the image centre's column; near-horizontal lines

@@ -172,7 +172,7 @@ class LegSwapTracker:
 
     Measured on lunges_side.mp4: 8 stretches (48 frames) repaired; frame-to-frame jumps of the
     standing shin over 10 deg went 29 -> 13 (-> 5 with the ambiguous frames left out); rendered
-    swaps were restored exactly (tests/test_legs.py).
+    swaps were restored exactly (tests/integration/test_legs.py).
     """
 
     def __init__(self, scale_px: float | None = None, *, min_margin: float = 0.03, flip_margin: float = 0.2,

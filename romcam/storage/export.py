@@ -10,7 +10,7 @@ value per cell, empty cells for missing values. Encoding is **UTF-8 with a byte-
 a subject code such as "Zoë" comes out as "ZoÃ«"); pandas reads either form; Python's csv module
 needs ``encoding="utf-8-sig"``. LibreOffice must be told the character set (UTF-8) in its import
 dialog or with ``--infilter=CSV:44,34,76,1,,1033``; left to itself it reads the file as a
-single-byte code page, with or without the BOM (tests/test_export_libreoffice.py).
+single-byte code page, with or without the BOM (tests/integration/test_export_libreoffice.py).
 Angles are rounded to 0.1 deg (the precision the summary and the verdicts print); in the frames
 file times to 0.001 s (frames are 33 ms apart at 30 fps) and angles to 0.01 deg.
 Files are written atomically: a crash leaves the old file or the new one, never half of one.
