@@ -1,5 +1,5 @@
 """One analysis of a recorded video: ``romcam analyze --neutral A-B`` and a recorded visit
-(``romcam session --phases ... --neutral A-B``) over the same real clip give the same neutral, the
+(``romcam visit VIDEO --phases ... --neutral A-B``) over the same real clip give the same neutral, the
 same per-frame angles and the same reps (real MediaPipe, both through the command line)."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def both(tmp_path_factory, model_dir):
     clip = media(CLIP)
     out = tmp / "analysis"
     _run("analyze", clip, "--joint", "neck-side-bend", "--neutral", NEUTRAL, "--out", out, "--no-progress")
-    said = _run("session", "--joint", "neck-side-bend", "--subject", "X", "--source", clip, "--phases", PHASES,
+    said = _run("visit", clip, "--joint", "neck-side-bend", "--subject", "X", "--phases", PHASES,
                 "--neutral", NEUTRAL, "--trials", "1", "--db", tmp / "v.sqlite3", "--recorded-at", "2026-03-14T10:30")
     with Store.open(tmp / "v.sqlite3", readonly=True) as store:
         detail, frames = store.session(1), store.frames(1)
