@@ -142,8 +142,8 @@ def reject_glitches(t, x, window_s: float = 0.35, min_jump_deg: float = 8.0, k: 
     legs, :func:`romcam.measure.ankle.glitch_options`): ``spike_deg`` first drops samples that
     far from the running median over ``spike_window_s`` (1-2 frame spikes the wider window lets
     through during fast movement); ``min_run`` last drops runs of fewer valid samples (counted
-    across one-sample gaps, as :func:`zero_phase` filters them): a sample whose neighbours were
-    all left out could not be checked against them."""
+    across one-sample gaps, as :func:`zero_phase` filters them): a sample whose neighbours are
+    all left out cannot be checked against them."""
     t = np.asarray(t, dtype=float)
     x = np.asarray(x, dtype=float)
     if spike_deg is not None:
