@@ -171,8 +171,8 @@ class _Loop:
     def _settle_vertical(self, now: bool) -> None:
         """Estimate the scene's vertical as soon as its frames are read (or right after the frame
         that ends setup, when setup ends first) and use it from this frame on. Estimating it as
-        soon as it can be, rather than at the end of setup, keeps the frame that ends setup
-        measured with the roll, as ``analyze`` measures the same frames."""
+        soon as it can be, rather than at the end of setup, measures the frame that ends setup
+        with the roll too (when the frames were read in time), as ``analyze`` measures it."""
         if now and self.setup_vertical is not None:
             self._use_vertical(self.setup_vertical.estimate())
             self.setup_vertical = None
