@@ -172,8 +172,8 @@ class LandmarkDetector:
 
     def _warm_up(self) -> None:
         """Both models once on a blank picture, so their first real frame is not also their slowest
-        (MediaPipe sets itself up on its first inference: the frames a camera delivers meanwhile
-        were dropped at the start of every live session)."""
+        (MediaPipe sets itself up on its first inference: without this, the frames a camera
+        delivers meanwhile would be dropped at the start of every live session)."""
         import mediapipe as mp
 
         blank = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((480, 640, 3), np.uint8))

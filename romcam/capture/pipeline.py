@@ -43,9 +43,10 @@ from romcam.errors import RomcamError
 MIN_CHUNK_FRAMES = 90
 # Head joints need the pose model only for the shoulders, which are read at rest: it runs on
 # every 3rd frame. Measured with `romcam bench` on the 1080p neck clip: 2.55x the plain loop
-# (1.4x with the pose on every frame), largest angle difference 0.94 deg with the poses in
-# between interpolated (1.10 held), 0.38 since the trunk reference is averaged over 6 s
-# (romcam.measure.series.reference_series), wherever the chunks split; docs/validation/speed.md.
+# (1.4x with the pose on every frame); with the poses in between interpolated and the trunk
+# reference averaged over 6 s (romcam.measure.series.reference_series), the largest angle
+# difference is 0.38 deg wherever the chunks split (0.94 deg with a reference read at rest, 1.10
+# with the poses held); docs/validation/speed.md.
 HEAD_POSE_EVERY = 3
 PREFETCH_FRAMES = 4   # frames decoded ahead of inference, per chunk
 

@@ -139,8 +139,8 @@ def circle_series(landmarks: list[FrameLandmarks], neutral: Neutral | None = Non
     Returns the series and warnings.
 
     The trunk reference is held fixed through the circles: the pose model's shoulders follow a
-    circling head (on the rendered circles the shoulder line read at rest moved by 0.5 deg
-    towards the head's side, which moved every turn's right and left extremes by -0.4/+0.4 deg),
+    circling head (on the rendered circles the shoulder line read at rest moves by 0.5 deg
+    towards the head's side, which moves every turn's right and left extremes by -0.4/+0.4 deg),
     and a seated person's trunk does not move during neck circles."""
     joint = side_bend_joint()
     t = np.array([lm.t_s for lm in landmarks], dtype=float)

@@ -77,10 +77,11 @@ def zero_phase(t, x, cutoff_hz: float = DEFAULT_CUTOFF_HZ, order: int = 2, bridg
     Each valid run is filtered separately; runs too short to filter keep their values. A gap of
     up to ``bridge`` samples (a single frame left out as a glitch) does not split a run: the
     filter runs across it on a straight line between its neighbours, and the gap stays NaN in
-    the output (never a made-up value; a straight line cannot raise a peak). Without this, the
-    frames between two rejected glitches kept their raw values: on lunges_side.mp4 played three
-    times a 3-frame island of a MediaPipe mixed leg read 30.9 deg where the lunge reached 25.1.
-    The cutoff is kept below 0.8 x Nyquist of the run's own frame rate.
+    the output (never a made-up value; a straight line cannot raise a peak). The bridge is there
+    so that a few frames left between two rejected glitches are filtered with their neighbours
+    instead of keeping their raw values: such an island of a MediaPipe mixed-up leg can read
+    several degrees past the real peak. The cutoff is kept below 0.8 x Nyquist of the run's own
+    frame rate.
     """
     t = np.asarray(t, dtype=float)
     x = np.asarray(x, dtype=float)
@@ -141,8 +142,8 @@ def reject_glitches(t, x, window_s: float = 0.35, min_jump_deg: float = 8.0, k: 
     legs, :func:`romcam.measure.ankle.glitch_options`): ``spike_deg`` first drops samples that
     far from the running median over ``spike_window_s`` (1-2 frame spikes the wider window lets
     through during fast movement); ``min_run`` last drops runs of fewer valid samples (counted
-    across one-sample gaps, as :func:`zero_phase` filters them): a sample whose neighbours were
-    all left out could not be checked against them."""
+    across one-sample gaps, as :func:`zero_phase` filters them): a sample whose neighbours are
+    all left out cannot be checked against them."""
     t = np.asarray(t, dtype=float)
     x = np.asarray(x, dtype=float)
     if spike_deg is not None:

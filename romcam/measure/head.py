@@ -87,7 +87,7 @@ def head_tilt_deg(matrix, trunk_roll_deg=0.0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def image_roll_deg(matrix) -> np.ndarray:
-    """Image-plane direction of the ear-to-ear axis (y up): the old 2-D "head roll". It mixes a
+    """Image-plane direction of the ear-to-ear axis (y up): the 2-D "head roll". It mixes a
     head turn into the side-bend (roughly as 1/cos(turn)); romcam uses it only to pick the
     moments the head is upright, when the shoulder line is read (:mod:`romcam.measure.series`)."""
     ear, _, _ = head_axes(matrix)

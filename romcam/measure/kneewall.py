@@ -1,5 +1,5 @@
 """The knee-to-wall distance in centimetres: how far the knee travels ahead of the toes, on the
-true horizontal, scaled by a target of known size seen beside the foot (issue #10, item 5).
+true horizontal, scaled by a target of known size seen beside the foot.
 
 In the clinician's knee-to-wall test the person lunges the knee forward until it touches a wall,
 heel down; the score is the distance from the big toe to the wall at the furthest foot position.
@@ -15,8 +15,8 @@ of the foot) on the measured leg, levelled with the same vertical as the shin an
 (:func:`romcam.measure.legs.level_vectors`). + = knee ahead of the toes. The knee is the median
 over the peak +- 0.2 s; the toe is where it stood in the 0.5 s before the rep began (the foot
 stays put through a knee-to-wall trial, heel down): MediaPipe re-guesses the toe as the shin
-inclines and moved it by 10-15 px (3-4 cm) between standing and the peak, forwards on the real
-lunges and backwards on the known warp, with the foot still. Without a scale there is no number
+inclines and moves it by 10-15 px (3-4 cm) between standing and the peak (forwards on the real
+lunges, backwards on the known warp) with the foot still. Without a scale there is no number
 in cm, and the reason is said (never a guess from body size).
 
 Pure: arrays and numbers in, numbers out. Finding the scale in an image is

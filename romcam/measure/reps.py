@@ -94,12 +94,12 @@ class RepCounter:
         """Invalid frames lasting longer than max_gap_s: what happened meanwhile is unknown.
 
         A rep already seen coming back from its peak by more than the hysteresis band
-        (enter - exit: the counter's own measure of a real change, not jitter) when the view was
-        lost was seen from near-neutral, through its peak and on its way back: it is closed at
-        the last valid sample and counts. A real side-bend followed by a head turn past the
-        face-mesh limit must not be swallowed (side_bend_rotation_front.mp4: the view is lost
-        19-28 deg below the peak, the band is ~12 deg). One lost nearer its peak was not seen
-        whole and never counts."""
+        (enter - exit: the counter's own measure of a real change, not jitter) when the view is
+        lost has been seen from near-neutral, through its peak and on its way back: it is closed
+        at the last valid sample and counts, so a real side-bend followed by a head turn past the
+        face-mesh limit is not swallowed (side_bend_rotation_front.mp4: the view is lost 19-28 deg
+        below the peak, the band is ~12 deg). One lost nearer its peak has not been seen whole
+        and never counts."""
         if self._last_valid_t is None or t - self._last_valid_t <= self.th.max_gap_s:
             return None
         rep = None

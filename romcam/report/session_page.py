@@ -306,7 +306,7 @@ def _set_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
 
 def turned_share(stats: dict) -> float | None:
     """Share of processed frames left out because the face was turned away from the camera
-    (sessions before schema v2 stored it as ``yaw_rejected_share``)."""
+    (from the counted reasons, else the ``yaw_rejected_share`` a schema v1 session stores)."""
     reasons, processed = stats.get("invalid_frames"), stat_value(stats, "frames_processed")
     if isinstance(reasons, dict) and processed:
         return sum(n for why, n in reasons.items() if why.startswith("face turned away")) / processed

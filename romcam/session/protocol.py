@@ -453,8 +453,9 @@ class Protocol:
 
     def _finish_neutral(self, t: float, force: bool) -> list:
         """The neutral is the median of the last ``neutral_hold_s`` of a still hold, seen on most
-        of its frames: a few usable frames before the face (or the limb) was lost are not a hold
-        (a head turning away at the end of a bend once gave a neutral of -22.7 deg)."""
+        of its frames: a few usable frames before the face (or the limb) is lost are not a hold
+        (a head turning away at the end of a bend would otherwise give a neutral some 20 deg
+        off)."""
         window = {c: [v for (ts, v) in self._neutral_samples[c] if ts >= t - self.cfg.neutral_hold_s]
                   for c in self.channels}
         # every frame of the window, usable or not (the buffer keeps them all; once the phase is

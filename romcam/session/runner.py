@@ -169,10 +169,10 @@ class _Loop:
         say(vertical.describe())
 
     def _settle_vertical(self, now: bool) -> None:
-        """Estimate the scene's vertical once its frames are read (or when setup ended first) and
-        use it from this frame on. Estimated only after setup had ended, the frame that ended it
-        was measured without the roll (stored 2.2 deg off in the lunges session, where analyze
-        of the same frames used it)."""
+        """Estimate the scene's vertical as soon as its frames are read (or right after the frame
+        that ends setup, when setup ends first) and use it from this frame on. Estimating it as
+        soon as it can be, rather than at the end of setup, measures the frame that ends setup
+        with the roll too (when the frames were read in time), as ``analyze`` measures it."""
         if now and self.setup_vertical is not None:
             self._use_vertical(self.setup_vertical.estimate())
             self.setup_vertical = None

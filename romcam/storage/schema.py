@@ -61,7 +61,7 @@ sessions = Table(
     Column("target_turns", Integer),
     _real("camera_roll_deg"),
     Column("vertical_source", Text),
-    # v4: what was kept in stats_json["meta"] before
+    # v4: the frames' size, the camera profile, the recorded visit and the recording process
     Column("resolution", Text),
     Column("camera_profile", Text),
     Column("recorded", Integer, nullable=False, server_default=text("0")),
