@@ -323,7 +323,8 @@ def frames_table(a: Analysis) -> pd.DataFrame:
 
 
 def summary(a: Analysis) -> dict:
-    """The summary.json content (the keys listed in docs/reference/analyze-outputs.md: frames, usable frames, reps per side, neutral, thresholds and warnings)."""
+    """The summary.json content (its keys: docs/reference/analyze-outputs.md): frames, usable
+    frames, reps per side, neutral, thresholds and warnings."""
     reps = sorted((r for s in a.sides.values() for r in s.reps), key=lambda r: r.start_s)
     out = {
         "joint": a.joint.name,
