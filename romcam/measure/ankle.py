@@ -104,9 +104,7 @@ class LegSeries:
 
 
 def _usable(lm: np.ndarray, side: str, min_visibility: float) -> np.ndarray:
-    g = legs.LEG[side]
-    vis = lm[:, [g["knee"], g["ankle"]], 3]
-    return np.all(np.isfinite(lm[:, [g["knee"], g["ankle"]], 0]), axis=1) & np.all(vis >= min_visibility, axis=1)
+    return legs.usable_frames(lm, side, min_visibility)
 
 
 def glitch_options(joint: Joint) -> dict:
@@ -140,7 +138,7 @@ def measure_legs(landmarks: list[FrameLandmarks], vertical: Vertical | None = No
         valid[side] = ok & np.isfinite(shin[side])
         r = np.where(repair.ambiguous, np.nan, legs.heel_rise(lm, side, roll_deg=roll))
         rise[side] = running_median(np.arange(len(t), dtype=float), r, SMOOTH_FRAMES - 1)
-    choice = legs.choose_leg(lm, t, roll_deg=roll, forward=forward)
+    choice = legs.choose_leg(lm, t, roll_deg=roll, forward=forward, usable=valid)
     check = legs.movement_check(lm, t, choice.side, forward, roll_deg=roll)
     return LegSeries(t, shin, valid, rise, repair, choice, check, vertical, knee, toe)
 
