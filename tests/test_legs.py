@@ -299,8 +299,8 @@ def test_both_feet_down_equally_seen_the_depth_decides():
     """Both legs usable on every frame: the leg in front by MediaPipe's depth, not the noisier shin."""
     lm, t = _both_legs(far_vis=0.9)
     choice = legs.choose_leg(lm, t)
-    assert choice.scores["left"]["usable"] == choice.scores["right"]["usable"] == 1.0
     assert choice.side == "left" and "in front by MediaPipe's depth on 100 %" in choice.reason
+    assert choice.scores["left"]["usable"] == choice.scores["right"]["usable"] == 1.0
 
 
 def test_a_lifted_foot_keeps_the_standing_leg_even_when_it_is_the_far_one():
