@@ -470,6 +470,30 @@ def choose_leg(lm, t, *, roll_deg: float = 0.0, forward=None, usable: dict | Non
     return LegChoice(side, reason, sc)
 
 
+# One frame: a leg is away from the camera when its knee and ankle lie this many leg lengths
+# behind the other leg's by MediaPipe's depth and are this much less visible. Measured per frame
+# (MediaPipe's labels, full model): the far leg of squat_jumps_side.mp4 and its mirror image
+# 0.46-1.68 leg lengths behind and 0.36-0.59 less visible; on lunges_side.mp4 the front (right)
+# leg never reads away (the rear leg 0.38-2.32 behind, 0.14-0.50 less visible).
+AWAY_DEPTH_LEGS = 0.3
+AWAY_VISIBILITY_GAP = 0.1
+
+
+def away_from_camera(pose, side: str) -> bool:
+    """One frame's pose (33, >=4): is this leg behind the other, away from the camera, by
+    :data:`AWAY_DEPTH_LEGS` of depth and :data:`AWAY_VISIBILITY_GAP` of visibility? False when
+    either leg's knee or ankle is missing."""
+    pose = np.asarray(pose, dtype=float)
+    other = "right" if side == "left" else "left"
+    pts = {s: pose[[LEG[s]["knee"], LEG[s]["ankle"]]] for s in SIDES}
+    length = float(frame_leg_length(pose))
+    if pose.shape[-1] < 4 or not (np.isfinite(length) and length > 0) or not all(np.isfinite(p).all() for p in pts.values()):
+        return False
+    behind = (pts[side][:, 2].mean() - pts[other][:, 2].mean()) / length
+    dimmer = pts[other][:, 3].min() - pts[side][:, 3].min()
+    return bool(behind > AWAY_DEPTH_LEGS and dimmer > AWAY_VISIBILITY_GAP)
+
+
 # ----------------------------------------------------------------------------- the exercise
 
 @dataclass
