@@ -4,9 +4,11 @@ live session code (causal swap tracker, scene vertical read during setup, heel f
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
@@ -208,8 +210,6 @@ def test_session_named_far_leg_waits_at_setup_until_the_person_turns(tmp_path, m
     """Issue #23: the right leg named, the first 4 s of squat_jumps_side.mp4 (his right leg away
     from the camera), then the same 4 s mirrored (he has turned: the right leg nearer). Setup
     says so from the first frame and holds until the turn; then the session goes on."""
-    import cv2
-    import re
     frames, fps = read_frames(media("squat_jumps_side.mp4"))
     four = frames[:int(round(4 * fps))]
     clip = write_video(tmp_path / "turn.mp4", four + [cv2.flip(f, 1) for f in four], fps)
