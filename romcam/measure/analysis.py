@@ -171,7 +171,7 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
     if not any(lm.pose is not None for lm in landmarks):
         raise RomcamError("no person was found in the video; is the whole body in view and lit?")
     legs_seen = ankle.measure_legs(landmarks, vertical, min_visibility) if ankle.is_shin_joint(joint) else None
-    if legs_seen is not None:   # the ankle: the standing leg, not the nearer one (docs/design.md, "The ankle")
+    if legs_seen is not None:   # the ankle: the standing leg, or the nearer one when both feet stay down
         sides = [legs_seen.choice.side] if side == "auto" else _sides_for(joint, side, landmarks)[0]
         note = "; ".join(ankle.side_note(legs_seen, s) for s in sides)
     else:

@@ -19,8 +19,10 @@ Conventions
   :func:`repair_leg_swaps`, the labelling MediaPipe used on most of the clip.
 
 Measured on the real side-view clips (full pose model, VIDEO mode): MediaPipe's heel and toe
-points read 8-42 deg "toe up" on a flat foot, and its depth (z) and visibility do not say which
-leg is nearer; so the foot points only give the toes' direction and the heel's lift here.
+points read 8-42 deg "toe up" on a flat foot, so the foot points only give the toes' direction
+and the heel's lift here. Which leg is loaded comes from the feet, not from MediaPipe's depth (z)
+or visibility; which leg is nearer comes first from the share of frames each leg is usable on,
+its depth order only breaking ties.
 """
 
 from __future__ import annotations
@@ -359,55 +361,137 @@ def heel_lifted(rise, threshold: float = HEEL_LIFT_THRESHOLD) -> np.ndarray:
 class LegChoice:
     side: str
     reason: str
-    scores: dict            # per side: planted, excursion_deg, ankle_travel_leg
+    scores: dict            # per side: planted, excursion_deg, ankle_travel_leg, usable, in_front, visibility
 
 
-def leg_scores(lm, forward, *, roll_deg: float = 0.0, planted_rise: float = HEEL_LIFT_THRESHOLD) -> dict:
-    """Per leg: ``planted`` = share of frames whose heel and ankle both stay within
-    ``planted_rise`` foot lengths of their resting level; ``excursion_deg`` = robust range of the
-    shin inclination on planted frames; ``ankle_travel_leg`` = robust range of the ankle's height
-    in leg lengths."""
+# A foot whose heel and ankle are down on under this share of the frames its leg is seen is
+# lifted (a lunge's rear foot, a one-leg stance), when the other's is down on at least
+# LOADED_MARGIN more. Measured (full model): lunges_side.mp4 rear foot 0.28 vs the standing 0.96;
+# the first 4 s of squat_jumps_side.mp4 (both feet down) 0.97 and 0.95, mirrored 0.72 (the far
+# leg, drawn by guess) and 0.81.
+LIFTED_SHARE = 0.6
+LOADED_MARGIN = 0.25
+
+
+def usable_frames(lm, side: str, min_visibility: float = 0.5) -> np.ndarray:
+    """(T,) bool: this leg's knee and ankle are found with at least ``min_visibility``."""
+    lm = np.asarray(lm, dtype=float)
+    g = LEG[side]
+    pts = lm[:, [g["knee"], g["ankle"]]]
+    seen = np.all(np.isfinite(pts[..., 0]), axis=1)
+    if lm.shape[-1] > 3:
+        seen &= np.all(pts[..., 3] >= min_visibility, axis=1)
+    return seen
+
+
+def leg_scores(lm, forward, *, roll_deg: float = 0.0, planted_rise: float = HEEL_LIFT_THRESHOLD,
+               usable: dict | None = None) -> dict:
+    """Per leg: ``planted`` = share of the frames where the leg is usable (``usable[side]``, else
+    :func:`usable_frames`) whose heel and ankle both stay within ``planted_rise`` foot lengths of
+    their resting level; ``excursion_deg`` = robust range of the shin inclination on planted
+    frames; ``ankle_travel_leg`` = robust range of the ankle's height in leg lengths; ``usable``
+    = share of all frames where the leg is usable; ``in_front`` = share of the frames with both
+    legs' depth where this leg's knee and ankle are nearer the camera by MediaPipe's z (NaN
+    without z); ``visibility`` = mean visibility of its knee and ankle (NaN without it)."""
     lm = np.asarray(lm, dtype=float)
     scale = leg_length_px(lm)
+    n = max(len(lm), 1)
+    depth = {}
     out = {}
     for s in SIDES:
+        g = LEG[s]
+        seen_leg = usable_frames(lm, s) if usable is None else np.asarray(usable[s], dtype=bool)
         rise = heel_rise(lm, s, roll_deg=roll_deg)
         ankle_rise = heel_rise(lm, s, roll_deg=roll_deg, point="ankle")
-        seen = np.isfinite(rise) & np.isfinite(ankle_rise)
+        seen = seen_leg & np.isfinite(rise) & np.isfinite(ankle_rise)
         planted = seen & (rise < planted_rise) & (ankle_rise < planted_rise)
         shin = shin_inclination(lm, s, forward, roll_deg=roll_deg)
+        pts = lm[:, [g["knee"], g["ankle"]]]
+        depth[s] = pts[..., 2].mean(axis=1) if lm.shape[-1] > 2 else np.full(len(lm), np.nan)
+        vis = pts[..., 3][np.isfinite(pts[..., 3])] if lm.shape[-1] > 3 else np.array([])
         out[s] = {"planted": float(planted.sum() / max(seen.sum(), 1)),
                   "excursion_deg": _robust_range(shin[planted]) if planted.sum() > 5 else 0.0,
-                  "ankle_travel_leg": _robust_range(level_height(lm, LEG[s]["ankle"], roll_deg)) / scale}
+                  "ankle_travel_leg": _robust_range(level_height(lm, g["ankle"], roll_deg)) / scale,
+                  "usable": float(seen_leg.sum() / n),
+                  "visibility": float(vis.mean()) if len(vis) else float("nan")}
+    both = np.isfinite(depth["left"]) & np.isfinite(depth["right"])
+    for s, o in (("left", "right"), ("right", "left")):
+        out[s]["in_front"] = float(np.mean(depth[s][both] < depth[o][both])) if both.any() else float("nan")
     return out
 
 
-def choose_leg(lm, t, *, roll_deg: float = 0.0, forward=None) -> LegChoice:
-    """``--side auto`` for the ankle: the standing, loaded leg, not merely the nearer one.
+def nearer_leg(scores: dict) -> tuple[str, str]:
+    """The leg nearer the camera, the one MediaPipe sees, from :func:`leg_scores`, and why: the
+    leg usable on more frames (by 5 points or more), else the one in front by depth on most
+    frames, else the one with the higher visibility."""
+    left, right = scores["left"], scores["right"]
 
-    The leg whose foot stays on the floor wins (its planted share at least 10 points above the
-    other's); when both feet stay planted over 80 % of the time, the leg whose shin moves more;
-    otherwise the leg whose ankle travels least vertically. Measured: lunges_side.mp4 right
-    (front, standing) leg planted 94 % vs the lifted rear leg 32 % (MediaPipe's visibility and
-    depth picked the rear leg as "nearer"); squat_jumps_side.mp4 the left (nearer, both planted).
-    Give ``lm`` with the swaps already repaired."""
+    def why(side):
+        sc, other = scores[side], scores["right" if side == "left" else "left"]
+        text = f"the {side} leg is nearer the camera (usable on {100 * sc['usable']:.0f} % of frames vs {100 * other['usable']:.0f} %"
+        if np.isfinite(sc["in_front"]):
+            text += f", in front by MediaPipe's depth on {100 * sc['in_front']:.0f} %"
+        return text + ")"
+
+    if abs(left["usable"] - right["usable"]) >= 0.05:
+        side = "left" if left["usable"] > right["usable"] else "right"
+    elif np.isfinite(left["in_front"]) and left["in_front"] != 0.5:
+        side = "left" if left["in_front"] > 0.5 else "right"
+    else:
+        side = "left" if np.nan_to_num(left["visibility"]) >= np.nan_to_num(right["visibility"]) else "right"
+    return side, why(side)
+
+
+def choose_leg(lm, t, *, roll_deg: float = 0.0, forward=None, usable: dict | None = None) -> LegChoice:
+    """``--side auto`` for the ankle. When one foot is lifted (down on under
+    :data:`LIFTED_SHARE` of the frames its leg is seen) and the other is down on at least
+    :data:`LOADED_MARGIN` more, the standing, loaded leg: a lunge's front leg, the leg of a
+    one-leg stance. Otherwise (both feet stay down: a squat, a square lunge test, a rock forward
+    over both ankles) the leg nearer the camera (:func:`nearer_leg`): the far leg is MediaPipe's
+    guess behind the body, noisy and often unusable. Measured: lunges_side.mp4 the right (front,
+    standing) leg, planted 96 % vs the rear leg's 28 %; the first 4 s of squat_jumps_side.mp4 the
+    left leg (usable on 83 % of frames vs 33 %), and the right one in its mirror image.
+    ``usable``: per side, the frames where that leg can be measured (default
+    :func:`usable_frames`). Give ``lm`` with the swaps already repaired."""
     lm = np.asarray(lm, dtype=float)
     if forward is None:
         forward = toe_direction(lm, t, roll_deg=roll_deg)
-    sc = leg_scores(lm, forward, roll_deg=roll_deg)
-    left, right = sc["left"], sc["right"]
-    if min(left["planted"], right["planted"]) > 0.8:
-        side = "left" if left["excursion_deg"] >= right["excursion_deg"] else "right"
-        reason = f"both feet stay down; the {side} shin moves more ({sc[side]['excursion_deg']:.0f} deg)"
-    elif abs(left["planted"] - right["planted"]) >= 0.1:
-        side = "left" if left["planted"] > right["planted"] else "right"
+    sc = leg_scores(lm, forward, roll_deg=roll_deg, usable=usable)
+    left, right = sc["left"]["planted"], sc["right"]["planted"]
+    if min(left, right) < LIFTED_SHARE and abs(left - right) >= LOADED_MARGIN:
+        side = "left" if left > right else "right"
         other = "right" if side == "left" else "left"
-        reason = (f"the {side} foot stays on the floor ({100 * sc[side]['planted']:.0f} % of frames vs "
+        reason = (f"the {side} foot stays on the floor ({100 * sc[side]['planted']:.0f} % of the frames it is seen vs "
                   f"{100 * sc[other]['planted']:.0f} %): the standing leg")
     else:
-        side = "left" if left["ankle_travel_leg"] <= right["ankle_travel_leg"] else "right"
-        reason = f"the {side} ankle moves least up and down: the standing leg"
+        side, why = nearer_leg(sc)
+        down = "both feet stay down" if min(left, right) >= LIFTED_SHARE else "no single standing leg"
+        reason = f"{down}; {why}"
     return LegChoice(side, reason, sc)
+
+
+# One frame: a leg is away from the camera when its knee and ankle lie this many leg lengths
+# behind the other leg's by MediaPipe's depth and are this much less visible. Measured per frame
+# (MediaPipe's labels, full model): the far leg of squat_jumps_side.mp4 and its mirror image
+# 0.46-1.68 leg lengths behind and 0.36-0.59 less visible; on lunges_side.mp4 the front (right)
+# leg never reads away (the rear leg 0.38-2.32 behind, 0.14-0.50 less visible).
+AWAY_DEPTH_LEGS = 0.3
+AWAY_VISIBILITY_GAP = 0.1
+
+
+def away_from_camera(pose, side: str) -> bool:
+    """One frame's pose (33, >=4): is this leg behind the other, away from the camera, by
+    :data:`AWAY_DEPTH_LEGS` of depth and :data:`AWAY_VISIBILITY_GAP` of visibility? False when
+    either leg's knee or ankle is missing."""
+    pose = np.asarray(pose, dtype=float)
+    other = "right" if side == "left" else "left"
+    pts = {s: pose[[LEG[s]["knee"], LEG[s]["ankle"]]] for s in SIDES}
+    length = float(frame_leg_length(pose))
+    if pose.shape[-1] < 4 or not (np.isfinite(length) and length > 0) or not all(np.isfinite(p).all() for p in pts.values()):
+        return False
+    behind = (pts[side][:, 2].mean() - pts[other][:, 2].mean()) / length
+    dimmer = pts[other][:, 3].min() - pts[side][:, 3].min()
+    return bool(behind > AWAY_DEPTH_LEGS and dimmer > AWAY_VISIBILITY_GAP)
 
 
 # ----------------------------------------------------------------------------- the exercise

@@ -8,6 +8,9 @@ hip centre) when the hips are visible: measured 0.56-0.72 on the front-view clip
 ../shared/media and 0.09-0.47 on the side-view ones, so 0.5 separates them. A seated person
 at a laptop shows no hips; then the face's turn from the camera decides (front view = face
 turned less than 20 deg).
+
+The ankle in a side view also needs the named leg on the camera's side: a leg behind the other
+(:func:`romcam.measure.legs.away_from_camera`) is MediaPipe's guess and is seldom measurable.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
-from romcam.measure import head
+from romcam.measure import head, legs
+from romcam.measure.ankle import is_shin_joint
 from romcam.measure.joints import Joint
 from romcam.measure.series import MIN_VISIBILITY
 
@@ -43,13 +47,20 @@ def setup_problems(joint: Joint, lm: FrameLandmarks, sides, min_visibility: floa
     if lm.pose is None:
         return ["Step into the camera's view"]
     problems = []
+    ratio = shoulder_trunk_ratio(lm, min_visibility)
+    away = [s for s in sides if is_shin_joint(joint) and (ratio is None or ratio <= FRONT_MIN_RATIO)
+            and legs.away_from_camera(lm.pose, s)]
+    for side in away:
+        other = "right" if side == "left" else "left"
+        problems.append(f"Your {side} leg is away from the camera: turn around, or measure the {other} "
+                        f"(--side {other})")
+    sides = [s for s in sides if s not in away]
     needed = [n for side in sides for n in joint.needed_landmarks(side if joint.kind == "limb" else None)]
     hidden = [n for n in dict.fromkeys(needed) if lm.pose[POSE[n], 3] < min_visibility]
     if hidden:
         problems.append(f"Make sure the camera sees your {_readable(hidden)}")
     if joint.needs_face and lm.face_matrix is None:
         problems.append("Face the camera so that your face is visible")
-    ratio = shoulder_trunk_ratio(lm, min_visibility)
     if joint.view == "front":
         if lm.face_matrix is not None and abs(float(head.camera_yaw_deg(lm.face_matrix))) > FRONT_MAX_YAW_DEG:
             problems.append("Look straight at the camera")

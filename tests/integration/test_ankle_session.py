@@ -4,9 +4,11 @@ live session code (causal swap tracker, scene vertical read during setup, heel f
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
@@ -202,3 +204,25 @@ def test_ankle_recorded_visit_with_phases(lunge_session_clip, lunge_session, tmp
     assert len(peaks["before"]) >= 2 and len(peaks["after"]) >= 2 and len(detail.reps) >= 2
     assert all(t.heel_lifted is False for t in detail.trials)      # the standing heel stays down
     assert all(15.0 <= p <= 50.0 for p in peaks["before"] + peaks["after"])
+
+
+def test_session_named_far_leg_waits_at_setup_until_the_person_turns(tmp_path, model_dir):
+    """Issue #23: the right leg named, the first 4 s of squat_jumps_side.mp4 (his right leg away
+    from the camera), then the same 4 s mirrored (he has turned: the right leg nearer). Setup
+    says so from the first frame and holds until the turn; then the session goes on."""
+    frames, fps = read_frames(media("squat_jumps_side.mp4"))
+    four = frames[:int(round(4 * fps))]
+    clip = write_video(tmp_path / "turn.mp4", four + [cv2.flip(f, 1) for f in four], fps)
+    db = tmp_path / "t.sqlite3"
+    r = subprocess.run([sys.executable, "-m", "romcam", "session", "--joint", "ankle", "--side", "right",
+                        "--subject", "P001", "--source", str(clip), "--no-window", "--trials", "3", "--db", str(db)],
+                       capture_output=True, text=True, timeout=600)
+    print(r.stdout)
+    lines = r.stdout.splitlines()
+    away = "Your right leg is away from the camera: turn around, or measure the left (--side left)"
+    assert any(ln.startswith("[   0.0 s] setup: " + away) for ln in lines)
+    started = [float(m.group(1)) for ln in lines if (m := re.match(r"\[\s*([\d.]+) s\] neutral:", ln))]
+    assert started and started[0] >= len(four) / fps, "setup ended before the person turned"
+    with Store.open(db, readonly=True) as store:
+        detail = store.session(1)
+    assert not detail.trials and not detail.reps

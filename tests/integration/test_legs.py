@@ -255,3 +255,70 @@ def test_heel_rise_separates_flat_and_lifted_feet(landmarks_of):
     assert not legs.heel_lifted(front[bottoms]).any()
     assert lifted_share <= 0.05
     assert legs.heel_lifted(rear[bottoms]).all()
+
+
+def _both_legs(n=120, seed=0, far_vis=0.3, far_noise_deg=8.0, rear_heel_up=None):
+    """``n`` frames at 30 fps of a side-view squat over two flat feet, toes to image right: the
+    left leg nearer the camera (visibility 0.95, MediaPipe depth -100 px), the right one half a leg length
+    behind it (visibility ``far_vis`` on 70 % of the frames and 0.8 on the rest, depth +100 px, its shin drawn
+    with ``far_noise_deg`` of noise as MediaPipe guesses a hidden leg). ``rear_heel_up``: a share
+    of frames on which the near (left) heel and ankle are lifted by a foot length (a lunge's rear
+    foot)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / 30.0
+    shin = 20.0 - 20.0 * np.cos(2 * np.pi * t / 2.0)          # 0 -> 40 deg, a squat every 2 s
+    lm = np.full((n, 33, 4), np.nan)
+    far_hidden = rng.random(n) < 0.7
+    for side, dx, vis, depth, noise in (("left", 0.0, np.full(n, 0.95), -100.0, 0.0),
+                                         ("right", 30.0, np.where(far_hidden, far_vis, 0.8), 100.0, far_noise_deg)):
+        for i in range(n):
+            ankle = np.array([100.0 + dx, 500.0])
+            lift = 120.0 if side == "left" and rear_heel_up is not None and i < rear_heel_up * n else 0.0
+            ankle[1] -= lift
+            knee = np.array(_knee_at(shin[i] + noise * rng.standard_normal(), tuple(ankle)))
+            g = legs.LEG[side]
+            for name, p in (("hip", knee + (0, -200)), ("knee", knee), ("ankle", ankle),
+                            ("heel", ankle + (-20, 20)), ("toe", ankle + (100, 20))):
+                lm[i, g[name]] = (*p, depth, vis[i])
+    lm[:, [legs.NOSE, legs.LEFT_EAR, legs.RIGHT_EAR]] = [(110, 100, 0, 1), (100, 100, 0, 1), (100, 100, 0, 1)]
+    return lm, t
+
+
+def test_both_feet_down_chooses_the_leg_the_camera_sees():
+    """Issue #23: both feet flat, the far leg hidden on 70 % of the frames and drawn noisily;
+    its shin "moves more", which chose it before."""
+    lm, t = _both_legs()
+    choice = legs.choose_leg(lm, t)
+    print(choice.reason, {s: {k: round(v, 2) for k, v in sc.items()} for s, sc in choice.scores.items()})
+    assert choice.side == "left"
+    assert choice.reason.startswith("both feet stay down; the left leg is nearer the camera")
+    assert choice.scores["left"]["in_front"] == 1.0
+
+
+def test_both_feet_down_equally_seen_the_depth_decides():
+    """Both legs usable on every frame: the leg in front by MediaPipe's depth, not the noisier shin."""
+    lm, t = _both_legs(far_vis=0.9)
+    choice = legs.choose_leg(lm, t)
+    assert choice.side == "left" and "in front by MediaPipe's depth on 100 %" in choice.reason
+    assert choice.scores["left"]["usable"] == choice.scores["right"]["usable"] == 1.0
+
+
+def test_a_lifted_foot_keeps_the_standing_leg_even_when_it_is_the_far_one():
+    """A lunge whose rear foot (lifted on 60 % of the frames) is the leg nearer the camera: the
+    standing leg behind it is measured (the loaded-leg rule comes first)."""
+    lm, t = _both_legs(far_vis=0.9, far_noise_deg=0.0, rear_heel_up=0.6)
+    choice = legs.choose_leg(lm, t)
+    assert choice.side == "right" and choice.reason.endswith("the standing leg")
+
+
+def test_away_from_camera_needs_depth_and_visibility():
+    """One frame: the far leg reads away only when it is both deeper and less visible."""
+    lm, _ = _both_legs(n=1, seed=3, far_vis=0.3)
+    frame = lm[0]
+    assert legs.away_from_camera(frame, "right") and not legs.away_from_camera(frame, "left")
+    seen = frame.copy()
+    seen[[legs.LEG["right"]["knee"], legs.LEG["right"]["ankle"]], 3] = 0.95     # as visible as the near leg
+    assert not legs.away_from_camera(seen, "right")
+    flat = frame.copy()
+    flat[:, 2] = 0.0                                                            # no depth order
+    assert not legs.away_from_camera(flat, "right")
