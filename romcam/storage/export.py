@@ -36,6 +36,7 @@ from romcam.files import atomic_write_text, check_output, disk_error, same_file
 from romcam.measure.outcome import SideOutcome
 from romcam.storage.rows import SessionRow
 from romcam.storage.store import Store
+from romcam.text import printable
 
 ENCODING = "utf-8-sig"
 DEG_DECIMALS = 1
@@ -347,9 +348,11 @@ def _history_lines(row: SessionRow) -> list[tuple[str, ...]]:
 
 
 def history_table(rows: Iterable[SessionRow]) -> str:
-    """Sessions as a plain-text table: one line per session x side, angles in degrees."""
+    """Sessions as a plain-text table: one line per session x side, angles in degrees; stored text
+    without control characters (:func:`romcam.text.printable`)."""
     rows = list(rows)
-    lines = [HISTORY_HEADER] + [line for row in rows for line in _history_lines(row)]
+    lines = [HISTORY_HEADER] + [tuple(printable(cell) for cell in line)
+                                for row in rows for line in _history_lines(row)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(HISTORY_HEADER))]
     text = [
         "  ".join(cell.rjust(w) if name in _RIGHT_ALIGNED else cell.ljust(w)
