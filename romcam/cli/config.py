@@ -25,7 +25,7 @@ def apply_settings(ctx: click.Context) -> None:
     ``ctx``. A file that cannot be used stops every command with its one-line error, except
     ``romcam config`` (``config path`` still tells where the files are; ``config show`` says it)."""
     try:
-        loaded = load_settings()
+        loaded = checked_db(load_settings())
     except ConfigError as exc:
         if ctx.invoked_subcommand != "config":
             raise
@@ -33,6 +33,22 @@ def apply_settings(ctx: click.Context) -> None:
         return
     ctx.meta[SETTINGS_KEY] = loaded
     ctx.default_map = default_map(ctx.command, loaded.from_files())
+
+
+def checked_db(loaded: LoadedSettings) -> LoadedSettings:
+    """``loaded``, after refusing a ``db`` URL that holds a password (wherever it came from: a
+    file, the environment or the command line) with a line that shows it as ``***``."""
+    value = loaded.settings.db
+    if value and "://" in value:                  # a file path needs no database layer loaded
+        from romcam.errors import RomcamError
+        from romcam.storage.engine import clean_url, is_url
+
+        if is_url(value):
+            try:
+                clean_url(value)
+            except RomcamError as exc:
+                raise ConfigError(f"{loaded.sources['db']}: {exc}") from None
+    return loaded
 
 
 def default_map(command: click.Command, values: dict[str, object], path: tuple[str, ...] = ()) -> dict:
@@ -91,7 +107,7 @@ def _setting_options(fn):
 @click.pass_context
 def show(ctx, **given):
     """Print each setting's value and where it came from."""
-    loaded = _loaded(ctx).with_command_line(given)
+    loaded = checked_db(_loaded(ctx).with_command_line(given))
     rows = [(key, _shown(key, getattr(loaded.settings, key)), str(loaded.sources[key])) for key in KEYS]
     width = [max(len(r[k]) for r in rows) for k in (0, 1)]
     for key, value, where in rows:

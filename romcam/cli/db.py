@@ -27,13 +27,14 @@ def copy(source, target):
     from romcam.files import same_file
     from romcam.storage.copy import copy_database
     from romcam.storage.store import Store, resolve_db_path
+    from romcam.text import printable
 
     src, dst = resolve_db_path(source), resolve_db_path(target)
     if src == dst or (not isinstance(src, str) and not isinstance(dst, str) and same_file(src, dst)):
         raise RomcamError(f"--to names the database being copied ({dst}); give another database")
     with Store.open(source, readonly=True) as from_store, Store.open(target) as to_store:
         click.echo(f"copying {from_store.path} into {to_store.path}")
-        count = copy_database(from_store, to_store, say=click.echo)
+        count = copy_database(from_store, to_store, say=lambda line: click.echo(printable(line)))
     click.echo(count.summary())
 
 

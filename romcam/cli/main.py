@@ -17,6 +17,7 @@ from romcam.cli.config import apply_settings
 from romcam.cli.options import MODEL_CHOICES
 from romcam.dirs import cache_dir
 from romcam.errors import RomcamError
+from romcam.text import one_line
 
 
 def _quiet_native_logs() -> None:
@@ -82,10 +83,6 @@ for command in (analyze, bench, history, export, recover, calibrate, report, ses
     cli.add_command(command)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _usage_hint(exc: click.UsageError) -> str:
     """What to do after a usage error: the help of the command it came from."""
     path = exc.ctx.command_path if exc.ctx is not None else "romcam"
@@ -93,18 +90,19 @@ def _usage_hint(exc: click.UsageError) -> str:
 
 
 def error_line(exc: BaseException) -> str:
-    """The one line every error is printed as: ``romcam: error: <what> (<what to do>)``."""
+    """The one line every error is printed as: ``romcam: error: <what> (<what to do>)``, without
+    control characters and with any very long value shortened (:func:`romcam.text.one_line`)."""
     if isinstance(exc, click.UsageError):
-        return f"romcam: error: {_one_line(exc.format_message())} ({_usage_hint(exc)})"
+        return f"romcam: error: {one_line(exc.format_message())} ({_usage_hint(exc)})"
     if isinstance(exc, click.ClickException):
-        return f"romcam: error: {_one_line(exc.format_message())}"
+        return f"romcam: error: {one_line(exc.format_message())}"
     if isinstance(exc, RomcamError):
-        return f"romcam: error: {_one_line(exc)}"
+        return f"romcam: error: {one_line(exc)}"
     if isinstance(exc, OSError):
-        where = f" {exc.filename}" if exc.filename else ""
-        return (f"romcam: error: cannot use{where}: {exc.strerror or exc} (check the path, its "
-                f"permissions and free space)")
-    return (f"romcam: error: unexpected {type(exc).__name__}: {_one_line(exc)} (this is a bug in "
+        where = f" {one_line(exc.filename)}" if exc.filename else ""
+        return (f"romcam: error: cannot use{where}: {one_line(exc.strerror or exc)} (check the path, "
+                f"its permissions and free space)")
+    return (f"romcam: error: unexpected {type(exc).__name__}: {one_line(exc)} (this is a bug in "
             f"romcam: please report it; ROMCAM_DEBUG=1 shows the traceback)")
 
 

@@ -146,6 +146,7 @@ def recover(recovery_file, db):
     adds nothing twice."""
     from romcam.storage.journal import read_recovery, replay
     from romcam.storage.store import Store
+    from romcam.text import printable
 
     header, records = read_recovery(recovery_file)
     with Store.open(db if db is not None else header["db"]) as store:
@@ -154,4 +155,4 @@ def recover(recovery_file, db):
         where = store.path
     recovery_file.unlink()
     click.echo(f"session {sid} in {where}: {len(detail.trials)} trials and {len(detail.reps)} reps "
-               f"stored ({detail.row.status_label}); removed {recovery_file}")
+               f"stored ({printable(detail.row.status_label)}); removed {recovery_file}")

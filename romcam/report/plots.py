@@ -24,6 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from romcam.measure.outcome import SideOutcome
@@ -143,9 +144,18 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     return fig
 
 
+def plain_text(fig: Figure) -> Figure:
+    """``fig`` with every text in it (titles, labels, legends, notes) shown as written: a ``$``
+    from a subject code or a stored phase is a dollar sign, never matplotlib's mathtext."""
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+    return fig
+
+
 def svg_bytes(fig: Figure) -> bytes:
     """The figure as SVG (vector: sharp at any zoom and in print; text drawn as paths, so no font
-    is needed to show it; no date or software metadata)."""
+    is needed to show it; no date or software metadata), its text plain (:func:`plain_text`)."""
+    plain_text(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", facecolor="white",
                 metadata={"Date": None, "Creator": None})

@@ -7,7 +7,8 @@ as a URL (``postgresql://host/dbname``), both through SQLAlchemy Core.
   busy timeout are set by the store.
 * **PostgreSQL** (driver psycopg 3): one pooled connection, checked before use, so a server that
   restarted or a network that dropped is reconnected on the next write. Credentials never come
-  from the command line: a URL holding a password is refused; libpq reads ``PGPASSWORD``,
+  from the command line: a URL holding a password (``user:password@`` or ``?password=``) is
+  refused; libpq reads ``PGPASSWORD``,
   ``PGPASSFILE`` or ``~/.pgpass`` (and ``PGUSER``, ``PGHOST``...) itself. URLs are shown without
   any password.
 
@@ -17,8 +18,10 @@ answer both ``row[0]`` and ``row["name"]``.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
+from urllib.parse import unquote
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import create_engine, event
@@ -29,6 +32,7 @@ from sqlalchemy.pool import StaticPool
 from romcam.errors import RomcamError
 
 URL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+PASSWORD_KEY = "password"            # libpq's connection parameter, also taken from a URL's query
 PASSWORD_HELP = ("put the password in the PGPASSWORD environment variable or in ~/.pgpass, which "
                  "PostgreSQL reads itself, and give the URL without it")
 
@@ -46,12 +50,12 @@ def clean_url(text: str) -> str:
     refuses a URL with a password (it would end up in the shell history, ``ps`` and logs)."""
     try:
         url = make_url(str(text))
-    except ArgumentError:
+    except (ArgumentError, ValueError):                    # ValueError: a port that is no number
         raise RomcamError(f"{shown_url(text)} is not a database URL (give e.g. "
                           f"postgresql://host/romcam or the path of an SQLite file)") from None
-    if url.password is not None:
-        raise RomcamError(f"the database URL {shown_url(text)} contains a password, and romcam "
-                          f"never takes one on the command line or in ROMCAM_DB ({PASSWORD_HELP})")
+    if url.password is not None or any(key.strip().lower() == PASSWORD_KEY for key in url.query):
+        raise RomcamError(f"the database URL {shown_url(text)} contains a password, and romcam never "
+                          f"takes one on the command line, in ROMCAM_DB or in romcam.toml ({PASSWORD_HELP})")
     if not url.database:
         raise RomcamError(f"the database URL {shown_url(text)} names no database (give it after "
                           f"the server, e.g. postgresql://host/romcam)")
@@ -59,14 +63,21 @@ def clean_url(text: str) -> str:
 
 
 def shown_url(text: str) -> str:
-    """``text`` with any password replaced by ``***``, whatever else is wrong with it."""
+    """``text`` with any password replaced by ``***``, whatever else is wrong with it: all of the
+    user info after its ``:``, and a ``password=`` query parameter with everything after it
+    (both cut wide, so that an unencoded ``@``, ``?`` or ``&`` in a password never shows a part)."""
     head, sep, rest = str(text).partition("://")
     if not sep:
         return str(text)
     auth, at, host = rest.rpartition("@")
     if at and ":" in auth:
         auth = auth.split(":", 1)[0] + ":***"
-    return f"{head}{sep}{auth}{at}{host}"
+    rest = f"{auth}{at}{host}"
+    for match in re.finditer(r"[?&]([^=&?]*)=", rest):
+        if unquote(match.group(1)).strip().lower() == PASSWORD_KEY:
+            rest = rest[:match.end()] + "***"
+            break
+    return f"{head}{sep}{rest}"
 
 
 # --------------------------------------------------------------------------- engines

@@ -4,7 +4,8 @@ The sessions file has one row per session x side (columns in :data:`SESSION_COLU
 the names); ``frames=True`` adds ``<stem>_frames.csv`` beside it with the per-frame angle series
 in long format (:data:`FRAME_COLUMNS`).
 
-Format: comma separated, a header row, no index column, ``.`` as the decimal point, one session
+Format: comma separated, lines ended by CRLF (RFC 4180; a cell holding a line break or a
+carriage return is quoted), a header row, no index column, ``.`` as the decimal point, one session
 value per cell, empty cells for missing values. Encoding is **UTF-8 with a byte-order mark**
 (``utf-8-sig``): Excel opens a double-clicked CSV as UTF-8 only when the BOM is there (without it
 a subject code such as "Zoë" comes out as "ZoÃ«"); pandas reads either form; Python's csv module
@@ -14,12 +15,16 @@ single-byte code page, with or without the BOM (tests/integration/test_export_li
 Angles are rounded to 0.1 deg (the precision the summary and the verdicts print); in the frames
 file times to 0.001 s (frames are 33 ms apart at 30 fps) and angles to 0.01 deg.
 Files are written atomically: a crash leaves the old file or the new one, never half of one.
+Text cells that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return, see OWASP "CSV injection") get a leading ``'`` whatever the database
+holds; a cell that is a number (e.g. ``-3.5``) is written as it is.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 from collections.abc import Iterable
@@ -31,6 +36,7 @@ from romcam.files import atomic_write_text, check_output, disk_error, same_file
 from romcam.measure.outcome import SideOutcome
 from romcam.storage.rows import SessionRow
 from romcam.storage.store import Store
+from romcam.text import printable
 
 ENCODING = "utf-8-sig"
 DEG_DECIMALS = 1
@@ -229,9 +235,33 @@ def export_tables(store: Store, subject: str | None = None, since: str | date | 
     return sessions_table(rows), (frames_table(store, rows) if frames else None)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralise_cell(value: object) -> object:
+    """``value`` with a leading ``'`` if it is text a spreadsheet would take for a formula
+    (it starts, after any spaces, with one of :data:`FORMULA_STARTS`) and is not a number;
+    anything else unchanged."""
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS) \
+            and not _NUMBER.fullmatch(value.strip(" ")):
+        return "'" + value
+    return value
+
+
+def neutralised(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells went through :func:`neutralise_cell`."""
+    out = df.copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].map(neutralise_cell)
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Write ``df`` as a clinician's CSV (see the module notes) atomically; returns ``path``."""
-    text = df.to_csv(index=False, lineterminator="\n")
+    """Write ``df`` as a clinician's CSV (see the module notes) atomically, formula-like text
+    neutralised (:func:`neutralise_cell`); returns ``path``."""
+    text = neutralised(df).to_csv(index=False, lineterminator="\r\n")
     path = Path(path)
     if path.is_dir():
         raise RomcamError(f"{path} is a folder; give a file name for the CSV, e.g. {path / 'romcam.csv'}")
@@ -318,9 +348,11 @@ def _history_lines(row: SessionRow) -> list[tuple[str, ...]]:
 
 
 def history_table(rows: Iterable[SessionRow]) -> str:
-    """Sessions as a plain-text table: one line per session x side, angles in degrees."""
+    """Sessions as a plain-text table: one line per session x side, angles in degrees; stored text
+    without control characters (:func:`romcam.text.printable`)."""
     rows = list(rows)
-    lines = [HISTORY_HEADER] + [line for row in rows for line in _history_lines(row)]
+    lines = [HISTORY_HEADER] + [tuple(printable(cell) for cell in line)
+                                for row in rows for line in _history_lines(row)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(HISTORY_HEADER))]
     text = [
         "  ".join(cell.rjust(w) if name in _RIGHT_ALIGNED else cell.ljust(w)

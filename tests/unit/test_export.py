@@ -18,7 +18,7 @@ import pytest
 from romcam.cli import main
 from romcam.errors import RomcamError
 from romcam.storage.export import (FRAME_COLUMNS, SESSION_COLUMNS, export_csv, frames_path,
-                           history_table)
+                                   history_table, neutralise_cell)
 from romcam.measure.outcome import side_outcome
 from romcam.storage.migrate import latest_version
 from romcam.storage.meta import SessionMeta
@@ -204,6 +204,61 @@ def test_empty_export_has_the_header(tmp_path):
     with Store.open(tmp_path / "db.sqlite3") as store:
         export_csv(store, tmp_path / "none.csv")
     assert list(pd.read_csv(tmp_path / "none.csv").columns) == SESSION_NAMES
+
+
+FORMULAS = ['=HYPERLINK("http://example.com/x","click")', "+1+cmd|' /C calc'!A0", "@SUM(1)", "-2+3",
+            "\t=1+1", "\r=1+1", "  =1+1"]
+
+
+def _starts_like_a_formula(cell: str) -> bool:
+    return cell.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
+
+
+def test_csv_neutralises_formula_text_from_a_database_edited_by_hand(sqlite_db, tmp_path):
+    path, truth = sqlite_db
+    conn = sqlite3.connect(path)
+    with conn:
+        subject_ids = [r[0] for r in conn.execute("SELECT id FROM subjects ORDER BY id")]
+        for sid, text in zip(subject_ids, [FORMULAS[0], "-7", FORMULAS[6]]):
+            conn.execute("UPDATE subjects SET code = ? WHERE id = ?", (text, sid))
+        conn.execute("UPDATE sessions SET joint = ?, status = 'incomplete', end_reason = ?",
+                     (FORMULAS[1], FORMULAS[4]))
+        conn.execute("UPDATE results SET verdict = ?, side = ? WHERE rowid = "
+                     "(SELECT min(rowid) FROM results)", (FORMULAS[3], "left"))
+        conn.execute("UPDATE results SET verdict = ?, delta_deg = -3.5 WHERE rowid <> "
+                     "(SELECT min(rowid) FROM results)", (FORMULAS[2],))
+        conn.execute("UPDATE frames SET phase = ?, invalid_reason = ? WHERE id % 2 = 0",
+                     (FORMULAS[5], FORMULAS[0]))
+        conn.execute("UPDATE frames SET phase = ?, side = ?, invalid_reason = ? WHERE id % 2 = 1",
+                     (FORMULAS[2], FORMULAS[3], FORMULAS[4]))
+    conn.close()
+    out = tmp_path / "clinic.csv"
+    with Store.open(path, readonly=True) as store:
+        written = export_csv(store, out, frames=True)
+    cells = []
+    for file in written:
+        with open(file, encoding="utf-8-sig", newline="") as fh:
+            cells += [cell for row in csv.reader(fh) for cell in row]
+    assert {"'" + f for f in FORMULAS} <= set(cells)                 # the text is kept, neutralised
+    assert [c for c in cells if _starts_like_a_formula(c) and not _is_number(c)] == []
+    assert "incomplete (\t=1+1)" in cells                           # the end reason, inside the status
+    assert "-7" in cells and "-3.5" in cells          # numbers stay numbers (a subject, a negative delta)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"), ("+A1", "'+A1"), ("-2+3", "'-2+3"), ("@SUM(1)", "'@SUM(1)"), ("\tx", "'\tx"),
+    ("\r=x", "'\r=x"), (" =x", "' =x"), ("-3.5", "-3.5"), ("+1", "+1"), ("-1e-3", "-1e-3"),
+    ("-", "'-"), ("-inf", "'-inf"), ("P001", "P001"), ("a=b", "a=b"), ("", ""), (-3.5, -3.5), (None, None),
+])
+def test_neutralise_cell(value, expected):
+    assert neutralise_cell(value) == expected
 
 
 # --------------------------------------------------------------------------- history table
