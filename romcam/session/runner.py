@@ -34,7 +34,7 @@ from romcam.session.display import LiveDisplay, View, overlay_state
 from romcam.session.common import (INTERRUPTED_INT, INTERRUPTED_TERM, SessionOptions, SessionResult,
                                    SessionStats, session_sides, set_config_for, waiting_for)
 from romcam.session.protocol import Phase, ProtocolConfig
-from romcam.session.video import VideoOptions, load_checked_profile, resolve_models
+from romcam.session.video import VideoOptions, decoded_short, load_checked_profile, resolve_models
 from romcam.session.recorder import SessionRecorder
 from romcam.session.sound import Sounder
 from romcam.capture.sources import open_source
@@ -203,7 +203,7 @@ class _Loop:
         p = self.engine.protocol
         expected = self.info.frame_count
         early = ""
-        if expected and self.captured < expected - max(2, 0.02 * expected):
+        if decoded_short(self.captured, expected):
             early = f" early ({self.captured} of {expected} frames: a truncated or damaged file?)"
             self.warnings.append(f"the video file ended{early}")
         return f"the video ended{early} during '{p.phase.value}': {waiting_for(p)}"

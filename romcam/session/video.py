@@ -95,9 +95,14 @@ def check_video(source: str, joint: Joint, options: VideoOptions) -> VideoCheck:
     return VideoCheck(info, profile, parse_scale_target(options.scale_target))
 
 
+def decoded_short(decoded: int, expected: int | None) -> bool:
+    """Whether a file decoded fewer frames than its header says (beyond 2 frames or 2 %)."""
+    return bool(expected) and decoded < expected - max(2, 0.02 * expected)
+
+
 def ended_early(decoded: int, expected: int | None) -> str | None:
     """The warning for a file that decoded fewer frames than its header says, else None."""
-    if expected and decoded < expected - max(2, 0.02 * expected):
+    if decoded_short(decoded, expected):
         return (f"the video file ended early: {decoded} of {expected} frames could be decoded "
                 f"(truncated or damaged?)")
     return None
@@ -130,7 +135,7 @@ def measure_video(source: str, joint: Joint, options: VideoOptions = VideoOption
 def video_vertical(source: str, landmarks: list[FrameLandmarks], profile, mirrored: bool) -> Vertical:
     """The true vertical: the profile's measured roll (the landmarks are already levelled with
     it), else the roll of the scene's straight lines (a level camera assumed when unsure)."""
-    if profile is not None and getattr(profile, "roll_deg", None) is not None:
+    if profile is not None and profile.roll_deg is not None:
         return Vertical.from_profile(profile.roll_deg)
     from romcam.calibration.scene_level import estimate_video_roll
 

@@ -19,15 +19,19 @@ def copied_columns(table: str) -> list[str]:
             if c.name not in ("id", "session_id", "subject_id")]
 
 
+def session_key(row: Mapping) -> tuple[str, str, str, str]:
+    """A session's natural key: its subject code in Unicode NFC, start time, joint and side."""
+    return unicodedata.normalize("NFC", row["subject"]), row["started_at"], row["joint"], row["side"]
+
+
 class BulkMixin:
     """Part of :class:`romcam.storage.store.Store`: sessions read and written whole."""
 
     def session_keys(self) -> set[tuple[str, str, str, str]]:
-        """The natural key (subject code in Unicode NFC, start time, joint, side) of every session."""
+        """The natural key (:func:`session_key`) of every session."""
         rows = self._read("SELECT sub.code AS subject, s.started_at, s.joint, s.side FROM sessions s "
                           "JOIN subjects sub ON sub.id = s.subject_id")
-        return {(unicodedata.normalize("NFC", r["subject"]), r["started_at"], r["joint"], r["side"])
-                for r in rows}
+        return {session_key(r) for r in rows}
 
     def stored_sessions(self) -> list[DbRow]:
         """Every session row as stored, with ``subject`` (its code) and ``subject_created_at``,

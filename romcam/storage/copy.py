@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
-from romcam.storage.bulk import CHILD_TABLES
+from romcam.storage.bulk import CHILD_TABLES, session_key
 from romcam.storage.store import Store
 
 
@@ -57,7 +57,7 @@ def copy_database(source: Store, target: Store, say: Callable[[str], None] = pri
     rows = source.stored_sessions()
     running = {s.id for s in source.sessions() if s.running}
     for n, row in enumerate(rows, start=1):
-        key = (_nfc(row["subject"]), row["started_at"], row["joint"], row["side"])
+        key = session_key(row)
         label = f"session {n}/{len(rows)} ({row['subject']}, {row['joint']} {row['side']}, {row['started_at']})"
         if key in have:
             count.present += 1
