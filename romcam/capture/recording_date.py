@@ -8,6 +8,13 @@ FHIR export must show the visit's own date, not the day of the analysis. In orde
    recorders write), read with PyAV; a missing, zero (1904/1970) or future value is not used;
 3. the file's modification time less the video's duration (a recorder finishes the file when
    the recording ends); copying a file can change this, so the output says which was used.
+   A modification time in the future (beyond :data:`FILE_CLOCK_SKEW`) or before
+   :data:`EARLIEST_PLAUSIBLE` says nothing about the filming (a camera or computer with a wrong
+   clock, a copy that reset it): the visit is refused with one line asking for ``--recorded-at``,
+   before the video is analysed, rather than stored under a date that is surely wrong.
+
+``--recorded-at`` accepts dates from :data:`EARLIEST_RECORDED_AT` (the first year a stored session
+may start in) to tomorrow (a date given in another time zone).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from pathlib import Path
 from romcam.errors import RomcamError
 
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=timezone.utc)
+EARLIEST_RECORDED_AT = date(1900, 1, 1)       # romcam.storage.meta.YEARS[0]: a stored session's first year
+FUTURE_MARGIN = timedelta(days=1)              # a date given or written in another time zone
+FILE_CLOCK_SKEW = timedelta(minutes=10)        # a file server's clock a little ahead of this one
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,13 @@ def parse_recorded_at(text: str) -> datetime:
     except ValueError:
         raise RomcamError(f"--recorded-at expects a date-time such as 2026-03-14T10:30 or a date such as "
                           f"2026-03-14, not {value!r}") from None
-    stamp = stamp if stamp.tzinfo else stamp.astimezone()
-    if stamp > datetime.now(timezone.utc) + timedelta(days=1):
+    if stamp.date() < EARLIEST_RECORDED_AT:
+        raise RomcamError(f"--recorded-at {value} is out of range: give the date the visit was filmed, "
+                          f"from {EARLIEST_RECORDED_AT.isoformat()} to today")
+    if stamp.date() > date.today() + 2 * FUTURE_MARGIN or (
+            (stamp if stamp.tzinfo else stamp.astimezone()) > datetime.now(timezone.utc) + FUTURE_MARGIN):
         raise RomcamError(f"--recorded-at {value} is in the future (give the date the visit was filmed)")
-    return stamp
+    return stamp if stamp.tzinfo else stamp.astimezone()
 
 
 def container_creation_time(path: str | Path) -> datetime | None:
@@ -63,7 +76,7 @@ def container_creation_time(path: str | Path) -> datetime | None:
     except ValueError:
         return None
     stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
-    if not EARLIEST_PLAUSIBLE <= stamp <= datetime.now(timezone.utc) + timedelta(days=1):
+    if not EARLIEST_PLAUSIBLE <= stamp <= datetime.now(timezone.utc) + FUTURE_MARGIN:
         return None
     return stamp
 
@@ -75,6 +88,14 @@ def recording_start(path: str | Path, duration_s: float | None, given: str | Non
     created = container_creation_time(path)
     if created is not None:
         return RecordingDate(created.astimezone(), "the video's creation time")
-    modified = datetime.fromtimestamp(Path(path).stat().st_mtime).astimezone()
-    return RecordingDate(modified - timedelta(seconds=float(duration_s or 0.0)),
-                         "the file's modification time less its duration")
+    modified = datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc)
+    if modified > datetime.now(timezone.utc) + FILE_CLOCK_SKEW:
+        wrong = "is in the future"
+    elif modified < EARLIEST_PLAUSIBLE:
+        wrong = f"is before {EARLIEST_PLAUSIBLE.year}"
+    else:
+        return RecordingDate(modified.astimezone() - timedelta(seconds=float(duration_s or 0.0)),
+                             "the file's modification time less its duration")
+    raise RomcamError(f"the video has no creation time and its file's modification time "
+                      f"({modified.astimezone():%Y-%m-%d %H:%M}) {wrong}, so when it was filmed is unknown: "
+                      f"give it with --recorded-at, e.g. --recorded-at 2026-03-14T10:30")

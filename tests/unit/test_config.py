@@ -253,6 +253,8 @@ VISIT = ("--joint", "neck-side-bend", "--subject", "P1")
     (("--phases", "before=0:1,after=1:10"), "goes past the end of the video at 0:02"),
     (("--phases", "before=0:1,after=1:2", "--neutral", "5-6"), "starts after the end of the video"),
     (("--phases", "before=0:1,after=1:2", "--recorded-at", "last week"), "--recorded-at expects a date-time"),
+    (("--phases", "before=0:1,after=1:2", "--recorded-at", "0001-01-01"), "out of range: give the date the "
+                                                                          "visit was filmed, from 1900-01-01"),
     (("--phases", "before=0:1,after=1:2", "--scale-target", "ruler"), "--scale-target 'ruler' is not understood"),
 ])
 def test_visit_errors_are_one_line_before_any_work(args, fragment, tiny_video, home, capsys):
@@ -265,6 +267,24 @@ def test_visit_errors_are_one_line_before_any_work(args, fragment, tiny_video, h
     code, out, err2 = _run(capsys, "session", *VISIT, "--source", str(tiny_video), *args, "--db", str(db))
     assert code == 2 and err2 == err and out.splitlines() == [
         "note: a recorded visit is now `romcam visit VIDEO --phases ...`; running this one as that"]
+
+
+def test_a_visit_whose_file_is_dated_in_the_future_asks_for_its_date(tiny_video, home, capsys, tmp_path):
+    """No --recorded-at, no creation time in the container, the file's modification time in
+    2099: one line asking for --recorded-at, before any work, nothing stored (it was stored as
+    filmed in 2099)."""
+    import os
+    import shutil
+    from datetime import datetime
+
+    video = shutil.copy(tiny_video, tmp_path / "from_the_future.avi")
+    future = datetime(2099, 1, 1, 10, 0).timestamp()
+    os.utime(video, (future, future))
+    db = home[1] / "v.sqlite3"
+    code, out, err = _run(capsys, "visit", str(video), *VISIT, "--phases", "before=0:1,after=1:2", "--db", str(db))
+    assert code == 2 and len(err) == 1 and "modification time (2099-01-01" in err[0], err
+    assert "is in the future" in err[0] and "--recorded-at" in err[0]
+    assert not db.exists()
 
 
 def test_visit_needs_its_phases_and_a_side_for_a_side_view_joint(tiny_video, home, capsys):
