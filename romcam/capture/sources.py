@@ -192,11 +192,19 @@ class ImageFolderSource(FrameSource):
             yield Frame(index, index / self.fps, _unmirror(image, self.mirrored))
 
 
+def is_webcam(spec: str | int | Path) -> bool:
+    """Whether ``spec`` names a webcam: digits that are not an existing file or folder (a folder
+    named ``2024`` is that folder, not webcam 2024)."""
+    text = str(spec)
+    return text.isdigit() and not Path(text).exists()
+
+
 def open_source(spec: str | int | Path, *, mirrored: bool = False, start: int = 0,
                 stop: int | None = None, fps: float = 30.0) -> FrameSource:
-    """Open ``spec``: a webcam index ("0"), a folder of images, or a video file."""
+    """Open ``spec``: a webcam index ("0"), a folder of images, or a video file; an existing
+    path is always the file or folder."""
     text = str(spec)
-    if text.isdigit():
+    if is_webcam(text):
         if start or stop is not None:
             raise RomcamError("a webcam cannot be read in parts")
         return WebcamSource(int(text), mirrored=mirrored)

@@ -37,7 +37,7 @@ from romcam.session.protocol import Phase, ProtocolConfig
 from romcam.session.video import VideoOptions, decoded_short, load_checked_profile, resolve_models
 from romcam.session.recorder import SessionRecorder
 from romcam.session.sound import Sounder
-from romcam.capture.sources import open_source
+from romcam.capture.sources import is_webcam, open_source
 from romcam.files import check_output, mark_created, publish
 from romcam.storage.journal import SessionJournal, delete_empty_session
 from romcam.storage.meta import RecordingProcess, SessionMeta
@@ -57,7 +57,7 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
     sides = session_sides(opts.joint, opts.side)
     clean_subject_code(opts.subject)   # bad input fails before the camera and the models start
     if opts.record is not None:        # so does an output that may not be written
-        inputs = [resolve_db_path(opts.db)] + ([] if str(opts.source).isdigit() else [opts.source])
+        inputs = [resolve_db_path(opts.db)] + ([] if is_webcam(opts.source) else [opts.source])
         check_output(opts.record, "--record", overwrite=opts.overwrite, inputs=inputs)
     if opts.window:
         _check_display()
@@ -65,7 +65,7 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
         from romcam.calibration import load_profile
         load_profile(opts.camera_profile)
     models = resolve_models(opts.joint, VideoOptions(model=opts.model, model_dir=opts.model_dir))
-    live_file = opts.realtime and not str(opts.source).isdigit()
+    live_file = opts.realtime and not is_webcam(opts.source)
     source = ReplayCamera(opts.source, mirrored=opts.mirrored) if live_file else \
         open_source(opts.source, mirrored=opts.mirrored)
     info = source.info

@@ -28,6 +28,7 @@ import numpy as np
 
 from romcam import __version__
 from romcam.capture.recording_date import recording_start
+from romcam.capture.sources import is_webcam
 from romcam.errors import RomcamError
 from romcam.measure.analysis import measure_landmarks
 from romcam.measure.ankle import Vertical, is_shin_joint
@@ -129,7 +130,7 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
 
 
 def _refuse_live_options(opts: SessionOptions) -> None:
-    if str(opts.source).isdigit():
+    if is_webcam(opts.source):
         raise RomcamError("--phases is for a recorded video, not a webcam (give the video with --source "
                           "visit.mp4, or leave out --phases for a live session)")
     if opts.realtime:

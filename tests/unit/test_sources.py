@@ -89,3 +89,31 @@ def test_prefetched_decoding_keeps_order_and_raises_decoder_errors():
     next(frames)
     frames.close()
     assert not any(t.name == "romcam-decode" and t.is_alive() for t in threading.enumerate())
+
+
+def test_an_existing_path_made_of_digits_is_that_path_not_a_webcam(tmp_path, monkeypatch):
+    """A folder named ``2024`` was opened as webcam 2024; a video file named ``0`` as webcam 0."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "2024").mkdir()
+    with pytest.raises(RomcamError, match=r"^folder 2024 holds no images") as e:
+        open_source("2024")
+    assert "\n" not in str(e.value) and "webcam" not in str(e.value)
+    cv2.imwrite(str(tmp_path / "2024" / "img_00.png"), np.full((20, 30, 3), 90, np.uint8))
+    with open_source("2024") as src:
+        assert isinstance(src, ImageFolderSource) and src.info.frame_count == 1
+    writer = cv2.VideoWriter("clip.avi", cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (32, 24))
+    for _ in range(3):
+        writer.write(np.full((24, 32, 3), 90, np.uint8))
+    writer.release()
+    (tmp_path / "clip.avi").rename(tmp_path / "0")
+    with open_source("0") as src:
+        assert isinstance(src, VideoFileSource) and not src.info.live and src.info.frame_count == 3
+
+
+def test_digits_name_a_webcam_only_when_no_such_path_exists(tmp_path, monkeypatch):
+    from romcam.capture.sources import is_webcam
+
+    monkeypatch.chdir(tmp_path)
+    assert is_webcam("0") and is_webcam(2024) and not is_webcam("cam0")
+    (tmp_path / "2024").mkdir()
+    assert not is_webcam("2024") and not is_webcam(tmp_path / "2024")
