@@ -87,7 +87,8 @@ class ReplayCamera(FrameSource):
     def __init__(self, path, *, mirrored: bool = False):
         self._video = VideoFileSource(path, mirrored=mirrored)
         i = self._video.info
-        self.info = SourceInfo(f"replay of {i.name}", i.width, i.height, i.fps, None, live=True)
+        self.info = SourceInfo(f"replay of {i.name}", i.width, i.height, i.fps, None, live=True,
+                               warnings=i.warnings)
 
     def __iter__(self) -> Iterator[Frame]:
         start = time.monotonic()

@@ -26,6 +26,7 @@ frame, the pose model on a thread of its own that no frame waits for (``pose_beh
 from __future__ import annotations
 
 import dataclasses
+import math
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -130,22 +131,34 @@ def interpolate_held_poses(records: list[FrameLandmarks]) -> list[FrameLandmarks
     return out
 
 
-def _run_chunk(spec, models: ModelChoice, mirrored: bool, start: int, stop: int | None,
-               keep_from: int, bar: tqdm | None, lock: threading.Lock) -> list[FrameLandmarks]:
+def _run_chunk(spec, models: ModelChoice, mirrored: bool, start: int, keep_from_s: float, stop_s: float,
+               bar: tqdm | None, lock: threading.Lock) -> list[FrameLandmarks]:
+    """The landmarks of the frames timed in [keep_from_s, stop_s), read from frame ``start``."""
     out: list[FrameLandmarks] = []
-    with open_source(spec, mirrored=mirrored, start=start, stop=stop) as source, models.detector() as det, \
+    with open_source(spec, mirrored=mirrored, start=start) as source, models.detector() as det, \
             closing(prefetched(source)) as frames:
         for frame in frames:
+            if frame.t_s >= stop_s:
+                break
             lm = det.detect(frame.index, frame.t_s, frame.image)
             out.append(lm.without_mesh())    # ~1-2 KB a frame kept (not 12: no face mesh)
-            if bar is not None and frame.index >= keep_from:
+            if bar is not None and frame.t_s >= keep_from_s:
                 with lock:
                     bar.update(1)
-    return [lm for lm in interpolate_held_poses(out) if lm.index >= keep_from]
+    return [lm for lm in interpolate_held_poses(out) if lm.t_s >= keep_from_s]
+
+
+def _boundary_s(frame: int | None, fps: float, default: float) -> float:
+    """The time between frame ``frame - 1`` and frame ``frame`` at the nominal rate."""
+    return default if not frame else (frame - 0.5) / (fps or 30.0)
 
 
 def chunk_plan(frame_count: int | None, fps: float, workers: int, warmup_s: float = 1.0):
-    """(start, stop, keep_from) per chunk; one chunk when the length is unknown or short."""
+    """(start, stop, keep_from) per chunk; one chunk when the length is unknown or short. The
+    frames are numbers at the nominal rate: a chunk is read from the frame a seek to ``start``
+    finds and keeps the frames timed from ``keep_from`` to ``stop`` at that rate, so that every
+    frame of a variable-rate file (where a frame's number is not its time times the rate) falls
+    in one chunk, once."""
     if not frame_count or workers <= 1 or frame_count < workers * MIN_CHUNK_FRAMES:
         return [(0, None, 0)]
     warmup = int(round(warmup_s * (fps or 30.0)))
@@ -165,10 +178,15 @@ def extract_landmarks(spec, models: ModelChoice, *, mirrored: bool = False, work
     with tqdm(total=info.frame_count, unit="frame", desc="landmarks", disable=not progress,
               leave=False) as bar:
         with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="romcam-chunk") as pool:
-            futures = [pool.submit(_run_chunk, spec, models, mirrored, start, stop, keep, bar, lock)
+            futures = [pool.submit(_run_chunk, spec, models, mirrored, start,
+                                   _boundary_s(keep, info.fps, -math.inf), _boundary_s(stop, info.fps, math.inf),
+                                   bar, lock)
                        for start, stop, keep in plan]
             chunks = [f.result() for f in futures]
-    return [lm for chunk in chunks for lm in chunk], info
+    out = [lm for chunk in chunks for lm in chunk]
+    if any(lm.index != k for k, lm in enumerate(out)):      # a variable frame rate: chunk indices guessed
+        out = [dataclasses.replace(lm, index=k) for k, lm in enumerate(out)]
+    return out, info
 
 
 def landmarks_from_source(source: FrameSource, detector: LandmarkDetector):

@@ -11,6 +11,7 @@ selfie-style recording) is flipped back before anything is measured, so MediaPip
 
 from __future__ import annotations
 
+import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ class SourceInfo:
     fps: float               # nominal frame rate (0 when unknown, e.g. some webcams)
     frame_count: int | None  # None for live sources
     live: bool
+    warnings: tuple[str, ...] = ()   # what the source's header got wrong, one line each
 
 
 class FrameSource:
@@ -57,6 +59,22 @@ class FrameSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def avi_header_rate(path: str | Path) -> float | None:
+    """The frame rate an AVI file's video stream header declares (``dwRate / dwScale``; 0.0 when
+    either is 0), or None for a file that is not an AVI or has no video stream header."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)                     # the header list comes first
+    if head[:4] != b"RIFF" or head[8:12] != b"AVI ":
+        return None
+    at = head.find(b"strh")
+    while at >= 0 and at + 36 <= len(head):
+        if head[at + 8:at + 12] == b"vids":
+            scale, rate = struct.unpack_from("<II", head, at + 28)
+            return rate / scale if rate and scale else 0.0
+        at = head.find(b"strh", at + 4)
+    return None
 
 
 def _unmirror(image: np.ndarray, mirrored: bool) -> np.ndarray:
@@ -87,12 +105,17 @@ class VideoFileSource(FrameSource):
             raise RomcamError(f"{self.path} contains no video frames (not a video, or damaged?)")
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        warnings = ()
+        if avi_header_rate(self.path) == 0.0:          # FFmpeg then assumes 25 fps, without a word
+            warnings = (f"the video's header gives its frame rate as 0, so it is read at {fps:g} frames per "
+                        f"second, a guess: its times, speeds and holds are only right if it was filmed at "
+                        f"that rate",)
         self.mirrored = mirrored
         self.start, self.stop = start, stop
         self.info = SourceInfo(
             name=str(self.path), width=first.shape[1], height=first.shape[0],
             fps=fps if 1.0 <= fps <= 1000.0 else 0.0,
-            frame_count=count if count > 0 else None, live=False,
+            frame_count=count if count > 0 else None, live=False, warnings=warnings,
         )
         if start:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, start)

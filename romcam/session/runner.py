@@ -70,7 +70,7 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
         open_source(opts.source, mirrored=opts.mirrored)
     info = source.info
     profile = load_checked_profile(opts.camera_profile, info.width, info.height)
-    warnings = []
+    warnings = list(info.warnings)
     if profile is not None:
         from romcam.calibration import tilt_warning
         if w := tilt_warning(profile):
@@ -203,7 +203,7 @@ class _Loop:
         p = self.engine.protocol
         expected = self.info.frame_count
         early = ""
-        if decoded_short(self.captured, expected):
+        if decoded_short(self.captured, expected, self.last_t, self.info.fps):
             early = f" early ({self.captured} of {expected} frames: a truncated or damaged file?)"
             self.warnings.append(f"the video file ended{early}")
         return f"the video ended{early} during '{p.phase.value}': {waiting_for(p)}"

@@ -95,14 +95,23 @@ def check_video(source: str, joint: Joint, options: VideoOptions) -> VideoCheck:
     return VideoCheck(info, profile, parse_scale_target(options.scale_target))
 
 
-def decoded_short(decoded: int, expected: int | None) -> bool:
-    """Whether a file decoded fewer frames than its header says (beyond 2 frames or 2 %)."""
-    return bool(expected) and decoded < expected - max(2, 0.02 * expected)
+def decoded_short(decoded: int, expected: int | None, last_t_s: float | None = None, fps: float = 0.0) -> bool:
+    """Whether a file ended before its header says: fewer frames decoded than the header's count
+    (beyond 2 frames or 2 %) and, when the last frame's time and the nominal rate are known, the
+    frames also ending before the header's length (its count at that rate) by as much. A file with
+    a variable frame rate holds fewer frames than its length times its nominal rate (the count a
+    Matroska file's readers estimate) and still reaches its end."""
+    if not (bool(expected) and decoded < expected - max(2, 0.02 * expected)):
+        return False
+    if last_t_s is None or not fps:
+        return True
+    length_s, reached_s = expected / fps, last_t_s + 1.0 / fps
+    return reached_s < length_s - max(2.0 / fps, 0.02 * length_s)
 
 
-def ended_early(decoded: int, expected: int | None) -> str | None:
-    """The warning for a file that decoded fewer frames than its header says, else None."""
-    if decoded_short(decoded, expected):
+def ended_early(decoded: int, expected: int | None, last_t_s: float | None = None, fps: float = 0.0) -> str | None:
+    """The warning for a file that ended before its header says (:func:`decoded_short`), else None."""
+    if decoded_short(decoded, expected, last_t_s, fps):
         return (f"the video file ended early: {decoded} of {expected} frames could be decoded "
                 f"(truncated or damaged?)")
     return None
@@ -123,8 +132,8 @@ def measure_video(source: str, joint: Joint, options: VideoOptions = VideoOption
     if not any(lm.pose is not None for lm in landmarks):
         raise RomcamError(f"no person was found in any of the {len(landmarks)} frames of {source}, so nothing "
                           f"was measured (check that this is the right video, with the person in view)")
-    out = VideoMeasurement(str(source), info, landmarks, profile)
-    if (early := ended_early(len(landmarks), info.frame_count)) is not None:
+    out = VideoMeasurement(str(source), info, landmarks, profile, warnings=list(info.warnings))
+    if (early := ended_early(len(landmarks), info.frame_count, landmarks[-1].t_s, info.fps)) is not None:
         out.warnings.append(early)
     if is_shin_joint(joint):
         out.vertical = video_vertical(source, landmarks, profile, options.mirrored)

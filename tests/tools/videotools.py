@@ -39,6 +39,55 @@ def write_video(path: Path, frames, fps: float, lossless: bool = False) -> Path:
     return path
 
 
+def zero_rate_avi(path: Path, frames, fps: float = 10.0) -> Path:
+    """Frames as a Motion-JPEG AVI whose headers give the frame rate as 0 (the stream header's
+    dwRate and the main header's microseconds per frame), as some recorders and tools write it."""
+    import struct
+
+    write_video_fourcc(path, frames, fps, "MJPG")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, data.find(b"avih") + 8, 0)
+    strh = data.find(b"strh")
+    assert data[strh + 8:strh + 12] == b"vids"
+    struct.pack_into("<I", data, strh + 8 + 24, 0)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def variable_rate_mkv(path: Path, frames, times_s) -> Path:
+    """Frames as a Matroska file (MPEG-4 part 2) with the given presentation times, a true
+    variable frame rate: the container has no frame count, so readers estimate one from its
+    duration and nominal rate."""
+    import fractions
+
+    import av
+
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=30)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.time_base = fractions.Fraction(1, 1000)
+        for image, t in zip(frames, times_s):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+            frame.pts, frame.time_base = int(round(t * 1000)), stream.time_base
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def write_video_fourcc(path: Path, frames, fps: float, fourcc: str) -> Path:
+    """Frames encoded with OpenCV's writer and the given four-character code."""
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+    assert writer.isOpened(), f"OpenCV cannot write {fourcc} here"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
 def rotate_whole(frame: np.ndarray, angle_deg: float) -> np.ndarray:
     """The frame rotated about its centre by angle_deg (counter-clockwise as seen), on a canvas
     large enough that nothing is cut off: what a camera rolled by -angle_deg would see."""

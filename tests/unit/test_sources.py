@@ -117,3 +117,54 @@ def test_digits_name_a_webcam_only_when_no_such_path_exists(tmp_path, monkeypatc
     assert is_webcam("0") and is_webcam(2024) and not is_webcam("cam0")
     (tmp_path / "2024").mkdir()
     assert not is_webcam("2024") and not is_webcam(tmp_path / "2024")
+
+
+def test_an_avi_whose_header_gives_no_frame_rate_says_so(tmp_path):
+    """FFmpeg reads such a file at 25 fps; that guess was used without a word."""
+    from romcam.capture.sources import avi_header_rate
+    from videotools import write_video_fourcc, zero_rate_avi
+
+    frames = [np.full((48, 64, 3), 8 * k, np.uint8) for k in range(30)]
+    plain = write_video_fourcc(tmp_path / "plain.avi", frames, 10.0, "MJPG")
+    zero = zero_rate_avi(tmp_path / "zero.avi", frames, 10.0)
+    assert avi_header_rate(plain) == pytest.approx(10.0) and avi_header_rate(zero) == 0.0
+    assert avi_header_rate(media("lunges_side.mp4")) is None
+    with open_source(plain) as src:
+        assert src.info.fps == pytest.approx(10.0) and src.info.warnings == ()
+    with open_source(zero) as src:
+        (line,) = src.info.warnings
+        times = [f.t_s for f in src]
+    assert src.info.fps == pytest.approx(25.0) and times[1] == pytest.approx(0.04)
+    assert "\n" not in line and line.startswith("the video's header gives its frame rate as 0, so it is read "
+                                                "at 25 frames per second, a guess")
+
+
+def _variable_rate(tmp_path, n=120):
+    """``n`` frames of a moving bar, 1/30 s and 1/10 s apart by turns, as a Matroska file."""
+    from videotools import variable_rate_mkv
+
+    frames = []
+    for k in range(n):
+        f = np.full((96, 128, 3), 40, np.uint8)
+        cv2.rectangle(f, (k % 120, 20), (k % 120 + 6, 70), (220, 220, 220), -1)
+        frames.append(f)
+    times = np.cumsum([0.0] + [1 / 30 if k % 2 == 0 else 1 / 10 for k in range(n - 1)])
+    return variable_rate_mkv(tmp_path / "vfr.mkv", frames, times), times
+
+
+def test_a_variable_rate_mkv_that_reaches_its_end_did_not_end_early(tmp_path):
+    """Its true timestamps are read; its header's frame count is an estimate (length x nominal
+    rate, 238 for 120 frames): the count alone gave a false "the video file ended early"."""
+    from romcam.session.video import ended_early
+
+    path, times = _variable_rate(tmp_path)
+    with open_source(path) as src:
+        frames = list(src)
+    info = src.info
+    t = np.array([f.t_s for f in frames])
+    assert len(frames) == 120 and np.allclose(t, times, atol=2e-3)
+    assert info.frame_count > 1.9 * len(frames)                  # the estimate the warning compared with
+    assert ended_early(len(frames), info.frame_count, t[-1], info.fps) is None
+    # the same file cut at half its length still says so
+    half = int(np.searchsorted(t, t[-1] / 2))
+    assert "ended early: 60 of" in ended_early(half, info.frame_count, t[half - 1], info.fps)
