@@ -23,10 +23,10 @@ def lunges_half():
 
 def test_a_variable_rate_mkv_is_read_whole_once_in_order_and_not_called_short(tmp_path, lunges_half, model_dir):
     """The real lunges, their frames 1/30 s and 1/15 s apart by turns. Matroska keeps no frame
-    count: readers estimate 286 (length x nominal 30 fps) for its 191 frames. Before: "the video
-    file ended early: 191 of 286 frames", and the second of the two chunks read in parallel
-    started where frame 143 would be at 30 fps (really frame 95): 48 frames analysed twice,
-    time running backwards."""
+    count: readers estimate 286 (length x nominal 30 fps) for its 191 frames. Before, the second
+    of the two chunks read in parallel began at the time frame 143 would have at 30 fps, the
+    first read 143 frames (further in time): 221 frames analysed, 30 of them twice, time running
+    backwards, and "the video file ended early: 221 of 286 frames"."""
     times = np.cumsum([0.0] + [1 / 30 if k % 2 == 0 else 1 / 15 for k in range(len(lunges_half) - 1)])
     path = variable_rate_mkv(tmp_path / "lunges_vfr.mkv", lunges_half, times)
     out = tmp_path / "out"
