@@ -265,14 +265,22 @@ class ShinTilter:
     The person (MediaPipe's segmentation, dilated) above a line just over the ankle is cut out
     with a soft edge, the hole is filled by inpainting, and the cut-out is pasted back rotated
     by a known angle about the ankle, forward = towards where the toes point (``forward`` +1 =
-    image right)."""
+    image right).
 
-    def __init__(self, frame: np.ndarray, mask: np.ndarray, ankle_xy, forward: int, feather_px: float = 3.0):
-        self.frame, self.forward = frame, int(forward)
+    ``bend_px`` > 0: instead of a cut at the ankle, the turn grows smoothly (smoothstep) from 0 at
+    the ankle's height to the whole angle ``bend_px`` above it, so the lower shin bends into the
+    foot without a seam; everything higher (the knee, the body) is turned rigidly by the angle
+    about the ankle, and the ankle and the feet stay: the shin line from the ankle to the knee
+    turns by exactly the angle, as with the cut."""
+
+    def __init__(self, frame: np.ndarray, mask: np.ndarray, ankle_xy, forward: int, feather_px: float = 3.0,
+                 bend_px: float = 0.0):
+        self.frame, self.forward, self.bend_px = frame, int(forward), float(bend_px)
         self.pivot = (float(ankle_xy[0]), float(ankle_xy[1]))
         h, w = frame.shape[:2]
         person = (mask > 0.5).astype(np.uint8) * 255
         person = cv2.dilate(person, np.ones((9, 9), np.uint8))
+        self.alpha_whole = cv2.GaussianBlur(person, (0, 0), feather_px).astype(np.float32) / 255.0
         person[int(round(self.pivot[1])):, :] = 0          # below the ankle: the feet stay
         self.alpha = cv2.GaussianBlur(person, (0, 0), feather_px).astype(np.float32) / 255.0
         self.alpha[int(round(self.pivot[1])):, :] = 0.0
@@ -282,11 +290,31 @@ class ShinTilter:
 
     def tilt(self, angle_deg: float) -> np.ndarray:
         h, w = self.frame.shape[:2]
+        if self.bend_px > 0:
+            return self._bend(angle_deg)
         # cv2's positive angle turns counter-clockwise on screen, which brings the knee towards -x
         m = cv2.getRotationMatrix2D(self.pivot, -self.forward * angle_deg, 1.0)
         body = cv2.warpAffine(self.frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         alpha = cv2.warpAffine(self.alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
         return (alpha * body + (1.0 - alpha) * self.background).astype(np.uint8)
+
+    def _bend(self, angle_deg: float) -> np.ndarray:
+        mx, my = _shin_bend_maps(self.frame.shape, self.pivot, self.forward, angle_deg, self.bend_px)
+        body = cv2.remap(self.frame, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        alpha = cv2.remap(self.alpha_whole, mx, my, cv2.INTER_LINEAR)[..., None]
+        return (alpha * body + (1.0 - alpha) * self.background).astype(np.uint8)
+
+
+def _shin_bend_maps(shape, pivot, forward: int, angle_deg: float, bend_px: float):
+    """cv2.remap maps for ShinTilter's bend: each output pixel ``h`` px above the pivot is taken
+    from its place turned back by the angle times smoothstep(h / bend_px) about the pivot."""
+    h, w = shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    dx, dy = xx - pivot[0], yy - pivot[1]
+    s = np.clip(-dy / bend_px, 0.0, 1.0)
+    theta = np.radians(forward * angle_deg) * s * s * (3.0 - 2.0 * s)
+    c, sn = np.cos(theta), np.sin(theta)
+    return ((pivot[0] + c * dx + sn * dy).astype(np.float32), (pivot[1] - sn * dx + c * dy).astype(np.float32))
 
 
 def contact_sheet(frames, labels, columns: int = 4, width: int = 360) -> np.ndarray:
