@@ -22,6 +22,7 @@ a file is linear in its frames.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 import uuid as uuidlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,7 +57,9 @@ class InvalidRecoveryFile(RomcamError):
 
 def _timestamp(value: str) -> str:
     try:
-        year = parse_timestamp(value).year
+        year = datetime.fromisoformat(value).year
+        if YEARS[0] <= year <= YEARS[1]:
+            parse_timestamp(value)
     except (ValueError, OverflowError):
         raise ValueError(f"{value!r:.60} is not an ISO-8601 time") from None
     if not YEARS[0] <= year <= YEARS[1]:
