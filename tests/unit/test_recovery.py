@@ -287,14 +287,14 @@ def test_5_a_bad_leftover_is_set_aside_and_never_blocks_a_session(tmp_path, monk
 
 @pytest.mark.slow
 def test_800000_frames_are_recovered_in_under_a_minute(tmp_path, capsys, monkeypatch):
-    """A 48 MB recovery file (800,000 frames in batches of 30, as a 7-hour session at 30 fps
+    """A 48 MB recovery file (800,000 frames in batches of 32, as a 7-hour session at 30 fps
     would keep) is added in one transaction, linear in its frames."""
     monkeypatch.setenv("ROMCAM_VERBOSE", "1")
     db = tmp_path / "clinic.sqlite3"
     path = kept_visit(db)
     lines = path.read_text().splitlines()
     header, start = lines[0], lines[1]
-    n, batch = 800_000, 30
+    n, batch = 800_000, 32
     with open(path, "w") as fh:
         fh.write(header + "\n" + start + "\n")
         for k in range(0, n, batch):
