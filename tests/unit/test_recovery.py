@@ -254,8 +254,15 @@ def test_4_a_case_twin_is_refused_unless_said_to_be_another_person(tmp_path, cap
         visit(store, "P201", [40.0], [])
     path = kept_visit(db, "P201")
     fresh = "0b5b6f1e-4d7a-4c51-9a3e-1c2d3e4f5a6b"
-    edit(path, lambda lines: (lines[0].update(session_uuid=fresh), lines[1].update(subject="p201"),
-                              lines[1]["meta"].update(uuid=fresh)))
+
+    def twin(lines):                              # a new session of "p201" (its own identity)
+        lines[1].update(subject="p201")
+        if "uuid" in lines[1]["meta"]:
+            lines[0].update(session_uuid=fresh)
+            lines[1]["meta"].update(uuid=fresh)
+        else:                                     # before sessions had one: another start time
+            lines[1]["meta"].update(started_at="2026-03-15T10:30:00+01:00")
+    edit(path, twin)
     before = checksums(db)
     code, out, err = rom(capsys, "recover", path)
     assert code == 2 and "differs only by case" in err and "--new-subject" in err and checksums(db) == before, err
