@@ -35,7 +35,8 @@ from romcam.storage.store import Store
 @dataclass
 class CopyCount:
     """What a copy did: sessions copied; skipped because already there, written meanwhile by
-    another copy, still recording, or their UUID taken by another session; rows copied per table."""
+    another copy, still recording, or their UUID taken by another session; subjects the target
+    gained while it ran; rows copied per table."""
 
     copied: int = 0
     present: int = 0
@@ -51,7 +52,7 @@ class CopyCount:
                 f"{self.present} already there")
         if self.raced:
             text += f"; {self.raced} copied meanwhile by another run, skipped"
-        text += f"; {self.subjects_new} new subject{'s' if self.subjects_new != 1 else ''}"
+        text += f"; {self.subjects_new} subject{'s' if self.subjects_new != 1 else ''} new in the target"
         if self.running:
             text += (f"; {self.running} still being recorded left out (copy again when "
                      f"{'they end' if self.running > 1 else 'it ends'})")
