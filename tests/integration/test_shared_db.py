@@ -177,6 +177,47 @@ def test_v4_moves_the_meta_of_a_pre_alembic_v1_file(tmp_path):
     assert detail.stats == {"fps": 29.97, "meta": {"mirrored": True}}
 
 
+def _check_identities(store: Store, n: int) -> None:
+    """Every session has a UUID of its own, and the database refuses a second session with one."""
+    import uuid
+
+    rows = store.stored_sessions()
+    keys = [r["uuid"] for r in rows]
+    assert len(rows) == n and len(set(keys)) == n and all(str(uuid.UUID(k)) == k for k in keys)
+    assert {store.session_by_uuid(k)["id"] for k in keys} == {r["id"] for r in rows}
+    with pytest.raises(Exception, match="(?i)unique"):
+        with store._transaction() as conn:
+            conn.execute("UPDATE sessions SET uuid = ? WHERE id = ?", (keys[0], rows[1]["id"]))
+    assert [r["uuid"] for r in store.stored_sessions()] == keys
+
+
+def test_v5_gives_every_existing_session_an_identity_of_its_own(db_target):
+    """Sessions an older romcam stored (schema 0004; three, two of them with one start time) each
+    get a UUID of their own; it is unique on both database systems."""
+    build_at(db_target, "0004")
+    _put_stats(db_target, [None, None, None])
+    engine = engine_of(db_target)
+    with engine.begin() as sa:
+        sa.exec_driver_sql("UPDATE sessions SET started_at = '2025-01-02T09:00:00+00:00', joint = "
+                           "'ankle_dorsiflexion', side = 'right'")
+    engine.dispose()
+    with Store.open(db_target) as store:
+        assert store.upgraded_from == 4 and schema_differences(store) == []
+        _check_identities(store, 3)
+        assert len(store.session_keys()) == 3
+
+
+def test_v5_gives_the_sessions_of_a_pre_alembic_v1_file_an_identity(tmp_path):
+    path = tmp_path / "v1.sqlite3"
+    build_legacy_file(path, version=1)
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO sessions (subject_id, joint, side, started_at, status) SELECT subject_id, joint, "
+                     "side, started_at, status FROM sessions")
+    with Store.open(path) as store:
+        assert store.upgraded_from == 1
+        _check_identities(store, 2)
+
+
 def test_newer_postgres_database_is_refused(pg_url):
     Store.open(pg_url).close()
     Store.open(pg_url).close()                      # reopening: nothing to do
