@@ -24,8 +24,13 @@ to the database (or another one) later, and the next session started on the same
 every such file it finds by itself (:func:`add_leftovers`; never the file of a session still
 running, in this process or another one).
 
-Replaying is idempotent (trials and reps are matched on their own creation time, frame batches
-on their first timestamp), so a file replayed twice, or after a partial flush, adds nothing twice.
+The recovery file (readable by its owner only) starts with a header naming the database, the
+session's id and UUID and the recording process. Reading one back is :mod:`romcam.storage.recovery`:
+every line checked against a schema first, then the whole file added in one transaction, the
+session matched on its UUID. Replaying is idempotent (trials and reps are matched on their own
+creation time, frame batches on their first timestamp), so a file replayed twice, or after a
+partial flush, adds nothing twice. ``romcam recover`` adds a file only to ``--db`` or the database
+it lies beside (:func:`recovery_target`), never to one its header names by itself.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -426,11 +427,14 @@ def test_a_server_gone_at_the_end_leaves_a_recovery_file_that_recover_adds(pg_cl
     with capsys.disabled():
         print(f"\n{kept.name}: {closed.strip()[:200]}")
     assert str(kept) in closed and "romcam recover" in closed and "40 reps" in closed
+    assert f"--db {pg_url}" in closed and stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert "@" not in kept.name and kept.name.startswith("local-")
     monkeypatch.setenv("ROMCAM_VERBOSE", "1")
-    code, out, err = rom(capsys, "recover", kept)
+    code, out, err = rom(capsys, "recover", kept)       # not beside its database: --db is needed
+    assert code == 2 and f"give the database {pg_url} with --db" in err, out + err
+    code, out, err = rom(capsys, "recover", kept, "--db", pg_url)
     assert code == 0 and "40 reps stored (complete)" in out, out + err
-    assert rom(capsys, "recover", kept)[0] == 2                  # the file is gone after adding it
+    assert rom(capsys, "recover", kept, "--db", pg_url)[0] == 2      # the file is gone after adding it
     with Store.open(pg_url) as store:
         reps, status = stored_reps(store, "ROOM1")
     assert reps == list(range(1, 41)) and status == "complete"
