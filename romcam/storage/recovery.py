@@ -22,6 +22,7 @@ a file is linear in its frames.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 import uuid as uuidlib
 from collections.abc import Iterator
@@ -247,20 +248,15 @@ RECORD = TypeAdapter(Annotated[Trial | Discard | Rep | Turn | Frames | Neutral |
 # --------------------------------------------------------------------------- reading a file
 
 
-class RecoveryFile(BaseModel):
+@dataclass(frozen=True)
+class RecoveryFile:
     """A recovery file read and checked: its header, its session's start and its records (plain
     dicts, as :func:`apply` takes them), in order."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     path: Path
     header: Header
     meta: SessionMeta
     records: list[dict]
-
-    @property
-    def start(self) -> dict:
-        return {"op": "start", **self.meta.to_record()}
 
 
 def _problem(path: Path, line: int, exc: ValidationError | Exception) -> InvalidRecoveryFile:
