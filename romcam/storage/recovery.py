@@ -293,11 +293,15 @@ def read_recovery(path: str | Path) -> RecoveryFile:
         raise InvalidRecoveryFile(f"{path} is not a romcam recovery file (give the file romcam named "
                                   f"when the session ended)")
     try:
+        first = json.loads(lines[0][1])
+    except ValueError:
+        first = None
+    if not isinstance(first, dict) or first.get("format") not in FORMATS:
+        raise InvalidRecoveryFile(f"{path} is not a romcam recovery file (give the file romcam named "
+                                  f"when the session ended)")
+    try:
         header = Header.model_validate_json(lines[0][1])
     except ValidationError as exc:
-        if not lines[0][1].lstrip().startswith('{"format": "romcam-recovery'):
-            raise InvalidRecoveryFile(f"{path} is not a romcam recovery file (give the file romcam named "
-                                      f"when the session ended)") from None
         raise _problem(path, lines[0][0], exc) from None
     meta = _start(path, lines[1], header)
     records: list[dict] = []

@@ -321,3 +321,34 @@ def test_800000_frames_are_recovered_in_under_a_minute(tmp_path, capsys, monkeyp
     with Store.open(db, readonly=True) as store:
         assert store._read_one("SELECT COUNT(*) FROM frames")[0] == stored + n
     assert took < 60
+
+
+def test_a_file_from_before_session_uuids_is_added_once(tmp_path, capsys, monkeypatch):
+    """A romcam-recovery-1 file (no UUID in its header or start) is still read: its session gets a
+    UUID made from its start record, so adding it twice adds it once."""
+    monkeypatch.setenv("ROMCAM_VERBOSE", "1")
+    db = tmp_path / "clinic.sqlite3"
+    path = kept_visit(db)
+
+    def older(lines):
+        lines[0]["format"] = "romcam-recovery-1"
+        del lines[0]["session_uuid"], lines[1]["meta"]["uuid"]
+    edit(path, older)
+    copy = path.read_bytes()
+    for _ in range(2):
+        path.write_bytes(copy)
+        code, out, err = rom(capsys, "recover", path)
+        assert code == 0, err
+    with Store.open(db, readonly=True) as store:
+        rows = store.sessions()
+        assert len(rows) == 2 and sum(len(store.session(r.id).trials) for r in rows) == 1
+
+
+@pytest.mark.parametrize("text", ["", "not json\n{}\n", '{"format": "other"}\n{"op": "start"}\n',
+                                  '[1, 2]\n[3]\n'])
+def test_a_file_that_is_no_recovery_file_is_one_line(tmp_path, capsys, monkeypatch, text):
+    monkeypatch.setenv("ROMCAM_VERBOSE", "1")
+    path = tmp_path / "db.sqlite3.recovery-1.jsonl"
+    path.write_text(text)
+    code, out, err = rom(capsys, "recover", path)
+    assert code == 2 and "is not a romcam recovery file" in err and err.count("\n") == 1, err
