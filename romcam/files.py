@@ -156,11 +156,14 @@ def temp_beside(path: Path) -> Path:
     return Path(tmp)
 
 
-def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+def publish(tmp: str | os.PathLike, path: str | os.PathLike, mode: int | None = None) -> None:
     """Move a finished temporary file in place. A new file gets ordinary permissions (mkstemp
-    makes it 0600); a file it replaces keeps its own; a symlink is written through."""
+    makes it 0600); a file it replaces keeps its own; a symlink is written through. ``mode``:
+    the file gets these permissions, whatever it had."""
     target = Path(_real(path))
-    if target.exists():
+    if mode is not None:
+        pass                              # as given
+    elif target.exists():
         mode = stat.S_IMODE(target.stat().st_mode)
     else:
         umask = os.umask(0)
@@ -171,14 +174,15 @@ def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
     mark_created(target)
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], mode: int | None = None) -> None:
     """Call ``write(tmp)`` for a temporary file beside ``path`` (whose folder must exist; beside
-    the target of a symlink), then move the finished file into place."""
+    the target of a symlink), then move the finished file into place (``mode``: with these
+    permissions, see :func:`publish`)."""
     target = Path(_real(path))
     tmp = temp_beside(target)
     try:
         write(tmp)
-        publish(tmp, target)
+        publish(tmp, target, mode)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -191,8 +195,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` atomically (no newline translation), creating its folder if needed."""
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8", mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` atomically (no newline translation), creating its folder if
+    needed (``mode``: with these permissions)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -200,4 +205,4 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
         with open(tmp, "w", encoding=encoding, newline="") as fh:
             fh.write(text)
 
-    atomic_write(path, write)
+    atomic_write(path, write, mode)

@@ -24,7 +24,7 @@ def _notes(column) -> str:
     for fk in column.foreign_keys:
         cascade = ", deleted with it" if fk.ondelete == "CASCADE" else ""
         notes.append(f"-> `{fk.target_fullname}`{cascade}")
-    if column.unique:
+    if column.unique or any(index.unique and list(index.columns) == [column] for index in column.table.indexes):
         notes.append("unique")
     if not column.nullable and not column.primary_key:
         notes.append("not null")

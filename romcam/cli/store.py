@@ -140,17 +140,23 @@ def _write_csv_export(store, csv_path, subject, since, joint, frames, turns_targ
 @click.command()
 @click.argument("recovery_file", type=click.Path(dir_okay=False, path_type=Path))
 @_db_option
-def recover(recovery_file, db):
+@click.option("--any-db", is_flag=True, help="Add the session to --db even though the file belongs to "
+                                             "another database.")
+@click.option("--new-subject", is_flag=True, help="The file's subject code differs only by case from a "
+                                                  "known subject and is another person.")
+def recover(recovery_file, db, any_db, new_subject):
     """Add a session kept in a recovery file (written when the database could not take a live
-    session's records: locked, full or damaged) to its database, or to --db. Adding it twice
-    adds nothing twice."""
-    from romcam.storage.journal import read_recovery, replay
+    session's records: locked, full or damaged) to the database the file lies beside, or to
+    --db. The whole file is checked first; a file that is not valid is refused (exit 2) and
+    nothing is stored. Adding it twice adds nothing twice."""
+    from romcam.storage.journal import read_recovery, recovery_target, replay
     from romcam.storage.store import Store
     from romcam.text import printable
 
-    header, records = read_recovery(recovery_file)
-    with Store.open(db if db is not None else header["db"]) as store:
-        sid = replay(store, records)
+    recovery = read_recovery(recovery_file)
+    target = recovery_target(recovery_file, recovery.header.db, db, any_db)
+    with Store.open(target) as store:
+        sid = replay(store, recovery, new_subject=new_subject)
         detail = store.session(sid)
         where = store.path
     recovery_file.unlink()

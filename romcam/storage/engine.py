@@ -18,6 +18,7 @@ answer both ``row[0]`` and ``row["name"]``.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from typing import Any
@@ -105,7 +106,10 @@ class PgSettings:
 
 def pg_engine(url: str, settings: PgSettings) -> Engine:
     """An engine for a PostgreSQL URL (already :func:`clean_url`): one pooled connection, pinged
-    before use; short connect timeouts and TCP keepalives so a lost server is noticed in seconds."""
+    before use; short connect timeouts and TCP keepalives so a lost server is noticed in seconds.
+    The driver's own log lines (psycopg's "error ignored ..." when a server goes away) are not
+    printed: the error that follows says it in romcam's one line."""
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     target = make_url(url).set(drivername="postgresql+psycopg")
     engine = create_engine(target, pool_size=1, max_overflow=0, pool_pre_ping=True,
                            pool_timeout=30, connect_args={"application_name": "romcam"})

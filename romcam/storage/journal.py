@@ -24,8 +24,13 @@ to the database (or another one) later, and the next session started on the same
 every such file it finds by itself (:func:`add_leftovers`; never the file of a session still
 running, in this process or another one).
 
-Replaying is idempotent (trials and reps are matched on their own creation time, frame batches
-on their first timestamp), so a file replayed twice, or after a partial flush, adds nothing twice.
+The recovery file (readable by its owner only) starts with a header naming the database, the
+session's id and UUID and the recording process. Reading one back is :mod:`romcam.storage.recovery`:
+every line checked against a schema first, then the whole file added in one transaction, the
+session matched on its UUID. Replaying is idempotent (trials and reps are matched on their own
+creation time, frame batches on their first timestamp), so a file replayed twice, or after a
+partial flush, adds nothing twice. ``romcam recover`` adds a file only to ``--db`` or the database
+it lies beside (:func:`recovery_target`), never to one its header names by itself.
 """
 
 from __future__ import annotations
@@ -45,14 +50,16 @@ from collections.abc import Callable
 from romcam.dirs import data_dir
 from romcam.errors import RomcamError
 from romcam.files import atomic_write_text
-from romcam.measure.outcome import SideOutcome
 from sqlalchemy.exc import SQLAlchemyError
 
+from romcam.files import free_name, same_file
 from romcam.storage.meta import SessionMeta
-from romcam.storage.store import Store
+from romcam.storage.recovery import (FORMAT, FORMATS, FrameIndex, InvalidRecoveryFile, apply, read_recovery,
+                                     replay)
+from romcam.storage.store import Store, resolve_db_path
 from romcam.timestamps import now_iso
 
-FORMAT = "romcam-recovery-1"
+FILE_MODE = 0o600           # a recovery file is readable by its owner only
 RETRY_S = 1.0               # how often waiting records are retried during a session
 WRITE_WAIT_S = 0.25         # how long one attempt of the writer waits for a lock
 CONFIRM_WAIT_S = 0.05       # how long write() waits for a counted record to be committed
@@ -82,6 +89,7 @@ class SessionJournal:
         self._crash: BaseException | None = None
         self._file_lock = threading.Lock()  # taken before _state, never after
         self._db: Store | None = None
+        self._frames: FrameIndex | None = None
         self._thread: threading.Thread | None = None
         store.set_busy_timeout(WRITE_WAIT_S)
 
@@ -102,6 +110,7 @@ class SessionJournal:
         self.ops.append({"op": "start", **meta.to_record(), "session_id": self.sid})
         self._confirmed = self._filed = 1
         self._db = self.store.twin(WRITE_WAIT_S)
+        self._frames = FrameIndex(self._db, self.sid)
         self._thread = threading.Thread(target=self._run, name=f"romcam-writer-{self.sid}", daemon=True)
         self._thread.start()
         _RUNNING.add(self)
@@ -152,7 +161,7 @@ class SessionJournal:
                         return
                     record = self.ops[self._confirmed]
                 try:
-                    apply(self._db, self.sid, record)
+                    apply(self._db, self.sid, record, self._frames)
                 except DB_ERRORS as exc:
                     self._refused(exc)
                     continue
@@ -234,10 +243,11 @@ class SessionJournal:
         trials = sum(o["op"] == "trial" for o in self.ops)
         reps = sum(o["op"] == "rep" for o in self.ops)
         where = f"in {self.file}" if self.file else "NOWHERE (no folder could be written)"
+        db = f" --db {self.store.path}" if self.store.postgres else ""
         return (f"the database {self.store.path} did not take the session's records "
                 f"({self.problem}); all {trials} trials and {reps} reps of session {self.sid} are "
-                f"kept {where} (add them with `romcam recover {self.file}` once the database is "
-                f"free, or with --db to another database)")
+                f"kept {where} (add them with `romcam recover {self.file}{db}` once the database is "
+                f"free, or into another database with --db DB --any-db)")
 
     def _damage(self) -> str | None:
         """A damaged page, read by a new connection (this one's page cache may still hold the
@@ -280,7 +290,8 @@ class SessionJournal:
                 records = self.ops[self._confirmed if whole else max(self._confirmed, self._filed):hi]
             if not whole:
                 try:
-                    with open(self.file, "a", encoding="utf-8", newline="") as fh:
+                    with open(os.open(self.file, os.O_WRONLY | os.O_APPEND), "a", encoding="utf-8",
+                              newline="") as fh:
                         fh.write(_lines(records))
                     self._filed = hi
                     return
@@ -298,12 +309,12 @@ class SessionJournal:
         """The recovery file with the header, the start and ``records`` (replacing it atomically;
         in the first place that can be written). Returns whether one could be written."""
         header = {"format": FORMAT, "db": _db_name(self.store), "session_id": self.sid,
-                  "pid": os.getpid(), "host": socket.gethostname()}
+                  "session_uuid": self.ops[0]["meta"]["uuid"], "pid": os.getpid(), "host": socket.gethostname()}
         text = json.dumps(header) + "\n" + _lines(self.ops[:1] + list(records))
         places = ([self.file] if self.file else []) + self._candidates()
         for path in places:
             try:
-                atomic_write_text(path, text)
+                atomic_write_text(path, text, mode=FILE_MODE)
             except OSError:
                 continue
             if self.file is not None and self.file != path:
@@ -370,7 +381,7 @@ def leftover_files(store: Store) -> list[Path]:
                 header = json.loads(path.read_text(encoding="utf-8").split("\n", 1)[0])
             except (OSError, ValueError):
                 continue
-            if header.get("format") == FORMAT and header.get("db") == _db_name(store) \
+            if isinstance(header, dict) and header.get("format") in FORMATS and header.get("db") == _db_name(store) \
                     and not _still_running(header, path):
                 found.setdefault(path.resolve())
     return list(found)
@@ -395,21 +406,67 @@ def waiting_note(store: Store) -> str | None:
 def add_leftovers(store: Store, say: Callable[[str], None] = print) -> int:
     """Add to ``store`` every session left in a recovery file of it (a session that ended, or was
     killed, while the database could not take its records); each file goes once it is stored.
-    A file that cannot be added yet is kept and said; it never stops the new session."""
+    A file that cannot be added yet is kept and said; a file that is not valid (edited, or its
+    session's identity taken) is set aside as ``<file>.bad`` and said; neither stops the new
+    session."""
     added = 0
     for path in leftover_files(store):
         try:
-            _, records = read_recovery(path)
-            sid = replay(store, records)
+            recovery = read_recovery(path)
+            sid = replay(store, recovery)
+        except InvalidRecoveryFile as exc:
+            bad = set_aside(path)
+            say(f"note: set aside a recovery file of this database that is not valid, as {bad} ({exc})")
+            continue
         except DB_ERRORS as exc:
             say(f"note: could not add the recovery file {path} yet ({exc}); it is kept (`romcam recover {path}`)")
             continue
-        start = records[0]
+        meta = recovery.meta
         path.unlink(missing_ok=True)
         added += 1
-        say(f"note: added session {sid} ({start['subject']}, {start['joint']}, started "
-            f"{start['meta'].get('started_at')}), kept in {path} when the database could not take it")
+        say(f"note: added session {sid} ({meta.subject}, {meta.joint}, started {meta.started_at}), kept in "
+            f"{path} when the database could not take it")
     return added
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a recovery file that is not valid to ``<file>.bad`` (``-2``... when taken), so that
+    it is never read again by itself; returns the new name."""
+    bad = free_name(path.with_name(path.name + ".bad"))
+    try:
+        os.replace(path, bad)
+    except OSError:
+        return path
+    return bad
+
+
+def recovery_target(recovery_file: Path, header_db: str, db: str | None, any_db: bool = False) -> Path | str:
+    """The database ``romcam recover`` adds a recovery file to: ``db`` (--db) when given, else the
+    SQLite database the file lies beside (``<db>.recovery-<n>.jsonl``). Never the database the
+    file's header names by itself: a target that is not the header's database is refused (one
+    line), unless ``any_db`` (adding a session to another database on purpose)."""
+    if db is None:
+        name, sep, _ = recovery_file.name.rpartition(".recovery-")
+        beside = recovery_file.parent / name
+        if not sep or not name or not beside.is_file():
+            where = f"the database {header_db}" if "://" in header_db else "its database"
+            raise RomcamError(f"{recovery_file} does not lie beside the database it belongs to; give "
+                              f"{where} with --db (nothing was stored)")
+        target: Path | str = Path(os.path.abspath(beside))
+    else:
+        target = resolve_db_path(db)
+        if not isinstance(target, str):
+            target = Path(os.path.abspath(target))
+    if not any_db and not _same_db(target, header_db):
+        raise RomcamError(f"{recovery_file} belongs to the database {header_db}, not {target}; nothing was "
+                          f"stored (give --db {header_db}, or --any-db to add it to {target} all the same)")
+    return target
+
+
+def _same_db(target: Path | str, header_db: str) -> bool:
+    if isinstance(target, str) or "://" in header_db:
+        return str(target) == header_db
+    return str(target) == header_db or (Path(header_db).exists() and same_file(target, header_db))
 
 
 def _url_file_name(url: str) -> str:
@@ -422,66 +479,3 @@ def _plain(value):
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
-
-
-def apply(store: Store, sid: int, o: dict) -> None:
-    """One journal record into ``store`` (session ``sid``), unless it is there already."""
-    op = o["op"]
-    if op == "trial":
-        if not store.has_trial(sid, o["phase"], o["side"], o["trial_no"], o["created_at"]):
-            store.add_trial(sid, o["phase"], o["side"], o["trial_no"], o["peak_deg"], o.get("start_s"),
-                            o.get("peak_s"), o.get("end_s"), heel_lifted=o.get("heel_lifted"),
-                            created_at=o["created_at"], knee_over_toe_cm=o.get("knee_over_toe_cm"))
-    elif op == "discard":
-        store.discard_trial_at(sid, o["phase"], o["side"], o["trial_no"], o["created_at"])
-    elif op == "rep":
-        if not store.has_rep(sid, o["side"], o["rep_no"], o["created_at"]):
-            store.add_rep(sid, o["side"], o["rep_no"], o["peak_deg"], o.get("start_s"), o.get("peak_s"),
-                          o.get("end_s"), heel_lifted=o.get("heel_lifted"), created_at=o["created_at"],
-                          knee_over_toe_cm=o.get("knee_over_toe_cm"))
-    elif op == "turn":
-        if not store.has_turn(sid, o["turn_no"], o["created_at"]):
-            store.add_turn(sid, o["turn_no"], o["direction"], o.get("start_s"), o.get("end_s"), o.get("right_deg"),
-                           o.get("left_deg"), o.get("forward_deg"), o.get("backward_deg"), created_at=o["created_at"])
-    elif op == "frames":
-        rows = o["rows"]
-        if rows and not store.has_frames(sid, o.get("side"), float(rows[0][0])):
-            store.add_frames(sid, rows, side=o.get("side"))
-    elif op == "neutral":
-        store.set_neutral(sid, o["neutral_deg"])
-    elif op == "vertical":
-        store.set_vertical(sid, o["source"], o.get("camera_roll_deg"))
-    elif op == "finish":
-        store.finish_session(sid, o["status"], o.get("end_reason"),
-                             [SideOutcome(**r) for r in o.get("results", [])], o.get("stats"), o.get("ended_at"))
-    else:
-        raise RomcamError(f"unknown record {op!r} in a recovery file (made by a newer romcam?)")
-
-
-def read_recovery(path: Path) -> tuple[dict, list[dict]]:
-    """The header and the records of a recovery file."""
-    try:
-        texts = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-        lines = [json.loads(line) for line in texts[:-1]]
-        try:
-            lines += [json.loads(texts[-1])] if texts else []
-        except ValueError:
-            pass             # cut by a crash while it was appended: its write() had not returned
-    except (OSError, ValueError) as exc:
-        raise RomcamError(f"cannot read the recovery file {path} ({exc}) (give the file romcam "
-                          f"named when the session ended)") from None
-    if not lines or lines[0].get("format") != FORMAT or len(lines) < 2 or lines[1].get("op") != "start":
-        raise RomcamError(f"{path} is not a romcam recovery file (give the file romcam named when "
-                          f"the session ended)")
-    return lines[0], lines[1:]
-
-
-def replay(store: Store, records: list[dict]) -> int:
-    """Add a recovery file's session to ``store`` (the same session when it is already there,
-    matched on subject, joint and start time); returns its id there."""
-    meta = SessionMeta.from_record(records[0])
-    sid = store.find_session(meta.subject, meta.joint, meta.started_at)
-    sid = sid if sid is not None else store.start_session(meta, new_subject=True)
-    for record in records[1:]:
-        apply(store, sid, record)
-    return sid

@@ -16,6 +16,7 @@ import numbers
 import os
 import socket
 import unicodedata
+import uuid as uuidlib
 from dataclasses import dataclass, field, fields
 from typing import Any
 from collections.abc import Mapping
@@ -64,6 +65,23 @@ def _text(name: str, value: Any, limit: int = MAX_TEXT, optional: bool = True) -
     if bad is not None:
         raise InvalidSessionMeta(f"session {name} {value!r:.80} holds the control character {bad!r}")
     return value
+
+
+def new_uuid() -> str:
+    """A new session identity: a random UUID (version 4) in its canonical text form."""
+    return str(uuidlib.uuid4())
+
+
+def check_uuid(value: Any, name: str = "uuid") -> str:
+    """``value`` if it is a UUID in canonical text form (36 lower-case characters with hyphens)."""
+    if isinstance(value, str) and len(value) == 36:
+        try:
+            if str(uuidlib.UUID(value)) == value:
+                return value
+        except ValueError:
+            pass
+    raise InvalidSessionMeta(f"session {name} must be a UUID such as 123e4567-e89b-42d3-a456-426614174000, "
+                             f"not {value!r:.80}")
 
 
 def _count(name: str, value: Any, low: int, high: int) -> int | None:
@@ -132,7 +150,9 @@ class RecordingProcess:
 class SessionMeta:
     """A session as it starts (module notes). ``subject`` is stored as
     :func:`~romcam.storage.values.clean_subject_code` makes it; ``started_at`` is an ISO-8601
-    time (now unless given; a recorded visit starts when it was filmed)."""
+    time (now unless given; a recorded visit starts when it was filmed); ``uuid`` is the
+    session's identity (a new random UUID unless given), the one thing recovery, replay and
+    ``db copy`` match a session on."""
 
     subject: str
     joint: str                               # a name of romcam.measure.joints.JOINTS
@@ -155,6 +175,7 @@ class SessionMeta:
     neutral_source: str | None = None        # a recorded visit: where its neutral came from
     dated_from: str | None = None            # a recorded visit: where its start time came from
     owner: RecordingProcess | None = None    # the process recording it
+    uuid: str = field(default_factory=new_uuid)   # the session's identity, made when it starts
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -164,6 +185,7 @@ class SessionMeta:
         _choice("joint", self.joint, tuple(JOINTS))
         _choice("side", self.side, SESSION_SIDES)
         _choice("set_kind", self.set_kind, SET_KINDS)
+        check_uuid(self.uuid)
         self._check_start()
         for name in ("source", "camera", "pose_model", "resolution", "camera_profile", "phases",
                      "neutral_source", "dated_from"):
@@ -218,7 +240,7 @@ class SessionMeta:
         if unknown:
             raise InvalidSessionMeta(f"unknown session field(s) {', '.join(map(repr, unknown))[:200]}")
         missing = [k for k in ("subject", "joint", "side") if k not in record] + \
-                  [k for k in ("started_at",) if k not in meta]
+                  [k for k in ("started_at", "uuid") if k not in meta]
         if missing:
             raise InvalidSessionMeta(f"the session's start record lacks {', '.join(missing)}")
         owner = None

@@ -99,14 +99,6 @@ class ReadsMixin:
 
     # ----- finding what a journal's records already stored (replaying is idempotent)
 
-    def find_session(self, subject: str, joint: str, started_at: str) -> int | None:
-        """The id of the session of subject code ``subject`` (as stored), ``joint``, started at
-        ``started_at`` (as stored), else None."""
-        row = self._read_one("SELECT s.id FROM sessions s JOIN subjects sub ON sub.id = s.subject_id "
-                             "WHERE sub.code = ? AND s.joint = ? AND s.started_at = ?",
-                             (subject, joint, started_at))
-        return None if row is None else int(row[0])
-
     def has_trial(self, session_id: int, phase: str, side: str, trial_no: int, created_at: str) -> bool:
         return self._exists("SELECT 1 FROM trials WHERE session_id = ? AND phase = ? AND side = ? "
                             "AND trial_no = ? AND created_at = ?",

@@ -71,7 +71,10 @@ sessions = Table(
     Column("owner_pid", Integer),
     Column("owner_host", Text),
     Column("owner_pid_start", Text),
+    # v5: the session's identity (a UUID made when it starts), unique
+    Column("uuid", Text),
     Index("sessions_by_subject", "subject_id", "started_at"),
+    Index("sessions_by_uuid", "uuid", unique=True),
 )
 
 trials = Table(

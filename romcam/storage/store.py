@@ -90,6 +90,7 @@ class Store(TurnsMixin, ReadsMixin, BulkMixin):
         self._raw = raw                   # SQLite: the one driver connection
         self._settings = settings         # PostgreSQL: timeouts
         self._lock = threading.RLock()
+        self._atomic: Conn | None = None  # the open transaction of atomic(), if any
         self.path = path
         self.readonly = readonly
         self.upgraded_from: int | None = None     # the schema version before opening, if it changed
@@ -251,10 +252,24 @@ class Store(TurnsMixin, ReadsMixin, BulkMixin):
             raise
 
     @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Every read and write of this store inside the block (on this thread; other threads
+        wait) is one write transaction: committed at the end, rolled back whole if the block fails."""
+        with self._transaction() as conn:
+            self._atomic = conn
+            try:
+                yield
+            finally:
+                self._atomic = None
+
+    @contextmanager
     def _transaction(self, write: bool = True) -> Iterator[Conn]:
         """One transaction (a write one unless ``write=False``), committed (durably) on leaving
-        the block."""
+        the block; inside :meth:`atomic`, that one."""
         with self._lock:
+            if self._atomic is not None:
+                yield self._atomic
+                return
             try:
                 with self._engine.connect() as sa:
                     sa.execution_options(romcam_write=write)
@@ -336,7 +351,7 @@ class Store(TurnsMixin, ReadsMixin, BulkMixin):
             "camera_profile": meta.camera_profile, "recorded": int(meta.recorded), "phases": meta.phases,
             "neutral_source": meta.neutral_source, "dated_from": meta.dated_from,
             "owner_pid": owner and owner.pid, "owner_host": owner and owner.host,
-            "owner_pid_start": owner and owner.pid_start,
+            "owner_pid_start": owner and owner.pid_start, "uuid": meta.uuid,
         }
         with self._transaction() as conn:
             subject = self._ensure_subject(conn, meta.subject, new_subject)

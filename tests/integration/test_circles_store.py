@@ -205,7 +205,9 @@ def test_analyze_neck_circles_writes_turns(tmp_path, landmarks_of, monkeypatch):
 def test_turns_ride_the_session_journal_and_replay_once(tmp_path, db_target):
     """A live session's turns are journal records like its reps: a recovery file replayed into
     another database (twice) adds each turn once."""
-    from romcam.storage.journal import SessionJournal, replay
+    import json
+
+    from romcam.storage.journal import SessionJournal, read_recovery, replay
 
     with Store.open(tmp_path / "a.sqlite3") as store:
         journal = SessionJournal(store, say=lambda s: None)
@@ -216,9 +218,13 @@ def test_turns_ride_the_session_journal_and_replay_once(tmp_path, db_target):
         assert journal.close() is None                 # the writer thread has stored them all
         assert [t.right_deg for t in store.turns(sid)] == [t[4] for t in TURNS]
         records = journal.ops
+    header = {"format": "romcam-recovery-2", "db": str(tmp_path / "a.sqlite3"), "session_id": sid,
+              "session_uuid": records[0]["meta"]["uuid"]}
+    kept = tmp_path / "a.sqlite3.recovery-1.jsonl"
+    kept.write_text("".join(json.dumps(x) + "\n" for x in [header, *records]))
     with Store.open(db_target) as other:           # another database: a file, or a server
-        first = replay(other, records)
-        again = replay(other, records)
+        first = replay(other, read_recovery(kept))
+        again = replay(other, read_recovery(kept))
         assert first == again and len(other.turns(first)) == 4
         assert other.session(first).row.set_kind == "circles"
 

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -103,10 +104,10 @@ def test_a_pre_alembic_v2_sqlite_file_is_stamped_and_upgraded(tmp_path):
     path = tmp_path / "v2.sqlite3"
     build_legacy_file(path, version=2)
     with Store.open(path) as store:
-        assert store.upgraded_from == 2 and store.schema_version == latest_version() == 4
+        assert store.upgraded_from == 2 and store.schema_version == latest_version()
         assert store.sessions()[0].subject == "OLD1"
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(revisions()[-1],)]
         assert conn.execute("SELECT peak_deg, knee_over_toe_cm FROM trials").fetchall()[0][1] is None
 
 
@@ -175,6 +176,47 @@ def test_v4_moves_the_meta_of_a_pre_alembic_v1_file(tmp_path):
         detail = store.session(1)
     assert detail.row.recorded and detail.phases == OLD_META["phases"] and detail.camera_profile == "desk.json"
     assert detail.stats == {"fps": 29.97, "meta": {"mirrored": True}}
+
+
+def _check_identities(store: Store, n: int) -> None:
+    """Every session has a UUID of its own, and the database refuses a second session with one."""
+    import uuid
+
+    rows = store.stored_sessions()
+    keys = [r["uuid"] for r in rows]
+    assert len(rows) == n and len(set(keys)) == n and all(str(uuid.UUID(k)) == k for k in keys)
+    assert {store.session_by_uuid(k)["id"] for k in keys} == {r["id"] for r in rows}
+    with pytest.raises(Exception, match="(?i)unique"):
+        with store._transaction() as conn:
+            conn.execute("UPDATE sessions SET uuid = ? WHERE id = ?", (keys[0], rows[1]["id"]))
+    assert [r["uuid"] for r in store.stored_sessions()] == keys
+
+
+def test_v5_gives_every_existing_session_an_identity_of_its_own(db_target):
+    """Sessions an older romcam stored (schema 0004; three, two of them with one start time) each
+    get a UUID of their own; it is unique on both database systems."""
+    build_at(db_target, "0004")
+    _put_stats(db_target, [None, None, None])
+    engine = engine_of(db_target)
+    with engine.begin() as sa:
+        sa.exec_driver_sql("UPDATE sessions SET started_at = '2025-01-02T09:00:00+00:00', joint = "
+                           "'ankle_dorsiflexion', side = 'right'")
+    engine.dispose()
+    with Store.open(db_target) as store:
+        assert store.upgraded_from == 4 and schema_differences(store) == []
+        _check_identities(store, 3)
+        assert len(store.session_keys()) == 3
+
+
+def test_v5_gives_the_sessions_of_a_pre_alembic_v1_file_an_identity(tmp_path):
+    path = tmp_path / "v1.sqlite3"
+    build_legacy_file(path, version=1)
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO sessions (subject_id, joint, side, started_at, status) SELECT subject_id, joint, "
+                     "side, started_at, status FROM sessions")
+    with Store.open(path) as store:
+        assert store.upgraded_from == 1
+        _check_identities(store, 2)
 
 
 def test_newer_postgres_database_is_refused(pg_url):
@@ -385,11 +427,14 @@ def test_a_server_gone_at_the_end_leaves_a_recovery_file_that_recover_adds(pg_cl
     with capsys.disabled():
         print(f"\n{kept.name}: {closed.strip()[:200]}")
     assert str(kept) in closed and "romcam recover" in closed and "40 reps" in closed
+    assert f"--db {pg_url}" in closed and stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert "@" not in kept.name and kept.name.startswith("local-")
     monkeypatch.setenv("ROMCAM_VERBOSE", "1")
-    code, out, err = rom(capsys, "recover", kept)
+    code, out, err = rom(capsys, "recover", kept)       # not beside its database: --db is needed
+    assert code == 2 and f"give the database {pg_url} with --db" in err, out + err
+    code, out, err = rom(capsys, "recover", kept, "--db", pg_url)
     assert code == 0 and "40 reps stored (complete)" in out, out + err
-    assert rom(capsys, "recover", kept)[0] == 2                  # the file is gone after adding it
+    assert rom(capsys, "recover", kept, "--db", pg_url)[0] == 2      # the file is gone after adding it
     with Store.open(pg_url) as store:
         reps, status = stored_reps(store, "ROOM1")
     assert reps == list(range(1, 41)) and status == "complete"

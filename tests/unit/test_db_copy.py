@@ -11,6 +11,7 @@ import pytest
 
 from romcam.cli.main import main
 from romcam.measure.outcome import side_outcome
+from romcam.storage.migrate import latest_version
 from romcam.storage.schema import TABLES, metadata
 from romcam.storage.store import Store
 from romcam.storage.meta import RecordingProcess, SessionMeta
@@ -145,6 +146,32 @@ def test_db_version_and_upgrade(tmp_path, capsys, monkeypatch, command):
     path = tmp_path / "old.sqlite3"
     build_legacy_file(path, version=1)
     code, out, err = rom(capsys, "db", command, "--db", path)
-    assert code == 0 and "from v1 to v4" in out and "revision 0004" in out, out + err
+    top = latest_version()
+    assert code == 0 and f"from v1 to v{top}" in out and f"revision {top:04d}" in out, out + err
     code, out, err = rom(capsys, "db", command, "--db", path)
-    assert code == 0 and "schema v4 (" in out, out + err
+    assert code == 0 and f"schema v{top} (" in out, out + err
+
+
+def test_3_db_copy_copies_both_visits_of_one_video(tmp_path, db_target, capsys, monkeypatch):
+    """Two recorded visits of one video by one subject share subject, joint, side and start time
+    (the filming time); each is a session of its own and both reach the target, once."""
+    monkeypatch.setenv("ROMCAM_VERBOSE", "1")
+    home = tmp_path / "home.sqlite3"
+    filmed = "2026-03-14T10:30:00+01:00"
+    with Store.open(home) as store:
+        for before, after in (([22.2], []), ([30.0, 31.0], [33.0])):
+            sid = store.start_session(SessionMeta("P201", "knee_flexion", "right", started_at=filmed, recorded=True,
+                                                  phases="before 0:00-0:10, after 0:20-0:30"))
+            for k, peak in enumerate(before, start=1):
+                store.add_trial(sid, "before", "right", k, peak)
+            for k, peak in enumerate(after, start=1):
+                store.add_trial(sid, "after", "right", k, peak)
+            store.finish_session(sid, "complete", results=[side_outcome("right", before, after)])
+        before = table_contents(store)
+    code, out, err = rom(capsys, "db", "copy", "--db", home, "--to", db_target)
+    assert code == 0 and "copied 2 sessions" in out and "0 already there" in out, out + err
+    with Store.open(db_target, readonly=True) as store:
+        assert table_contents(store) == before
+        assert sorted(s.outcomes[0].before_deg for s in store.sessions()) == [22.2, 30.5]
+    code, out, err = rom(capsys, "db", "copy", "--db", home, "--to", db_target)
+    assert code == 0 and "copied 0 sessions" in out and "2 already there" in out, out + err
