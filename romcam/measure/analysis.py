@@ -18,7 +18,7 @@ from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phas
 from romcam.measure.joints import SIDES, Joint
 from romcam.measure.kneewall import Scale
 from romcam.measure.neutral import NeutralStretch, median_over, neutral_over
-from romcam.measure.reps import Rep, RepThresholds, count_reps
+from romcam.measure.reps import Rep, RepThresholds, SwingThresholds, count_oscillations
 from romcam.measure.series import (LEG_UNSEEN, MIN_VISIBILITY, channel_names, head_channels, measure_channel,
                                    with_advice)
 
@@ -54,6 +54,8 @@ class SideResult:
     incomplete: Rep | None
     max_deg: float | None      # the largest filtered angle reached on this side
     turn_reps: list = field(default_factory=list)  # (rep, head turn deg): head turns, not counted
+    swings: SwingThresholds | None = None          # what counted as an oscillation (the reps)
+    range_deg: float = 0.0                         # the typical excursion: the range reps are scaled to
 
 
 @dataclass
@@ -207,13 +209,14 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
             neutral = float(np.percentile(values, NEUTRAL_PERCENTILE))
             typical = float(np.percentile(values - neutral, TYPICAL_PERCENTILE))
         thresholds = joint.reps.scaled_to(typical)
-        reps, incomplete = count_reps(t, channel.filtered, side, thresholds, neutral, sign)
+        swings = SwingThresholds.for_range(joint.reps, typical)
+        reps, incomplete = count_oscillations(t, channel.filtered, side, swings, neutral, sign)
         turned = []
         if joint.max_turn_ratio is not None and turn is not None:
             reps, turned = split_turn_reps(reps, t, turn, sign * neutral, joint.max_turn_ratio, turn_zero)
         max_deg = float(np.max(sign * values)) if values.size else None
         results[side] = SideResult(side, channel.name, sign, neutral, thresholds, reps, incomplete, max_deg,
-                                   turned)
+                                   turned, swings, typical)
 
     analysis = Analysis(joint, t, frame, channels, results, turn, flexion, note, neutral_given=given)
     if legs_seen is not None:
