@@ -203,6 +203,7 @@ class SwingThresholds:
     low_window_s: float = 4.0     # the rise must happen within this time (slow drift does not)
     min_duration_s: float = 0.3   # low to the fall that closes it (a one-frame glitch does not)
     max_gap_s: float = 0.3        # a longer gap of unusable frames between low and close voids it
+    max_rise_s: float = 10.0      # low to within half an amplitude of the peak (a creep is not a rep)
 
     def __post_init__(self):
         if not (self.amplitude_deg > 0 and self.min_peak_deg >= 0 and self.low_window_s > 0):
@@ -225,6 +226,8 @@ class OscillationCounter:
     excursion has risen ``amplitude_deg`` above the lowest point of the last ``low_window_s`` and
     closes when it has fallen ``amplitude_deg`` below its peak. It counts when its peak lies at
     least ``min_peak_deg`` on this side of neutral, it lasted ``min_duration_s`` from low to close,
+    it came within half an amplitude of its peak within ``max_rise_s`` of its low (a slow creep
+    that jitter lifted over the amplitude is not a rep),
     no gap longer than ``max_gap_s`` interrupted it, and its low was seen (not the first sample of a
     run of usable frames away from rest: a clip that starts mid-movement). Each :class:`Rep` carries its own low."""
 
@@ -290,7 +293,10 @@ class OscillationCounter:
     def _close(self, t: float) -> Rep | None:
         (low_t, low_e), (peak_t, peak_e) = self._low, self._peak
         self._rising = False
+        near_peak_t = next(ts for ts, v in self._recent if ts >= low_t and v >= peak_e - self.th.amplitude_deg / 2)
         self._recent = [s for s in self._recent if s[0] >= peak_t]
+        if near_peak_t - low_t > self.th.max_rise_s:
+            return None
         # a low at the first sample seen may have been lower, unless it was at rest already
         seen_low = low_t > self._seen_from or low_e <= self.th.amplitude_deg
         if peak_e < self.th.min_peak_deg or t - low_t < self.th.min_duration_s or not seen_low:

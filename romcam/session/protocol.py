@@ -13,8 +13,10 @@ database in here: the session runner does that with the events.
   limb joints keep their anatomical zero and use the neutral for rep detection only.
 * **before** / **after**: ``trials`` maximal excursions per side; a trial is one excursion
   from near-neutral and back, found with the joint's rep thresholds.
-* **set**: reps counted to ``target_reps`` per side, with thresholds scaled to the before
-  range; it ends at the target or after ``set_pause_s`` without a rep. With
+* **set**: reps counted to ``target_reps`` per side as oscillations
+  (:class:`romcam.measure.reps.OscillationCounter`: a share of the before range from each rep's own
+  low, so rocking at the end of the range counts one by one; the joint's typical range before one is
+  known); it ends at the target or after ``set_pause_s`` without a rep. With
   ``set_kind="circles"`` (neck) the set is neck circles instead: turns counted
   (:mod:`romcam.measure.turns`) on the head's tilt relative to the neutral, to ``target_turns``
   or until ``set_pause_s`` passes without a turn; each turn's side-bend and nod extremes are
@@ -45,7 +47,7 @@ from romcam.measure.ankle import glitch_options
 from romcam.measure.filters import OneEuro, reject_glitches, zero_phase
 from romcam.measure.joints import Joint
 from romcam.measure.outcome import SideOutcome, side_outcome
-from romcam.measure.reps import Rep, RepCounter, RepThresholds
+from romcam.measure.reps import OscillationCounter, Rep, RepCounter, RepThresholds, SwingThresholds
 from romcam.measure.series import channel_names
 from romcam.measure.turns import Turn, TurnCounter, with_extremes
 
@@ -192,7 +194,7 @@ class LivePhases:
 
 @dataclass
 class _SideState:
-    counter: RepCounter
+    counter: RepCounter | OscillationCounter
     sign: int
     channel: str
     before: list[Rep] = field(default_factory=list)
@@ -423,10 +425,27 @@ class Protocol:
             self.turn_counter = TurnCounter()
         if nxt in (Phase.BEFORE, Phase.SET, Phase.AFTER):
             for side, st in self.sides.items():
-                st.counter = RepCounter(side, self._thresholds(side, nxt),
-                                        neutral_deg=self.neutral[st.channel] - self._offset(st.channel),
-                                        sign=st.sign)
+                neutral = self.neutral[st.channel] - self._offset(st.channel)
+                st.counter = (OscillationCounter(side, self.swing_thresholds(side), neutral, st.sign)
+                              if nxt is Phase.SET else
+                              RepCounter(side, self._thresholds(side, nxt), neutral_deg=neutral, sign=st.sign))
         return events
+
+    def before_range(self, side: str) -> float | None:
+        """The side's before range as an excursion from neutral (median of the before trials), or
+        None before any trial."""
+        st = self.sides[side]
+        before = [r.peak_deg for r in st.before]
+        if not before:
+            return None
+        return float(np.median(before)) - st.sign * (self.neutral[st.channel] - self._offset(st.channel))
+
+    def swing_thresholds(self, side: str) -> SwingThresholds:
+        """What counts as a set rep: scaled to the before range, or to the joint's typical range
+        (``normal_deg``) before one is known."""
+        floors = self.cfg.set_thresholds or self.joint.reps
+        known = self.before_range(side)
+        return SwingThresholds.for_range(floors, known if known is not None else self.joint.normal_deg[1])
 
     def _thresholds(self, side: str, phase: Phase) -> RepThresholds:
         base = self.joint.reps
