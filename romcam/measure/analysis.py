@@ -13,7 +13,7 @@ import pandas as pd
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.errors import RomcamError
-from romcam.measure import ankle
+from romcam.measure import ankle, edge
 from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.measure.joints import SIDES, Joint
 from romcam.measure.kneewall import Scale
@@ -56,6 +56,7 @@ class SideResult:
     turn_reps: list = field(default_factory=list)  # (rep, head turn deg): head turns, not counted
     swings: SwingThresholds | None = None          # what counted as an oscillation (the reps)
     range_deg: float = 0.0                         # the typical excursion: the range reps are scaled to
+    edge: edge.SetEdge | None = None               # each rep against the edge (starting at the range)
 
 
 @dataclass
@@ -224,6 +225,10 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
                                                   scale)
         for s, r in results.items():
             r.reps = analysis.ankle_report.reps[s]
+    for r in results.values():
+        neutral_mag = r.sign * r.neutral_deg        # the neutral in this side's magnitude
+        r.edge = edge.judge_set([x.peak_deg for x in r.reps], [x.low_deg for x in r.reps],
+                                neutral_mag + r.range_deg, neutral_mag, side=r.side)
     analysis.warnings = _warnings(analysis) + (analysis.ankle_report.warnings if analysis.ankle_report else [])
     return analysis
 
@@ -351,6 +356,15 @@ def summary(a: Analysis) -> dict:
         "head_turn_excursions": [
             {"side": s.side, "peak_s": round(r.peak_s, 3), "peak_deg": round(r.peak_deg, 2),
              "head_turn_deg": round(turn, 1)} for s in a.sides.values() for r, turn in s.turn_reps],
+        "set_quality": {s: {"summary": r.edge.summary(), "grade": r.edge.grade,
+                            "edge_start_deg": round(r.edge.edge_start_deg, 2),
+                            "edge_end_deg": round(r.edge.edge_end_deg, 2),
+                            "tolerance_deg": round(r.edge.tolerance_deg, 2),
+                            "reps": [{"peak_deg": round(q.peak_deg, 2),
+                                      "low_deg": None if q.low_deg is None else round(q.low_deg, 2),
+                                      "edge_deg": round(q.edge_deg, 2), "reached": q.reached,
+                                      "beyond": q.beyond, "grade": q.grade} for q in r.edge.reps]}
+                        for s, r in a.sides.items() if r.edge is not None},
         "warnings": a.warnings,
     }
     if a.neutral_given is not None:

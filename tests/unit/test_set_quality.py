@@ -1,0 +1,125 @@
+"""Set oscillations and their grades on synthetic streams with known truth: every oscillation
+counted (small or large, at the start, middle or end of the range, 0.5-2 Hz, landmark-like noise),
+no rep on a still hold or a slow drift, each rep against the moving edge, Maitland grades as built."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from romcam.measure import edge
+from romcam.measure.filters import reject_glitches, zero_phase
+from romcam.measure.joints import get_joint
+from romcam.measure.reps import SwingThresholds, count_oscillations
+
+NECK = get_joint("neck-side-bend")
+ANKLE = get_joint("ankle")
+FPS = 30.0
+NECK_NOISE = 0.15   # face-mesh head roll jitter, deg per frame (tests/unit/test_filters.py)
+LEG_NOISE = 1.0     # foot landmarks' robust jitter, deg per frame (tests/unit/test_filters.py)
+MDC = 1.6           # the live-session validation's MDC95 (docs/validation/accuracy.md)
+
+
+def oscillations(low, high, hz, n=8, noise=NECK_NOISE, seed=0, glitches=False):
+    """Rest, a 2-s ramp to ``low``, ``n`` raised-cosine oscillations ``low`` -> ``high`` -> ``low``,
+    a ramp back and rest; returns (t, zero-phase filtered noisy angle) as the analysis reads it."""
+    rng = np.random.default_rng(seed)
+    osc = low + (high - low) * (0.5 - 0.5 * np.cos(2 * np.pi * hz * np.arange(0, n / hz, 1 / FPS)))
+    x = np.concatenate([np.zeros(int(FPS)), np.linspace(0, low, int(2 * FPS)), osc,
+                        np.linspace(low, 0, int(2 * FPS)), np.zeros(int(FPS))])
+    t = np.arange(len(x)) / FPS
+    x = x + rng.normal(0, noise, len(x))
+    if glitches:   # 2% frames of 10-30 deg, as the foot landmarks on lunges_side.mp4
+        bad = rng.random(len(x)) < 0.02
+        x[bad] += rng.choice([-1, 1], bad.sum()) * rng.uniform(10, 30, bad.sum())
+    return t, zero_phase(t, reject_glitches(t, x))
+
+
+# (low, high) in a 20-deg range, and the grade built: small = under half the range
+GRADED = [
+    ((1.0, 5.0), "I"),      # small, at the start of the range
+    ((8.0, 12.0), "I"),     # small, in the middle, short of the edge
+    ((0.0, 12.0), "II"),    # large, from the start, short of the edge
+    ((3.0, 15.0), "II"),    # large, in the middle, short of the edge
+    ((1.0, 20.0), "III"),   # large, up to the edge
+    ((16.0, 20.0), "IV"),   # small, at the edge
+]
+
+
+@pytest.mark.parametrize("hz", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("bounds,built", GRADED, ids=[f"{g}-{lo:g}-{hi:g}" for (lo, hi), g in GRADED])
+def test_every_oscillation_counted_and_graded_as_built(bounds, built, hz):
+    low, high = bounds
+    for seed in range(3):
+        t, x = oscillations(low, high, hz, seed=seed)
+        reps, still_open = count_oscillations(t, x, "right", SwingThresholds.for_range(NECK.reps, 20.0))
+        assert len(reps) == 8 and still_open is None, (seed, [round(r.peak_deg, 1) for r in reps])
+        peaks = np.array([r.peak_deg for r in reps])
+        lows = np.array([r.low_deg for r in reps])
+        assert np.max(np.abs(peaks - high)) <= 1.0, peaks       # 2 Hz: the 4-Hz filter shaves <= 0.8
+        assert np.max(np.abs(lows[1:] - low)) <= 1.0, lows      # the first rises from rest
+        judged = edge.judge_set(peaks, lows, 20.0, mdc95_deg=MDC)
+        assert [r.grade for r in judged.reps[1:]] == [built] * 7
+        assert judged.reps[0].grade == edge.grade((high - 0.0) / 20.0, high >= 20.0 - MDC)
+        assert judged.grade == built
+
+
+@pytest.mark.parametrize("hz", [0.5, 1.0, 2.0])
+def test_ankle_rocks_with_leg_noise_and_glitches(hz):
+    """An ankle with a 30-deg range rocking 8 deg at the end of it, foot-landmark jitter and glitches."""
+    for seed in range(5):
+        t, x = oscillations(22.0, 30.0, hz, noise=LEG_NOISE, seed=seed, glitches=True)
+        reps, _ = count_oscillations(t, x, "right", SwingThresholds.for_range(ANKLE.reps, 30.0))
+        assert len(reps) == 8, (seed, [round(r.peak_deg, 1) for r in reps])
+        assert edge.judge_set([r.peak_deg for r in reps], [r.low_deg for r in reps], 30.0).grade == "IV"
+
+
+@pytest.mark.parametrize("joint,noise,glitches", [(NECK, NECK_NOISE, False), (ANKLE, LEG_NOISE, True)])
+def test_no_rep_on_a_still_hold_or_a_slow_drift(joint, noise, glitches):
+    rng = np.random.default_rng(5)
+    t = np.arange(0, 60, 1 / FPS)
+    still = np.full_like(t, 15.0)
+    drift = 6.0 * np.sin(np.pi * t / 60.0) ** 2 + 2.0 * np.sin(2 * np.pi * t / 90.0)   # up to 0.45 deg/s
+    for truth in (still, drift):
+        x = truth + rng.normal(0, noise, len(t))
+        if glitches:
+            bad = rng.random(len(x)) < 0.02
+            x[bad] += rng.choice([-1, 1], bad.sum()) * rng.uniform(10, 30, bad.sum())
+        x = zero_phase(t, reject_glitches(t, x))
+        for side, sign in (("right", 1), ("left", -1)):
+            reps, _ = count_oscillations(t, x, side, SwingThresholds.for_range(joint.reps, 20.0), sign=sign)
+            assert reps == [], [round(r.peak_deg, 1) for r in reps]
+
+
+def test_rocks_on_one_side_are_not_reps_of_the_other():
+    t, x = oscillations(16.0, 20.0, 1.0)
+    left, _ = count_oscillations(t, x, "left", SwingThresholds.for_range(NECK.reps, 20.0), sign=-1)
+    assert left == []
+
+
+def test_the_edge_moves_with_reach_and_each_rep_is_judged_against_it():
+    peaks = np.linspace(20.0, 25.0, 40)
+    judged = edge.judge_set(peaks, [2.0] * 40, 20.1, mdc95_deg=MDC, kind="turns")
+    assert all(r.reached for r in judged.reps)
+    assert judged.edge_start_deg == 20.1 and judged.edge_end_deg == pytest.approx(25.0)
+    assert judged.reps[10].edge_deg == pytest.approx(peaks[9])         # the best of the last 5
+    assert judged.summary() == ("40 of 40 turns reached the edge of your range (20.1 deg); set grade III; "
+                                "your edge grew 20.1 -> 25.0 deg")
+
+
+def test_short_reps_a_streak_and_a_jump():
+    tracker = edge.EdgeTracker(20.0, mdc95_deg=MDC)
+    for peak in (20.0, 17.0, 16.5, 17.2):
+        tracker.add(peak, 2.0)
+    assert [r.reached for r in tracker.reps] == [True, False, False, False]
+    assert tracker.short_streak() == 3
+    jump = tracker.add(27.0, 2.0)
+    assert jump.beyond and tracker.edge_deg == 20.0       # flagged, does not move the edge
+    assert tracker.short_streak() == 0
+
+
+def test_tolerance_is_the_mdc_within_bounds():
+    assert edge.tolerance_deg(None, 20.0) == edge.DEFAULT_TOLERANCE_DEG
+    assert edge.tolerance_deg(0.3, 20.0) == edge.MIN_TOLERANCE_DEG
+    assert edge.tolerance_deg(1.6, 20.0) == 1.6
+    assert edge.tolerance_deg(9.0, 20.0) == pytest.approx(2.0)          # 10% of the range at most
