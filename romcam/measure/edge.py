@@ -60,6 +60,15 @@ class RepEdge:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def describe(self) -> str:
+        """'edge reached (20.1 deg)', 'short of the edge (18.0 of 20.1 deg)' or '6.2 deg past your
+        edge: worth a look'."""
+        if self.beyond:
+            return f"{self.peak_deg - self.edge_deg:.1f} deg past your edge: worth a look"
+        if self.reached:
+            return f"edge reached ({self.edge_deg:.1f} deg)"
+        return f"short of the edge ({self.peak_deg:.1f} of {self.edge_deg:.1f} deg)"
+
 
 @dataclass(frozen=True)
 class SetEdge:

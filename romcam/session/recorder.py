@@ -86,7 +86,10 @@ class SessionRecorder:
                                **self.stamp(e.rep.end_s))
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {self.of(e.rep_no, p.cfg.target_reps)} {e.side}: "
                      f"peak {e.rep.peak_deg:.1f} deg" + (f", knee over toe {cm:+.1f} cm" if cm is not None else "")
-                     + (" (heel lifted)" if heel else ""))
+                     + (" (heel lifted)" if heel else "")
+                     + (f"; {e.edge.describe()}, grade {e.edge.grade}" if e.edge is not None else ""))
+            if e.edge is not None and e.edge.reached:
+                self.sounder.tick()
         elif isinstance(e, TurnDone):
             self.turn(e)
 
@@ -106,7 +109,8 @@ class SessionRecorder:
                  f"{'clockwise' if t.direction == 'cw' else 'counter-clockwise'} "
                  f"(clockwise {e.counts['cw']}, counter {e.counts['ccw']}): "
                  f"right {_deg(t.right_extreme_deg)}, left {_deg(t.left_extreme_deg)}, "
-                 f"forward {_deg(t.forward_extreme_deg)}, back {_deg(t.backward_extreme_deg)} deg")
+                 f"forward {_deg(t.forward_extreme_deg)}, back {_deg(t.backward_extreme_deg)} deg"
+                 + "".join(f"; {side}: {judged.describe()}" for side, judged in e.edges.items()))
 
     def step(self, lm: FrameLandmarks, save_frame: bool = True) -> bool:
         """One frame through the engine, its events stored; returns whether the frame was usable."""

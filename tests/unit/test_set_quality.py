@@ -123,3 +123,75 @@ def test_tolerance_is_the_mdc_within_bounds():
     assert edge.tolerance_deg(0.3, 20.0) == edge.MIN_TOLERANCE_DEG
     assert edge.tolerance_deg(1.6, 20.0) == 1.6
     assert edge.tolerance_deg(9.0, 20.0) == pytest.approx(2.0)          # 10% of the range at most
+
+
+# ---- live: the session protocol on a synthetic neck stream ------------------------------------
+
+def _live_set(set_angles, noise=NECK_NOISE):
+    """A live neck session (right side): neutral, 3 before trials at 20 deg, then ``set_angles``,
+    a pause that ends the set, 3 after trials. Returns the protocol and its events."""
+    from romcam.capture.synthetic import Segment, neck_landmarks, script_angles
+    from romcam.session.engine import SessionEngine
+    from romcam.session.protocol import ProtocolConfig
+
+    head = [Segment("setup", (), 1.5), Segment("neutral", (), 2.5), Segment("before", (19.6, 20.4, 20.0)),
+            Segment("rest", (), 1.0)]
+    tail = [Segment("rest", (), 11.0), Segment("after", (22, 22, 22))]
+    _, a0, _ = script_angles(head)
+    _, a1, _ = script_angles(tail)
+    angle = np.concatenate([a0, set_angles, a1])
+    t = np.arange(len(angle)) / FPS
+    engine = SessionEngine(ProtocolConfig(NECK, ("right",), target_reps=60))
+    events = [e for lm in neck_landmarks(t, angle, noise_deg=noise) for e in engine.step(lm)]
+    events += engine.protocol.stop(t[-1], "end of stream")
+    return engine.protocol, events
+
+
+def _rocks(low, high, n, hz=1.0):
+    """A 1-s rise from rest to ``low``, ``n`` oscillations low -> high -> low, a 1-s return."""
+    osc = low + (high - low) * (0.5 - 0.5 * np.cos(2 * np.pi * hz * np.arange(0, n / hz, 1 / FPS)))
+    return np.concatenate([np.linspace(0, low, int(FPS)), osc, np.linspace(low, 0, int(FPS))])
+
+
+def test_live_rocks_at_the_end_of_range_each_counted_reached_and_graded():
+    from romcam.session.protocol import Finished, RepDone
+    proto, events = _live_set(_rocks(17.0, 21.0, 8))
+    done = [e for e in events if isinstance(e, RepDone)]
+    assert len(done) == 8, [round(e.rep.peak_deg, 1) for e in done]
+    assert all(e.edge is not None and e.edge.reached for e in done)
+    assert [e.edge.grade for e in done[1:]] == ["IV"] * 7          # the first rose from rest: III
+    finished = next(e for e in events if isinstance(e, Finished))
+    (judged,) = finished.set_edges
+    assert judged.grade == "IV" and judged.edge_start_deg == pytest.approx(20.0, abs=0.1)
+    assert judged.summary() == ("8 of 8 reps reached the edge of your range (20.1 deg); set grade IV; "
+                                "your edge grew 20.1 -> 21.0 deg")     # rocks up to 21 deg
+
+
+def test_live_prompt_to_reach_further_after_reps_short_of_the_edge_and_a_jump_flagged():
+    from romcam.session.protocol import RepDone
+    from romcam.capture.synthetic import raised_cosine_rep
+    reps = [raised_cosine_rep(p, FPS, 0.7, 0.25, 0.3) for p in (20.0, 15.0, 14.5, 15.2)]
+    proto, events = _live_set(np.concatenate(reps + [np.zeros(int(2 * FPS))]))
+    done = [e for e in events if isinstance(e, RepDone)]
+    assert [e.edge.reached for e in done] == [True, False, False, False]
+    cue = proto.sides["right"].edge.short_streak()
+    assert cue == 3
+    reps = [raised_cosine_rep(p, FPS, 0.7, 0.25, 0.3) for p in (20.0, 27.0, 20.5)]
+    _, events = _live_set(np.concatenate(reps))
+    done = [e for e in events if isinstance(e, RepDone)]
+    assert [e.edge.beyond for e in done] == [False, True, False]
+    assert "past your edge" in done[1].edge.describe()
+
+
+def test_the_cue_is_the_prompt_after_three_short_reps():
+    from romcam.measure.edge import EdgeTracker
+    from romcam.session.protocol import Protocol, ProtocolConfig, Phase
+    proto = Protocol(ProtocolConfig(NECK, ("right",)))
+    proto.phase = Phase.SET
+    proto.sides["right"].edge = EdgeTracker(20.0, side="right")
+    for peak in (20.0, 15.0, 15.0):
+        proto.sides["right"].edge.add(peak, 0.0)
+    assert not proto.prompt.startswith("SET: the last")
+    proto.sides["right"].edge.add(15.0, 0.0)
+    assert proto.prompt == ("SET: the last 3 reps stopped short of your edge (20.0 deg): "
+                            "reach a little further to the right")
