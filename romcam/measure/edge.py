@@ -93,18 +93,24 @@ class SetEdge:
     def summary(self) -> str:
         """'34 of 40 turns reached the edge of your range (20.1 deg); set grade III; your edge
         grew 20.1 -> 24.6 deg'."""
-        if not self.reps:
-            return f"no {self.kind} counted"
-        unit = self.kind if len(self.reps) != 1 else self.kind.rstrip("s")
-        text = (f"{self.reached} of {len(self.reps)} {unit} reached the edge of your range "
-                f"({self.edge_start_deg:.1f} deg); set grade {self.grade}")
-        if self.edge_end_deg > self.edge_start_deg + 0.05:
-            text += f"; your edge grew {self.edge_start_deg:.1f} -> {self.edge_end_deg:.1f} deg"
-        else:
-            text += f"; your edge held at {self.edge_start_deg:.1f} deg"
-        if self.flagged:
-            text += f"; {self.flagged} far beyond the edge (worth a look)"
-        return text
+        return summary_text(self.reached, len(self.reps), self.kind, self.edge_start_deg, self.edge_end_deg,
+                            self.grade, self.flagged)
+
+
+def summary_text(reached: int, judged: int, kind: str, start_deg: float | None, end_deg: float | None,
+                 grade: str | None, flagged: int = 0) -> str:
+    """The set's line from its numbers (as stored): see :meth:`SetEdge.summary`."""
+    if not judged or start_deg is None or end_deg is None:
+        return f"no {kind} judged against the edge"
+    unit = kind if judged != 1 else kind.rstrip("s")
+    text = f"{reached} of {judged} {unit} reached the edge of your range ({start_deg:.1f} deg); set grade {grade}"
+    if end_deg > start_deg + 0.05:
+        text += f"; your edge grew {start_deg:.1f} -> {end_deg:.1f} deg"
+    else:
+        text += f"; your edge held at {start_deg:.1f} deg"
+    if flagged:
+        text += f"; {flagged} far beyond the edge (worth a look)"
+    return text
 
 
 def tolerance_deg(mdc95_deg: float | None, range_deg: float) -> float:

@@ -572,12 +572,12 @@ class Protocol:
         return [TrialDiscarded(self.phase, last_side, len(trials) + 1)]
 
     def _finish(self, t: float, complete: bool, reason: str) -> list:
-        outcomes = tuple(
-            side_outcome(side, [r.peak_deg for r in st.before], [r.peak_deg for r in st.after],
-                         [r.peak_deg for r in st.reps])
-            for side, st in self.sides.items()
-        )
+        outcomes = []
+        for side, st in self.sides.items():
+            o = side_outcome(side, [r.peak_deg for r in st.before], [r.peak_deg for r in st.after],
+                             [r.peak_deg for r in st.reps])
+            outcomes.append(o.with_set_edge(st.edge.result()) if st.edge is not None else o)
         self.phase = Phase.DONE
-        edges = tuple(e for e in (self.set_edge(side) for side in self.sides) if e is not None)
-        self.finished = Finished(complete, reason, outcomes, tuple(self.turns), edges)
+        edges = tuple(st.edge.result() for st in self.sides.values() if st.edge is not None)
+        self.finished = Finished(complete, reason, tuple(outcomes), tuple(self.turns), edges)
         return [PhaseStarted(Phase.DONE, t), self.finished]

@@ -438,11 +438,12 @@ def apply(store: Store, sid: int, o: dict) -> None:
         if not store.has_rep(sid, o["side"], o["rep_no"], o["created_at"]):
             store.add_rep(sid, o["side"], o["rep_no"], o["peak_deg"], o.get("start_s"), o.get("peak_s"),
                           o.get("end_s"), heel_lifted=o.get("heel_lifted"), created_at=o["created_at"],
-                          knee_over_toe_cm=o.get("knee_over_toe_cm"))
+                          knee_over_toe_cm=o.get("knee_over_toe_cm"), edge=o.get("edge"))
     elif op == "turn":
         if not store.has_turn(sid, o["turn_no"], o["created_at"]):
             store.add_turn(sid, o["turn_no"], o["direction"], o.get("start_s"), o.get("end_s"), o.get("right_deg"),
-                           o.get("left_deg"), o.get("forward_deg"), o.get("backward_deg"), created_at=o["created_at"])
+                           o.get("left_deg"), o.get("forward_deg"), o.get("backward_deg"), created_at=o["created_at"],
+                           edge_side=o.get("edge_side"), edge=o.get("edge"))
     elif op == "frames":
         rows = o["rows"]
         if rows and not store.has_frames(sid, o.get("side"), float(rows[0][0])):

@@ -99,14 +99,14 @@ def test_migrates_from_every_older_schema(db_target, version):
 
 def test_a_pre_alembic_v2_sqlite_file_is_stamped_and_upgraded(tmp_path):
     """Stamped 0002 (what it is), then brought up from there (0003 adds the knee over toe, 0004
-    the session's metadata columns)."""
+    the session's metadata columns, 0006 the set against the edge)."""
     path = tmp_path / "v2.sqlite3"
     build_legacy_file(path, version=2)
     with Store.open(path) as store:
-        assert store.upgraded_from == 2 and store.schema_version == latest_version() == 4
+        assert store.upgraded_from == 2 and store.schema_version == latest_version() == 5
         assert store.sessions()[0].subject == "OLD1"
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
         assert conn.execute("SELECT peak_deg, knee_over_toe_cm FROM trials").fetchall()[0][1] is None
 
 

@@ -145,6 +145,6 @@ def test_db_version_and_upgrade(tmp_path, capsys, monkeypatch, command):
     path = tmp_path / "old.sqlite3"
     build_legacy_file(path, version=1)
     code, out, err = rom(capsys, "db", command, "--db", path)
-    assert code == 0 and "from v1 to v4" in out and "revision 0004" in out, out + err
+    assert code == 0 and "from v1 to v5" in out and "revision 0006" in out, out + err
     code, out, err = rom(capsys, "db", command, "--db", path)
-    assert code == 0 and "schema v4 (" in out, out + err
+    assert code == 0 and "schema v5 (" in out, out + err
