@@ -195,3 +195,38 @@ def test_the_cue_is_the_prompt_after_three_short_reps():
     proto.sides["right"].edge.add(15.0, 0.0)
     assert proto.prompt == ("SET: the last 3 reps stopped short of your edge (20.0 deg): "
                             "reach a little further to the right")
+
+
+# ---- stored: per rep and per session, history ---------------------------------------------------
+
+def test_set_quality_round_trips_through_the_store_and_shows_in_history(tmp_path):
+    from romcam.measure.outcome import side_outcome
+    from romcam.storage.export import history_table, sessions_table
+    from romcam.storage.meta import SessionMeta
+    from romcam.storage.store import Store
+
+    peaks = [20.0, 18.0, 21.5, 22.0, 17.0]
+    judged = edge.judge_set(peaks, [16.0] * 5, 20.1, mdc95_deg=MDC, side="right")
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        sid = store.start_session(SessionMeta("P1", "neck_lateral_flexion", "right", target_reps=5))
+        for k, (p, j) in enumerate(zip(peaks, judged.reps), 1):
+            store.add_rep(sid, "right", k, p, edge=j.as_dict())
+        store.add_turn(sid, 1, "cw", 0.0, 4.0, 21.0, 12.0, 8.0, 6.0, edge_side="right",
+                       edge=judged.reps[0].as_dict())
+        outcome = side_outcome("right", [20.0, 20.2, 20.1], [22.0, 22.1, 21.9], peaks).with_set_edge(judged)
+        store.finish_session(sid, "complete", results=[outcome])
+        detail = store.session(sid)
+        rows = store.sessions()
+    got = [r.edge for r in detail.reps]
+    assert [g.grade for g in got] == [j.grade for j in judged.reps] == ["IV", "I", "IV", "IV", "I"]
+    assert [g.reached for g in got] == [True, False, True, True, False]
+    assert got[0].low_deg == 16.0 and got[1].edge_deg == pytest.approx(20.1)
+    assert detail.turns[0].edge_side == "right" and detail.turns[0].edge.grade == "IV"
+    (o,) = detail.outcomes
+    assert (o.set_grade, o.set_judged, o.set_reached, o.edge_start_deg, o.edge_end_deg) == \
+        ("IV", 5, 3, 20.1, 22.0)
+    assert o.set_quality() == ("3 of 5 reps reached the edge of your range (20.1 deg); set grade IV; "
+                               "your edge grew 20.1 -> 22.0 deg")
+    assert "3/5 20.1->22.0" in history_table(rows) and " IV " in history_table(rows)
+    csv = sessions_table(rows).iloc[0]
+    assert (csv.set_grade, csv.set_reached, csv.set_judged, csv.edge_end_deg) == ("IV", 3, 5, 22.0)
