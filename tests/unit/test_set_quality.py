@@ -230,3 +230,31 @@ def test_set_quality_round_trips_through_the_store_and_shows_in_history(tmp_path
     assert "3/5 20.1->22.0" in history_table(rows) and " IV " in history_table(rows)
     csv = sessions_table(rows).iloc[0]
     assert (csv.set_grade, csv.set_reached, csv.set_judged, csv.edge_end_deg) == ("IV", 3, 5, 22.0)
+
+
+def test_report_section_and_edge_band_plot(tmp_path, output_dir):
+    from romcam.measure.outcome import side_outcome
+    from romcam.report import plots
+    from romcam.report.session_page import session_report
+    from romcam.storage.meta import SessionMeta
+    from romcam.storage.store import Store
+
+    peaks = [20.0, 21.0, 17.0, 22.0, 30.0, 22.5]
+    judged = edge.judge_set(peaks, [3.0] * 6, 20.1, mdc95_deg=MDC, side="right")
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        sid = store.start_session(SessionMeta("P1", "neck_lateral_flexion", "right", target_reps=6))
+        for k, (p, j) in enumerate(zip(peaks, judged.reps), 1):
+            store.add_rep(sid, "right", k, p, edge=j.as_dict())
+        store.finish_session(sid, "complete", results=[
+            side_outcome("right", [20.0, 20.2, 20.1], [22.0, 22.1, 21.9], peaks).with_set_edge(judged)])
+        report = session_report(store, sid)
+    (section,) = [s for s in report.sections if s.id == "set_quality"]
+    assert section.paragraphs[0] == ("Right: 5 of 6 reps reached the edge of your range (20.1 deg); set grade III; "
+                                     "your edge grew 20.1 -> 22.5 deg; 1 far beyond the edge (worth a look).")
+    (item,) = section.figures
+    fig = item.make()
+    (ax,) = fig.axes
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "edge" and "far beyond it (worth a look)" in labels
+    fig.savefig(output_dir / "set_quality_edge_band.png", dpi=80)
+    plots.close(fig)
