@@ -293,7 +293,8 @@ class OscillationCounter:
     def _close(self, t: float) -> Rep | None:
         (low_t, low_e), (peak_t, peak_e) = self._low, self._peak
         self._rising = False
-        near_peak_t = next(ts for ts, v in self._recent if ts >= low_t and v >= peak_e - self.th.amplitude_deg / 2)
+        near_peak_t = next((ts for ts, v in self._recent if ts >= low_t and v >= peak_e - self.th.amplitude_deg / 2),
+                           peak_t)
         self._recent = [s for s in self._recent if s[0] >= peak_t]
         if near_peak_t - low_t > self.th.max_rise_s:
             return None
