@@ -135,6 +135,7 @@ class _SideState:
 class Protocol:
     BUFFER_S = 60.0
     SHORT_STREAK = 3    # this many set reps in a row short of the edge: prompt to reach further
+    PEAK_LAG_S = 0.3    # the causal (One-Euro) angle peaks at most this long after the true peak
 
     def __init__(self, config: ProtocolConfig, phases: PhasePolicy | None = None):
         self.cfg = config
@@ -545,7 +546,9 @@ class Protocol:
         return head_turn_during(ts, turn, rep.start_s, rep.peak_s, self.neutral_turn)
 
     def _refine(self, st: _SideState, rep: Rep) -> Rep:
-        """Re-read the peak from the zero-phase-filtered raw samples of the rep's own window."""
+        """Re-read the peak from the zero-phase-filtered raw samples of the rep's own window; for a set
+        oscillation the window ends ``PEAK_LAG_S`` after the live peak (it closes only once the
+        causal angle has fallen back, by when the next oscillation may have begun)."""
         pad = 0.5
         samples = [(ts, v) for ts, v in self._buffer[st.channel] if rep.start_s - pad <= ts <= rep.end_s + pad]
         if len(samples) < 5:
@@ -553,7 +556,8 @@ class Protocol:
         ts = np.array([s[0] for s in samples])
         raw = reject_glitches(ts, np.array([s[1] for s in samples]), **glitch_options(self.joint))
         values = st.sign * (zero_phase(ts, raw) - self._offset(st.channel))
-        inside = (ts >= rep.start_s) & (ts <= rep.end_s) & np.isfinite(values)
+        last = rep.end_s if rep.low_deg is None else min(rep.end_s, rep.peak_s + self.PEAK_LAG_S)
+        inside = (ts >= rep.start_s) & (ts <= last) & np.isfinite(values)
         if not inside.any():
             return rep
         k = int(np.nanargmax(np.where(inside, values, -np.inf)))
