@@ -228,7 +228,7 @@ class OscillationCounter:
     least ``min_peak_deg`` on this side of neutral, it lasted ``min_duration_s`` from low to close,
     it came within half an amplitude of its peak within ``max_rise_s`` of its low (a slow creep
     that jitter lifted over the amplitude is not a rep),
-    no gap longer than ``max_gap_s`` interrupted it, and its low was seen (not the first sample of a
+    no gap of unusable frames longer than ``max_gap_s`` interrupted it (a low frame rate is no gap), and its low was seen (not the first sample of a
     run of usable frames away from rest: a clip that starts mid-movement). Each :class:`Rep` carries its own low."""
 
     MEMORY_S = 30.0   # the reported low: the lowest point since the last peak, at most this far back
@@ -239,6 +239,7 @@ class OscillationCounter:
         self._recent: list[tuple[float, float]] = []   # (t, e) since the last peak, within MEMORY_S
         self._last_valid_t: float | None = None
         self._seen_from: float | None = None           # first sample of the current run of valid frames
+        self._missed = False                            # invalid samples since the last valid one
         self._rising = False
         self._low = (0.0, 0.0)
         self._peak = (0.0, -math.inf)
@@ -266,9 +267,11 @@ class OscillationCounter:
     def update(self, t: float, angle: float) -> Rep | None:
         """Feed one sample (NaN = invalid frame). Returns the oscillation that just closed, if it counts."""
         if angle is None or not math.isfinite(angle):
+            self._missed = True
             return None
-        if self._last_valid_t is not None and t - self._last_valid_t > self.th.max_gap_s:
+        if self._missed and self._last_valid_t is not None and t - self._last_valid_t > self.th.max_gap_s:
             self._restart(t)      # what happened while unseen is unknown: no low, no peak carried over
+        self._missed = False
         if self._seen_from is None:
             self._seen_from = t
         self._last_valid_t = t

@@ -258,3 +258,16 @@ def test_report_section_and_edge_band_plot(tmp_path, output_dir):
     assert labels[0] == "edge" and "far beyond it (worth a look)" in labels
     fig.savefig(output_dir / "set_quality_edge_band.png", dpi=80)
     plots.close(fig)
+
+
+def test_a_low_frame_rate_is_not_a_gap_but_unusable_frames_are():
+    """squats_front.mp4 at half rate is 2.5 fps: samples 0.4 s apart are no gap; 0.4 s of unusable
+    frames between two samples is."""
+    t = np.arange(0, 12, 0.4)
+    x = 40 * (0.5 - 0.5 * np.cos(2 * np.pi * t / 4.0))
+    th = SwingThresholds.for_range(get_joint("knee").reps, 40.0)
+    assert len(count_oscillations(t, x, "right", th)[0]) == 3
+    t2 = np.arange(0, 12, 0.1)
+    x2 = 40 * (0.5 - 0.5 * np.cos(2 * np.pi * t2 / 4.0))
+    x2[(t2 > 1.5) & (t2 < 2.0)] = np.nan        # unseen around the first peak
+    assert len(count_oscillations(t2, x2, "right", th)[0]) == 2
