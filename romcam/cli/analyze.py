@@ -78,6 +78,10 @@ def describe(source_name: str, title: str, summary: dict,
         top = "n/a" if max_deg is None else f"{max_deg:.1f} deg"
         lines.append(f"  {side:>5}: {len(rep_peaks)} reps" + (f" (peaks {peaks} deg)" if peaks else "")
                      + f", largest angle {top}")
+        quality = s.get("set_quality", {}).get(side)
+        if quality and quality["reps"]:
+            grades = " ".join(r["grade"] for r in quality["reps"])
+            lines.append(f"         against the clip's own range: {quality['summary']}; rep grades {grades}")
     if "vertical" in s:      # the ankle: where the vertical came from, heel flags, leg swaps
         lines.append(f"  {s['vertical']['note']}")
         lifted = [str(k + 1) for k, r in enumerate(s["reps"]) if r.get("heel_lifted")]

@@ -74,7 +74,7 @@ def set_option(fn):
 @set_option
 @click.option("--target-turns", type=click.IntRange(*limits("target_turns")), default=DEFAULTS.target_turns,
               show_default=True, help="Turns (both directions together) in a set of circles.")
-@click.option("--quiet", is_flag=True, help="No tick per counted turn and no sound at the target.")
+@click.option("--quiet", is_flag=True, help="No tick per counted turn or per rep that reached the edge of the range, and no sound at the target.")
 @click.option("--overwrite", is_flag=True, help="Let --record replace an existing file.")
 @click.option("--new-subject", is_flag=True, help="Create the subject even though a known code "
                                                   "differs from it only by case (another person).")

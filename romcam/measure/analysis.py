@@ -13,12 +13,12 @@ import pandas as pd
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.errors import RomcamError
-from romcam.measure import ankle
+from romcam.measure import ankle, edge
 from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.measure.joints import SIDES, Joint
 from romcam.measure.kneewall import Scale
 from romcam.measure.neutral import NeutralStretch, median_over, neutral_over
-from romcam.measure.reps import Rep, RepThresholds, count_reps
+from romcam.measure.reps import Rep, RepThresholds, SwingThresholds, count_oscillations
 from romcam.measure.series import (LEG_UNSEEN, MIN_VISIBILITY, channel_names, head_channels, measure_channel,
                                    with_advice)
 
@@ -54,6 +54,9 @@ class SideResult:
     incomplete: Rep | None
     max_deg: float | None      # the largest filtered angle reached on this side
     turn_reps: list = field(default_factory=list)  # (rep, head turn deg): head turns, not counted
+    swings: SwingThresholds | None = None          # what counted as an oscillation (the reps)
+    range_deg: float = 0.0                         # the typical excursion: the range reps are scaled to
+    edge: edge.SetEdge | None = None               # each rep against the edge (starting at the range)
 
 
 @dataclass
@@ -207,13 +210,14 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
             neutral = float(np.percentile(values, NEUTRAL_PERCENTILE))
             typical = float(np.percentile(values - neutral, TYPICAL_PERCENTILE))
         thresholds = joint.reps.scaled_to(typical)
-        reps, incomplete = count_reps(t, channel.filtered, side, thresholds, neutral, sign)
+        swings = SwingThresholds.for_range(joint.reps, typical)
+        reps, incomplete = count_oscillations(t, channel.filtered, side, swings, neutral, sign)
         turned = []
         if joint.max_turn_ratio is not None and turn is not None:
             reps, turned = split_turn_reps(reps, t, turn, sign * neutral, joint.max_turn_ratio, turn_zero)
         max_deg = float(np.max(sign * values)) if values.size else None
         results[side] = SideResult(side, channel.name, sign, neutral, thresholds, reps, incomplete, max_deg,
-                                   turned)
+                                   turned, swings, typical)
 
     analysis = Analysis(joint, t, frame, channels, results, turn, flexion, note, neutral_given=given)
     if legs_seen is not None:
@@ -221,6 +225,10 @@ def analyze_landmarks(joint: Joint, landmarks: list[FrameLandmarks], side: str =
                                                   scale)
         for s, r in results.items():
             r.reps = analysis.ankle_report.reps[s]
+    for r in results.values():
+        neutral_mag = r.sign * r.neutral_deg        # the neutral in this side's magnitude
+        r.edge = edge.judge_set([x.peak_deg for x in r.reps], [x.low_deg for x in r.reps],
+                                neutral_mag + r.range_deg, neutral_mag, side=r.side)
     analysis.warnings = _warnings(analysis) + (analysis.ankle_report.warnings if analysis.ankle_report else [])
     return analysis
 
@@ -348,6 +356,15 @@ def summary(a: Analysis) -> dict:
         "head_turn_excursions": [
             {"side": s.side, "peak_s": round(r.peak_s, 3), "peak_deg": round(r.peak_deg, 2),
              "head_turn_deg": round(turn, 1)} for s in a.sides.values() for r, turn in s.turn_reps],
+        "set_quality": {s: {"summary": r.edge.summary(), "grade": r.edge.grade,
+                            "edge_start_deg": round(r.edge.edge_start_deg, 2),
+                            "edge_end_deg": round(r.edge.edge_end_deg, 2),
+                            "tolerance_deg": round(r.edge.tolerance_deg, 2),
+                            "reps": [{"peak_deg": round(q.peak_deg, 2),
+                                      "low_deg": None if q.low_deg is None else round(q.low_deg, 2),
+                                      "edge_deg": round(q.edge_deg, 2), "reached": q.reached,
+                                      "beyond": q.beyond, "grade": q.grade} for q in r.edge.reps]}
+                        for s, r in a.sides.items() if r.edge is not None},
         "warnings": a.warnings,
     }
     if a.neutral_given is not None:

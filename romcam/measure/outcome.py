@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from collections.abc import Sequence
 
 import numpy as np
+
+from romcam.measure.edge import summary_text
 
 Z95 = 1.96
 
@@ -32,9 +34,31 @@ class SideOutcome:
     trials_after: int
     reps_done: int = 0
     first_rep_at_after_level: int | None = None  # set rep number at which the after-level was first reached
+    # the set against the edge of the range (romcam.measure.edge); None without set reps or turns
+    set_grade: str | None = None         # Maitland grade of the set, I-IV
+    set_judged: int | None = None        # reps (or turns) judged against the edge
+    set_reached: int | None = None       # of those, how many reached it
+    set_flagged: int | None = None       # of those, how many went far beyond it
+    edge_start_deg: float | None = None  # the edge at the start of the set (the before range)
+    edge_end_deg: float | None = None    # the edge at its end
+    edge_tolerance_deg: float | None = None   # "reached" within this of the edge
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def set_quality(self, kind: str = "reps") -> str | None:
+        """'34 of 40 turns reached the edge of your range (20.1 deg); set grade III; your edge grew
+        20.1 -> 24.6 deg' (None when the set was not judged)."""
+        if not self.set_judged:
+            return None
+        return summary_text(self.set_reached or 0, self.set_judged, kind, self.edge_start_deg, self.edge_end_deg,
+                            self.set_grade, self.set_flagged or 0)
+
+    def with_set_edge(self, judged) -> SideOutcome:
+        """This outcome with the set's judgement against the edge (a romcam.measure.edge.SetEdge)."""
+        return replace(self, set_grade=judged.grade, set_judged=len(judged.reps), set_reached=judged.reached,
+                       set_flagged=judged.flagged, edge_start_deg=judged.edge_start_deg,
+                       edge_end_deg=judged.edge_end_deg, edge_tolerance_deg=judged.tolerance_deg)
 
 
 def measurement_value(peaks: Sequence[float]) -> float | None:

@@ -1,7 +1,15 @@
-"""Rep counting: hysteresis on a filtered angle, per side, with minimum amplitude and duration.
+"""Rep counting on a filtered angle, per side: trials (from rest and back) and set oscillations.
 
-A rep is one excursion from near-neutral to a peak and back (docs/design.md, "Reps"). The counter
-works on the *excursion* ``e = sign * (angle - neutral)`` of one side:
+Two counters work on the *excursion* ``e = sign * (angle - neutral)`` of one side.
+
+:class:`OscillationCounter` counts the reps of a set (docs/concepts/set-quality.md): an oscillation
+is a rise of at least ``amplitude_deg`` from its own low followed by a fall of as much from its peak
+(hysteresis on amplitude, not on a return to rest), so rocking near the end of the range counts
+one by one while jitter (smaller than the amplitude) and slow drift (the rise must happen within
+``low_window_s``) do not.
+
+:class:`RepCounter` counts the trials of a before/after measurement: one excursion from
+near-neutral to a peak and back (docs/design.md, "Reps"):
 
 * it enters a rep when ``e`` rises above ``enter_deg`` and leaves it when ``e`` falls back
   below ``exit_deg`` and stays there for ``min_rest_s`` (hysteresis: jitter around one
@@ -55,6 +63,12 @@ class Rep:
     end_s: float | None   # None while incomplete
     peak_deg: float       # the angle at the peak, as a positive magnitude for this side
     complete: bool = True
+    low_deg: float | None = None   # oscillations: the angle at the rep's own low (where start_s is)
+
+    @property
+    def amplitude_deg(self) -> float | None:
+        """Peak minus the rep's own low (None for a trial, which starts at rest)."""
+        return None if self.low_deg is None else self.peak_deg - self.low_deg
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -172,6 +186,148 @@ class RepCounter:
         if not self._in_rep or self._peak_e < self.th.min_amplitude_deg:
             return None
         return Rep(self.side, self._start, self._peak_t, None, self._angle(self._peak_e), complete=False)
+
+
+#: an oscillation counts when it rises this share of the person's range from its own low (and falls
+#: as much from its peak); a grade I or IV oscillation is smaller than half the range
+#: (romcam.measure.edge.LARGE_SHARE), so 0.15 counts them while leaving margin above the jitter
+SWING_SHARE = 0.15
+
+
+@dataclass(frozen=True)
+class SwingThresholds:
+    """When a set oscillation counts (see :class:`OscillationCounter`)."""
+
+    amplitude_deg: float          # rise from its own low, and fall from its peak, at least this
+    min_peak_deg: float           # its peak at least this far from neutral on this side
+    low_window_s: float = 4.0     # the rise must happen within this time (slow drift does not)
+    min_duration_s: float = 0.3   # low to the fall that closes it (a one-frame glitch does not)
+    max_gap_s: float = 0.3        # a longer gap of unusable frames between low and close voids it
+    max_rise_s: float = 10.0      # low to within half an amplitude of the peak (a creep is not a rep)
+
+    def __post_init__(self):
+        if not (self.amplitude_deg > 0 and self.min_peak_deg >= 0 and self.low_window_s > 0):
+            raise ValueError(f"need amplitude > 0, min_peak >= 0, low_window > 0, got {self}")
+
+    @classmethod
+    def for_range(cls, floors: RepThresholds, range_deg: float | None) -> SwingThresholds:
+        """Thresholds for a person whose range (the excursion from neutral to the edge) is
+        ``range_deg``: an oscillation of :data:`SWING_SHARE` of it, never below the joint's
+        hysteresis band (``enter - exit``: its floor above landmark jitter)."""
+        band = floors.enter_deg - floors.exit_deg
+        amplitude = max(band, SWING_SHARE * max(float(range_deg or 0.0), 0.0))
+        return cls(amplitude, amplitude, min_duration_s=floors.min_duration_s, max_gap_s=floors.max_gap_s)
+
+
+class OscillationCounter:
+    """Counts the oscillations of one side (same ``sign`` convention as :class:`RepCounter`).
+
+    The low of the next oscillation is the lowest point since the last peak; it starts when the
+    excursion has risen ``amplitude_deg`` above the lowest point of the last ``low_window_s`` and
+    closes when it has fallen ``amplitude_deg`` below its peak. It counts when its peak lies at
+    least ``min_peak_deg`` on this side of neutral, it lasted ``min_duration_s`` from low to close,
+    it came within half an amplitude of its peak within ``max_rise_s`` of its low (a slow creep
+    that jitter lifted over the amplitude is not a rep),
+    no gap of unusable frames longer than ``max_gap_s`` interrupted it (a low frame rate is no gap), and its low was seen (not the first sample of a
+    run of usable frames away from rest: a clip that starts mid-movement). Each :class:`Rep` carries its own low."""
+
+    MEMORY_S = 30.0   # the reported low: the lowest point since the last peak, at most this far back
+
+    def __init__(self, side: str, thresholds: SwingThresholds, neutral_deg: float = 0.0, sign: int = 1):
+        self.side, self.th, self.neutral, self.sign = side, thresholds, neutral_deg, sign
+        self.reps: list[Rep] = []
+        self._recent: list[tuple[float, float]] = []   # (t, e) since the last peak, within MEMORY_S
+        self._last_valid_t: float | None = None
+        self._seen_from: float | None = None           # first sample of the current run of valid frames
+        self._missed = False                            # invalid samples since the last valid one
+        self._rising = False
+        self._low = (0.0, 0.0)
+        self._peak = (0.0, -math.inf)
+
+    @property
+    def count(self) -> int:
+        return len(self.reps)
+
+    @property
+    def in_rep(self) -> bool:
+        return self._rising
+
+    def current_peak_deg(self) -> float | None:
+        """Peak angle of the oscillation in progress (None between oscillations)."""
+        return self._angle(self._peak[1]) if self._rising else None
+
+    def _angle(self, e: float) -> float:
+        return e + self.sign * self.neutral
+
+    def _restart(self, t: float) -> None:
+        self._recent.clear()
+        self._rising = False
+        self._seen_from = t
+
+    def update(self, t: float, angle: float) -> Rep | None:
+        """Feed one sample (NaN = invalid frame). Returns the oscillation that just closed, if it counts."""
+        if angle is None or not math.isfinite(angle):
+            self._missed = True
+            return None
+        if self._missed and self._last_valid_t is not None and t - self._last_valid_t > self.th.max_gap_s:
+            self._restart(t)      # what happened while unseen is unknown: no low, no peak carried over
+        self._missed = False
+        if self._seen_from is None:
+            self._seen_from = t
+        self._last_valid_t = t
+        e = self.sign * (angle - self.neutral)
+        self._recent.append((t, e))
+        while self._recent[0][0] < t - self.MEMORY_S:
+            self._recent.pop(0)
+        if not self._rising:
+            window = [s for s in self._recent if s[0] >= t - self.th.low_window_s]
+            if e - min(v for _, v in window) >= self.th.amplitude_deg:
+                self._rising = True
+                self._low = min(self._recent, key=lambda s: s[1])
+                self._peak = (t, e)
+            return None
+        if e > self._peak[1]:
+            self._peak = (t, e)
+            return None
+        if self._peak[1] - e < self.th.amplitude_deg:
+            return None
+        return self._close(t)
+
+    def _close(self, t: float) -> Rep | None:
+        (low_t, low_e), (peak_t, peak_e) = self._low, self._peak
+        self._rising = False
+        near_peak_t = next((ts for ts, v in self._recent if ts >= low_t and v >= peak_e - self.th.amplitude_deg / 2),
+                           peak_t)
+        self._recent = [s for s in self._recent if s[0] >= peak_t]
+        if near_peak_t - low_t > self.th.max_rise_s:
+            return None
+        # a low at the first sample seen may have been lower, unless it was at rest already
+        seen_low = low_t > self._seen_from or low_e <= self.th.amplitude_deg
+        if peak_e < self.th.min_peak_deg or t - low_t < self.th.min_duration_s or not seen_low:
+            return None
+        rep = Rep(self.side, low_t, peak_t, t, self._angle(peak_e), low_deg=self._angle(low_e))
+        self.reps.append(rep)
+        return rep
+
+    def finish(self) -> Rep | None:
+        """End of the stream: nothing more closes (an oscillation still rising is :meth:`unfinished`)."""
+        return None
+
+    def unfinished(self) -> Rep | None:
+        """The oscillation still open at the end of a stream: reported, never counted."""
+        if not self._rising or self._peak[1] < self.th.min_peak_deg:
+            return None
+        return Rep(self.side, self._low[0], self._peak[0], None, self._angle(self._peak[1]), complete=False,
+                   low_deg=self._angle(self._low[1]))
+
+
+def count_oscillations(t, angle, side: str, thresholds: SwingThresholds, neutral_deg: float = 0.0,
+                       sign: int = 1) -> tuple[list[Rep], Rep | None]:
+    """Count the oscillations of one side over a whole series; returns (reps, open one or None)."""
+    counter = OscillationCounter(side, thresholds, neutral_deg, sign)
+    for ti, ai in zip(np.asarray(t, dtype=float), np.asarray(angle, dtype=float)):
+        counter.update(float(ti), float(ai))
+    return counter.reps, counter.unfinished()
 
 
 def count_reps(t, angle, side: str, thresholds: RepThresholds, neutral_deg: float = 0.0,

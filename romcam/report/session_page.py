@@ -8,6 +8,7 @@ from romcam.measure.outcome import SideOutcome
 from romcam.measure.series import TURNED
 from romcam.report import plots
 from romcam.report.circles import circles_section, turn_results
+from romcam.report.set_quality import set_quality_section
 from romcam.report.model import (Cell, FigureItem, HIGH_DROP_SHARE, HIGH_YAW_SHARE, LOW_VALID_SHARE,
                                  METHOD_TEXT, Report, Section, Table, reps_of, stat_value, kept_trials,
                                  joint_info, local_time, valid_share)
@@ -25,6 +26,7 @@ def session_report(store: Store, session_id: int) -> Report:
     sections = [
         _results_section(detail),
         circles if circles is not None else _set_section(detail),
+        *[q for q in (set_quality_section(detail),) if q is not None],
         _trace_section(detail, frames, title, kind),
         _facts_section(detail, frames, title),
         _warnings_section(detail, frames),

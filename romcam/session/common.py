@@ -35,7 +35,7 @@ class SessionOptions:
     save_frames: bool = True
     set_kind: str = "reps"            # "circles": the set is neck circles (turns counted)
     target_turns: int = 40
-    quiet: bool = False               # no tick per turn, no sound at the target
+    quiet: bool = False               # no tick per turn or per rep at the edge, no sound at the target
     overwrite: bool = False           # --record may replace a file romcam did not write
     new_subject: bool = False         # a code differing only by case from a known one is new
     scale_target: str = "board"       # the ankle: what gives the scale for the knee over toe in cm

@@ -66,7 +66,13 @@ def overlay_state(engine: SessionEngine, status: str = "", warnings=()) -> Overl
             state.last_turn_text = (f"last turn: right {deg_text(t.right_extreme_deg)}, "
                                     f"left {deg_text(t.left_extreme_deg)} deg")
         state.turn_extremes = {s: [t.extreme(s) for t in p.turns] for s in ("right", "left")}
+    judged = p.last_edge() if p.phase is Phase.SET else None
+    if judged is not None:
+        state.edge_text, state.edge_reached = judged.describe(), judged.reached
     return state
+
+    return f"short of the edge ({judged.peak_deg:.1f} of {judged.edge_deg:.1f} deg)"
+
 
 
 @dataclass(frozen=True)

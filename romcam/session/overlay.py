@@ -59,6 +59,8 @@ class OverlayState:
     turn_text: str = ""             # neck circles: "turn 23/40 (clockwise 12, counter 11)"
     last_turn_text: str = ""        # "last turn: right 24.1, left 22.3 deg"
     turn_extremes: dict = field(default_factory=dict)   # side -> per-turn extreme (None = not reached)
+    edge_text: str = ""             # the last set rep or turn against the edge: "edge reached (20.1 deg)"
+    edge_reached: bool | None = None   # that rep reached the edge (None: no set rep yet)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,11 @@ def draw_panel(img: np.ndarray, state: OverlayState) -> list[DrawnText]:
     if state.last_turn_text:
         (lw, _), _ = cv2.getTextSize(state.last_turn_text, FONT, 0.8 * s, 2)
         _text(img, drawn, state.last_turn_text, (w - lw - 25 * s, 165 * s), 0.8 * s, ACCENT, 2)
+    if state.edge_text:
+        (ew, _), _ = cv2.getTextSize(state.edge_text, FONT, 0.8 * s, 2)
+        row = 205 if state.turn_text else 165
+        _text(img, drawn, state.edge_text, (w - ew - 25 * s, row * s), 0.8 * s,
+              GOOD if state.edge_reached else WARN, 2)
     _draw_peak_strip(img, state.rep_peaks, s)
     _draw_turn_strip(img, state.turn_extremes, s)
     return drawn

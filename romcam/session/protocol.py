@@ -13,8 +13,10 @@ database in here: the session runner does that with the events.
   limb joints keep their anatomical zero and use the neutral for rep detection only.
 * **before** / **after**: ``trials`` maximal excursions per side; a trial is one excursion
   from near-neutral and back, found with the joint's rep thresholds.
-* **set**: reps counted to ``target_reps`` per side, with thresholds scaled to the before
-  range; it ends at the target or after ``set_pause_s`` without a rep. With
+* **set**: reps counted to ``target_reps`` per side as oscillations
+  (:class:`romcam.measure.reps.OscillationCounter`: a share of the before range from each rep's own
+  low, so rocking at the end of the range counts one by one; the joint's typical range before one is
+  known); it ends at the target or after ``set_pause_s`` without a rep. With
   ``set_kind="circles"`` (neck) the set is neck circles instead: turns counted
   (:mod:`romcam.measure.turns`) on the head's tilt relative to the neutral, to ``target_turns``
   or until ``set_pause_s`` passes without a turn; each turn's side-bend and nod extremes are
@@ -35,31 +37,21 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from typing import Protocol as Interface
 
 import numpy as np
 
 from romcam.measure.analysis import head_turn_during, is_head_turn
+from romcam.measure.edge import EdgeTracker, RepEdge, SetEdge
 from romcam.measure.ankle import glitch_options
 from romcam.measure.filters import OneEuro, reject_glitches, zero_phase
 from romcam.measure.joints import Joint
-from romcam.measure.outcome import SideOutcome, side_outcome
-from romcam.measure.reps import Rep, RepCounter, RepThresholds
+from romcam.measure.outcome import mdc95, pooled_sem, side_outcome
+from romcam.measure.reps import OscillationCounter, Rep, RepCounter, RepThresholds, SwingThresholds
 from romcam.measure.series import channel_names
 from romcam.measure.turns import Turn, TurnCounter, with_extremes
-
-
-class Phase(str, Enum):
-    SETUP = "setup"
-    NEUTRAL = "neutral"
-    BEFORE = "before"
-    SET = "set"
-    AFTER = "after"
-    DONE = "done"
-
-
-ORDER = [Phase.SETUP, Phase.NEUTRAL, Phase.BEFORE, Phase.SET, Phase.AFTER, Phase.DONE]
+from romcam.session.events import (ORDER, Finished, NeutralMeasured, Phase, PhaseStarted, RepDone, TrialDiscarded,
+                                   TrialDone, TurnDone, TurnIgnored)
 
 
 @dataclass(frozen=True)
@@ -86,67 +78,6 @@ class Sample:
     turn_deg: float = math.nan        # head joints: the head turn (about the trunk's vertical)
     tilt_deg: tuple[float, float] = (math.nan, math.nan)   # head: tilt towards the right, the front
     flexion_deg: float = math.nan     # head joints: the nod (+ = chin down)
-
-
-# ---- events -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PhaseStarted:
-    phase: Phase
-    t: float
-
-
-@dataclass(frozen=True)
-class NeutralMeasured:
-    neutral_deg: dict[str, float]     # per channel
-    t: float
-
-
-@dataclass(frozen=True)
-class TrialDone:
-    phase: Phase
-    side: str
-    trial_no: int
-    rep: Rep
-
-
-@dataclass(frozen=True)
-class TrialDiscarded:
-    phase: Phase
-    side: str
-    trial_no: int
-
-
-@dataclass(frozen=True)
-class RepDone:
-    side: str
-    rep_no: int
-    rep: Rep
-
-
-@dataclass(frozen=True)
-class TurnIgnored:
-    """An excursion that came with more head turn than the joint allows (``max_turn_ratio``):
-    a head turn, not a side-bend; neither a trial nor a rep."""
-    phase: Phase
-    side: str
-    rep: Rep
-    turn_deg: float
-
-
-@dataclass(frozen=True)
-class TurnDone:
-    """A neck circle completed during a set of circles (extremes relative to the neutral)."""
-    turn: Turn
-    counts: dict
-
-
-@dataclass(frozen=True)
-class Finished:
-    complete: bool
-    reason: str
-    outcomes: tuple[SideOutcome, ...]
-    turns: tuple[Turn, ...] = ()
 
 
 # ---- what moves the phases on ----------------------------------------------------------------
@@ -192,16 +123,19 @@ class LivePhases:
 
 @dataclass
 class _SideState:
-    counter: RepCounter
+    counter: RepCounter | OscillationCounter
     sign: int
     channel: str
     before: list[Rep] = field(default_factory=list)
     after: list[Rep] = field(default_factory=list)
     reps: list[Rep] = field(default_factory=list)
+    edge: EdgeTracker | None = None   # the set's reps (or turns) against the moving edge
 
 
 class Protocol:
     BUFFER_S = 60.0
+    SHORT_STREAK = 3    # this many set reps in a row short of the edge: prompt to reach further
+    PEAK_LAG_S = 0.3    # the causal (One-Euro) angle peaks at most this long after the true peak
 
     def __init__(self, config: ProtocolConfig, phases: PhasePolicy | None = None):
         self.cfg = config
@@ -220,6 +154,7 @@ class Protocol:
         self._neutral_turns: list[tuple[float, float]] = []
         self.neutral_turn = 0.0
         self._last_rep_t: float | None = None
+        self._last_judged: dict[str, float] = {}
         # neck circles: the head's tilt and nod, their neutral, the counter and its turns
         self.circles = config.set_kind == "circles"
         self._heads: deque = deque()          # (t, tilt right, tilt front, nod)
@@ -363,6 +298,9 @@ class Protocol:
                 return (f"{word}: bend the {side} knee forward over your toes as far as you can, heel down, "
                         f"then back ({done + 1}/{n})")
             return f"{word}: move as far as you can to the {side}, then back ({done + 1}/{n})"
+        cue = self.edge_cue if self.phase is Phase.SET else ""
+        if cue:
+            return cue
         if self.phase is Phase.SET and self.circles:
             return "SET: slow neck circles, gently nudge the edge of your range"
         if self.phase is Phase.SET:
@@ -392,6 +330,45 @@ class Protocol:
         cw = sum(turn.direction == "cw" for turn in self.turns)
         return (f"turn {len(self.turns)}/{self.cfg.target_turns} "
                 f"(clockwise {cw}, counter {len(self.turns) - cw})")
+
+    @property
+    def edge_cue(self) -> str:
+        """During a set: a prompt to reach further after SHORT_STREAK reps in a row short of the edge
+        (the side with the longest streak), else ''."""
+        streaks = {s: st.edge.short_streak() for s, st in self.sides.items() if st.edge is not None}
+        if not streaks:
+            return ""
+        side = max(streaks, key=lambda s: streaks[s])
+        if streaks[side] < self.SHORT_STREAK:
+            return ""
+        unit = "turns" if self.circles else "reps"
+        where = f" to the {side}" if self.joint.kind == "signed" or len(self.sides) > 1 else ""
+        return (f"SET: the last {streaks[side]} {unit} stopped short of your edge "
+                f"({self.sides[side].edge.edge_deg:.1f} deg): reach a little further{where}")
+
+    def last_edge(self) -> RepEdge | None:
+        """The latest set rep's (or turn's) judgement against the edge, of any side."""
+        last = [(st.edge.reps[-1], side) for side, st in self.sides.items() if st.edge and st.edge.reps]
+        if not last:
+            return None
+        return max(last, key=lambda item: self._last_judged.get(item[1], -math.inf))[0]
+
+    def set_edge(self, side: str) -> SetEdge | None:
+        st = self.sides[side]
+        return st.edge.result() if st.edge is not None else None
+
+    def _judge(self, side: str, peak_deg: float, low_deg: float | None, t: float) -> RepEdge:
+        """One set rep (or turn extreme) against the side's edge: the before range, or the first
+        peak when there were no before trials."""
+        st = self.sides[side]
+        if st.edge is None:
+            known = self.before_range(side)
+            neutral = st.sign * (self.neutral[st.channel] - self._offset(st.channel))
+            start = known + neutral if known is not None else peak_deg
+            mdc = mdc95(pooled_sem([r.peak_deg for r in st.before], []))
+            st.edge = EdgeTracker(start, neutral, mdc, side, "turns" if self.circles else "reps")
+        self._last_judged[side] = t
+        return st.edge.add(peak_deg, low_deg)
 
     def rep_peaks(self, side: str) -> list[float]:
         return [r.peak_deg for r in self.sides[side].reps]
@@ -423,10 +400,27 @@ class Protocol:
             self.turn_counter = TurnCounter()
         if nxt in (Phase.BEFORE, Phase.SET, Phase.AFTER):
             for side, st in self.sides.items():
-                st.counter = RepCounter(side, self._thresholds(side, nxt),
-                                        neutral_deg=self.neutral[st.channel] - self._offset(st.channel),
-                                        sign=st.sign)
+                neutral = self.neutral[st.channel] - self._offset(st.channel)
+                st.counter = (OscillationCounter(side, self.swing_thresholds(side), neutral, st.sign)
+                              if nxt is Phase.SET else
+                              RepCounter(side, self._thresholds(side, nxt), neutral_deg=neutral, sign=st.sign))
         return events
+
+    def before_range(self, side: str) -> float | None:
+        """The side's before range as an excursion from neutral (median of the before trials), or
+        None before any trial."""
+        st = self.sides[side]
+        before = [r.peak_deg for r in st.before]
+        if not before:
+            return None
+        return float(np.median(before)) - st.sign * (self.neutral[st.channel] - self._offset(st.channel))
+
+    def swing_thresholds(self, side: str) -> SwingThresholds:
+        """What counts as a set rep: scaled to the before range, or to the joint's typical range
+        (``normal_deg``) before one is known."""
+        floors = self.cfg.set_thresholds or self.joint.reps
+        known = self.before_range(side)
+        return SwingThresholds.for_range(floors, known if known is not None else self.joint.normal_deg[1])
 
     def _thresholds(self, side: str, phase: Phase) -> RepThresholds:
         base = self.joint.reps
@@ -493,7 +487,7 @@ class Protocol:
             if self.phase is Phase.SET:
                 st.reps.append(rep)
                 self._last_rep_t = t
-                events.append(RepDone(side, len(st.reps), rep))
+                events.append(RepDone(side, len(st.reps), rep, self._judge(side, rep.peak_deg, rep.low_deg, t)))
             else:
                 trials = self._trials(st)
                 if len(trials) < self.cfg.trials:
@@ -523,7 +517,9 @@ class Protocol:
             self.turns.append(turn)
             self._last_turn_t = t
             cw = sum(x.direction == "cw" for x in self.turns)
-            events.append(TurnDone(turn, {"cw": cw, "ccw": len(self.turns) - cw}))
+            edges = {side: self._judge(side, turn.extreme(side), None, t) for side in self.sides
+                     if side in ("right", "left") and turn.extreme(side) is not None}
+            events.append(TurnDone(turn, {"cw": cw, "ccw": len(self.turns) - cw}, edges))
         paused = self._last_turn_t is not None and t - self._last_turn_t >= self.cfg.set_pause_s
         if len(self.turns) >= self.cfg.target_turns or paused:
             events += self._move_on(t)
@@ -550,7 +546,9 @@ class Protocol:
         return head_turn_during(ts, turn, rep.start_s, rep.peak_s, self.neutral_turn)
 
     def _refine(self, st: _SideState, rep: Rep) -> Rep:
-        """Re-read the peak from the zero-phase-filtered raw samples of the rep's own window."""
+        """Re-read the peak from the zero-phase-filtered raw samples of the rep's own window; for a set
+        oscillation the window ends ``PEAK_LAG_S`` after the live peak (it closes only once the
+        causal angle has fallen back, by when the next oscillation may have begun)."""
         pad = 0.5
         samples = [(ts, v) for ts, v in self._buffer[st.channel] if rep.start_s - pad <= ts <= rep.end_s + pad]
         if len(samples) < 5:
@@ -558,7 +556,8 @@ class Protocol:
         ts = np.array([s[0] for s in samples])
         raw = reject_glitches(ts, np.array([s[1] for s in samples]), **glitch_options(self.joint))
         values = st.sign * (zero_phase(ts, raw) - self._offset(st.channel))
-        inside = (ts >= rep.start_s) & (ts <= rep.end_s) & np.isfinite(values)
+        last = rep.end_s if rep.low_deg is None else min(rep.end_s, rep.peak_s + self.PEAK_LAG_S)
+        inside = (ts >= rep.start_s) & (ts <= last) & np.isfinite(values)
         if not inside.any():
             return rep
         k = int(np.nanargmax(np.where(inside, values, -np.inf)))
@@ -577,11 +576,12 @@ class Protocol:
         return [TrialDiscarded(self.phase, last_side, len(trials) + 1)]
 
     def _finish(self, t: float, complete: bool, reason: str) -> list:
-        outcomes = tuple(
-            side_outcome(side, [r.peak_deg for r in st.before], [r.peak_deg for r in st.after],
-                         [r.peak_deg for r in st.reps])
-            for side, st in self.sides.items()
-        )
+        outcomes = []
+        for side, st in self.sides.items():
+            o = side_outcome(side, [r.peak_deg for r in st.before], [r.peak_deg for r in st.after],
+                             [r.peak_deg for r in st.reps])
+            outcomes.append(o.with_set_edge(st.edge.result()) if st.edge is not None else o)
         self.phase = Phase.DONE
-        self.finished = Finished(complete, reason, outcomes, tuple(self.turns))
+        edges = tuple(st.edge.result() for st in self.sides.values() if st.edge is not None)
+        self.finished = Finished(complete, reason, tuple(outcomes), tuple(self.turns), edges)
         return [PhaseStarted(Phase.DONE, t), self.finished]

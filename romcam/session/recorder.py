@@ -83,10 +83,13 @@ class SessionRecorder:
             heel, cm = self.heel(e.side, e.rep.peak_s), self.knee_cm(e.side, e.rep)
             self.journal.write("rep", side=e.side, rep_no=e.rep_no, peak_deg=float(e.rep.peak_deg), start_s=e.rep.start_s,
                                peak_s=e.rep.peak_s, end_s=e.rep.end_s, heel_lifted=heel, knee_over_toe_cm=cm,
-                               **self.stamp(e.rep.end_s))
+                               edge=e.edge.as_dict() if e.edge is not None else None, **self.stamp(e.rep.end_s))
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {self.of(e.rep_no, p.cfg.target_reps)} {e.side}: "
                      f"peak {e.rep.peak_deg:.1f} deg" + (f", knee over toe {cm:+.1f} cm" if cm is not None else "")
-                     + (" (heel lifted)" if heel else ""))
+                     + (" (heel lifted)" if heel else "")
+                     + (f"; {e.edge.describe()}, grade {e.edge.grade}" if e.edge is not None else ""))
+            if e.edge is not None and e.edge.reached:
+                self.sounder.tick()
         elif isinstance(e, TurnDone):
             self.turn(e)
 
@@ -97,16 +100,19 @@ class SessionRecorder:
     def turn(self, e: TurnDone) -> None:
         """A completed neck circle: stored at once, a tick (or the target sound), one line printed."""
         t, p = e.turn, self.engine.protocol
+        edge_side, judged = next(iter(e.edges.items()), (None, None))
         self.journal.write("turn", turn_no=t.index, direction=t.direction, start_s=t.start_s, end_s=t.end_s,
                            right_deg=t.right_extreme_deg, left_deg=t.left_extreme_deg,
                            forward_deg=t.forward_extreme_deg, backward_deg=t.backward_extreme_deg,
+                           edge_side=edge_side, edge=judged.as_dict() if judged is not None else None,
                            **self.stamp(t.end_s))
         (self.sounder.target if t.index == p.cfg.target_turns else self.sounder.tick)()
         self.say(f"[{t.end_s:6.1f} s] turn {self.of(t.index, p.cfg.target_turns)} "
                  f"{'clockwise' if t.direction == 'cw' else 'counter-clockwise'} "
                  f"(clockwise {e.counts['cw']}, counter {e.counts['ccw']}): "
                  f"right {_deg(t.right_extreme_deg)}, left {_deg(t.left_extreme_deg)}, "
-                 f"forward {_deg(t.forward_extreme_deg)}, back {_deg(t.backward_extreme_deg)} deg")
+                 f"forward {_deg(t.forward_extreme_deg)}, back {_deg(t.backward_extreme_deg)} deg"
+                 + "".join(f"; {side}: {judged.describe()}" for side, judged in e.edges.items()))
 
     def step(self, lm: FrameLandmarks, save_frame: bool = True) -> bool:
         """One frame through the engine, its events stored; returns whether the frame was usable."""

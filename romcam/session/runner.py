@@ -305,6 +305,9 @@ def describe_result(result: SessionResult) -> str:
             lines.append(f"         set: {o.reps_done} reps{reach}")
         if f.turns:
             lines.append(f"         set: {_turn_line(f.turns, o.side, o.after_deg)}")
+        quality = o.set_quality("turns" if f.turns else "reps")
+        if quality:
+            lines.append(f"         {quality}")
     if f.turns:
         cw = sum(t.direction == "cw" for t in f.turns)
         lines.insert(1, f"  set of circles: {len(f.turns)} turns (clockwise {cw}, counter-clockwise "

@@ -1,5 +1,5 @@
-"""Sounds for a set of neck circles: a short tick per counted turn and a different sound at the
-target, because the person's eyes are not on the screen during a circle.
+"""Sounds for a set: a short tick per counted neck-circle turn or per set rep that reached the edge of
+the range, and a different sound at the target, because the person's eyes are not on the screen.
 
 Nothing here may ever block the live loop: a sound is a tiny WAV (written once to a temporary
 folder) handed to the first audio player found on the system (``paplay``, ``aplay``, ``afplay``,

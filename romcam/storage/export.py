@@ -77,6 +77,15 @@ SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
                             "both sides' rows); empty for a set of reps."),
     ("target_turns", "count", "A set of circles: the turns it asked for (empty if none)."),
     ("first_rep_at_after_level", "rep number", "First set rep whose peak reached after_deg (empty if none)."),
+    ("set_grade", "I-IV", "Maitland grade of the set on this side: the most common grade of its reps (or turns), "
+                          "each graded by its amplitude (small: under half the range) and whether it reached the "
+                          "edge (see Set quality and grades); empty when the set was not judged."),
+    ("set_reached", "count", "Set reps (or turns) on this side whose peak reached the edge of the range."),
+    ("set_judged", "count", "Set reps (or turns) on this side judged against the edge."),
+    ("edge_start_deg", "deg", "The edge at the start of the set: the before range (or the first rep's peak "
+                              "without before trials)."),
+    ("edge_end_deg", "deg", "The edge at the end of the set: the best peak of the last 5 reps (or turns), "
+                            "never below edge_start_deg."),
     ("heel_lifted", "count", "Ankle: trials and set reps on this side whose heel was lifted at the peak "
                              "(a lifted heel voids a knee-to-wall trial); empty for joints without a heel check."),
     ("knee_over_toe_before_cm", "cm", "Ankle: median over the before trials of the knee's horizontal lead over "
@@ -133,7 +142,7 @@ TURN_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 _INT_COLUMNS = ("session_id", "trials_before", "trials_after", "reps_done", "target_reps", "turns_done",
                 "target_turns", "recorded",
-                "first_rep_at_after_level", "heel_lifted", "synthetic")
+                "first_rep_at_after_level", "heel_lifted", "synthetic", "set_reached", "set_judged")
 
 
 def _round(value: float | None, decimals: int) -> float | None:
@@ -158,6 +167,8 @@ def _session_record(row: SessionRow, o: SideOutcome) -> dict:
         "set_kind": row.set_kind, "reps_done": o.reps_done, "target_reps": row.target_reps,
         "turns_done": row.turns_done, "target_turns": row.target_turns, "recorded": int(row.recorded),
         "first_rep_at_after_level": o.first_rep_at_after_level,
+        "set_grade": o.set_grade, "set_reached": o.set_reached, "set_judged": o.set_judged,
+        "edge_start_deg": _round(o.edge_start_deg, DEG_DECIMALS), "edge_end_deg": _round(o.edge_end_deg, DEG_DECIMALS),
         "heel_lifted": row.heel_lifted.get(o.side) if row.heel_lifted else None, "synthetic": int(row.synthetic),
         "knee_over_toe_before_cm": _round(row.knee_over_toe_cm.get((o.side, "before")), CM_DECIMALS),
         "knee_over_toe_after_cm": _round(row.knee_over_toe_cm.get((o.side, "after")), CM_DECIMALS),
@@ -320,8 +331,16 @@ def export_csv(store: Store, path: str | os.PathLike, subject: str | None = None
 # --------------------------------------------------------------------------- terminal table
 
 HISTORY_HEADER = ("id", "started", "subject", "joint", "side", "before", "after", "delta",
-                  "MDC95", "set", "status")
-_RIGHT_ALIGNED = {"id", "before", "after", "delta", "MDC95", "set"}
+                  "MDC95", "set", "edge", "grade", "status")
+_RIGHT_ALIGNED = {"id", "before", "after", "delta", "MDC95", "set", "edge"}
+
+
+def _edge_cell(o: SideOutcome) -> str:
+    """'34/40 20.1->24.6': set reps (or turns) that reached the edge, of those judged, and the edge
+    at the start and end of the set ('-' when the set was not judged)."""
+    if not o.set_judged or o.edge_start_deg is None or o.edge_end_deg is None:
+        return "-"
+    return f"{o.set_reached}/{o.set_judged} {o.edge_start_deg:.1f}->{o.edge_end_deg:.1f}"
 
 
 def _deg(value: float | None, signed: bool = False) -> str:
@@ -338,10 +357,11 @@ def _history_lines(row: SessionRow) -> list[tuple[str, ...]]:
     for k, o in enumerate(row.outcomes or (None,)):
         session_cells = head if k == 0 else ("",) * len(head)
         if o is None:
-            side_cells = ("-",) * 6
+            side_cells = ("-",) * 8
         else:
             side_cells = (o.side, _deg(o.before_deg), _deg(o.after_deg),
-                          _deg(o.delta_deg, signed=True), _deg(o.mdc95_deg), row.set_done(o.reps_done))
+                          _deg(o.delta_deg, signed=True), _deg(o.mdc95_deg), row.set_done(o.reps_done),
+                          _edge_cell(o), o.set_grade or "-")
         status = row.status_label + (" (recorded visit)" if row.recorded else "")
         lines.append(session_cells + side_cells + (status if k == 0 else "",))
     return lines

@@ -73,6 +73,14 @@ COUNT_COMPONENTS = (
     ("turns_done", "A set of neck circles: turns counted, both directions together"),
 )
 VERDICT_COMPONENT = ("verdict", "Verdict: the change against the MDC95")
+# the set against the edge of the range (romcam.measure.edge), when it was judged
+SET_COMPONENTS = (
+    ("set_grade", "Maitland grade of the set (I-IV): the most common grade of its reps or turns"),
+    ("set_reached", "Set reps or turns that reached the edge of the range"),
+    ("set_judged", "Set reps or turns judged against the edge"),
+    ("edge_start_deg", "Edge of the range at the start of the set"),
+    ("edge_end_deg", "Edge of the range at the end of the set"),
+)
 # The ankle's knee-to-wall distance (knee over toe, cm), when a scale target gave it: (phase, code, display).
 CM_COMPONENTS = (
     ("before", "knee_over_toe_before_cm", "Knee over toe before the set: median over the before trials of the "
@@ -195,6 +203,21 @@ def _interpretation(verdict: str) -> list[dict] | None:
     return None
 
 
+def _set_components(outcome) -> list[dict]:
+    """The set against the edge: its grade (a string), counts and the edge at start and end (deg)."""
+    if not outcome.set_judged:
+        return []
+    out = []
+    for name, display in SET_COMPONENTS:
+        value = getattr(outcome, name)
+        if value is None:
+            continue
+        kind = ("valueString", value) if name == "set_grade" else (
+            ("valueInteger", int(value)) if name in ("set_reached", "set_judged") else ("valueQuantity", _deg(value)))
+        out.append({"code": _romcam_code(name, display), kind[0]: kind[1]})
+    return out
+
+
 def _components(row: SessionRow, outcome) -> list[dict]:
     out = []
     for name, display in QUANTITY_COMPONENTS:
@@ -211,6 +234,7 @@ def _components(row: SessionRow, outcome) -> list[dict]:
               "turns_done": row.turns_done}
     out += [{"code": _romcam_code(name, display), "valueInteger": int(counts[name])}
             for name, display in COUNT_COMPONENTS if counts[name] is not None]
+    out += _set_components(outcome)
     knees = row.knee_over_toe_cm or {}
     out += [{"code": _romcam_code(name, display), "valueQuantity": _cm(knees[(outcome.side, phase)])}
             for phase, name, display in CM_COMPONENTS if knees.get((outcome.side, phase)) is not None]

@@ -12,7 +12,7 @@ from romcam.errors import RomcamError
 from romcam.measure.outcome import SideOutcome, side_outcome
 from romcam.storage.engine import DbRow
 from romcam.storage.meta import InvalidSessionMeta, RecordingProcess
-from romcam.storage.rows import RepRecord, SessionDetail, SessionRow, TrialRecord
+from romcam.storage.rows import EdgeMark, RepRecord, SessionDetail, SessionRow, TrialRecord
 from romcam.storage.values import TRIAL_PHASES, sides_of, stored_bool
 from romcam.timestamps import parse_since, parse_timestamp
 
@@ -64,7 +64,7 @@ class ReadsMixin:
                                       (row["id"],))]
         reps = [RepRecord(r["id"], r["side"], r["rep_no"], r["peak_deg"], r["start_s"],
                           r["peak_s"], r["end_s"], r["created_at"], stored_bool(r["heel_lifted"]),
-                          r["knee_over_toe_cm"])
+                          r["knee_over_toe_cm"], EdgeMark.of_row(r))
                 for r in self._read("SELECT * FROM reps WHERE session_id = ? "
                                     "ORDER BY rep_no, id", (row["id"],))]
         return SessionDetail(
@@ -131,7 +131,10 @@ class ReadsMixin:
                 delta_deg=r["delta_deg"], sem_deg=r["sem_deg"], mdc95_deg=r["mdc95_deg"],
                 verdict=r["verdict"], trials_before=r["trials_before"],
                 trials_after=r["trials_after"], reps_done=r["reps_done"],
-                first_rep_at_after_level=r["first_rep_at_after_level"]))
+                first_rep_at_after_level=r["first_rep_at_after_level"], set_grade=r["set_grade"],
+                set_judged=r["set_judged"], set_reached=r["set_reached"], set_flagged=r["set_flagged"],
+                edge_start_deg=r["edge_start_deg"], edge_end_deg=r["edge_end_deg"],
+                edge_tolerance_deg=r["edge_tolerance_deg"]))
         return out
 
     def _heel_counts(self, clause: str, params: tuple) -> dict[int, dict[str, int]]:

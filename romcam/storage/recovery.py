@@ -37,7 +37,7 @@ from romcam.measure.outcome import SideOutcome
 from romcam.storage.bulk import session_facts
 from romcam.storage.meta import YEARS, InvalidSessionMeta, SessionMeta, check_uuid
 from romcam.storage.store import Store
-from romcam.storage.values import FORMULA_PREFIXES, sides_of
+from romcam.storage.values import FORMULA_PREFIXES, GRADES, sides_of
 from romcam.timestamps import parse_timestamp
 
 FORMAT = "romcam-recovery-2"        # what this romcam writes: the header and start carry the UUID
@@ -137,6 +137,19 @@ class Discard(_Record):
     _stamp = field_validator("created_at")(_timestamp)
 
 
+class Edge(_Record):
+    """A set rep's or turn's judgement against the edge (romcam.measure.edge.RepEdge)."""
+    number: Number
+    peak_deg: Angle
+    low_deg: Angle | None = None
+    edge_deg: Angle
+    peak_share: Annotated[float, Field(allow_inf_nan=False, ge=-1000, le=1000)]
+    amplitude_share: Annotated[float, Field(allow_inf_nan=False, ge=-1000, le=1000)]
+    reached: bool
+    beyond: bool
+    grade: Literal[GRADES]
+
+
 class Rep(_Record):
     op: Literal["rep"]
     side: Side
@@ -147,6 +160,7 @@ class Rep(_Record):
     end_s: Time | None = None
     heel_lifted: bool | None = None
     knee_over_toe_cm: Angle | None = None
+    edge: Edge | None = None
     created_at: Stamp
 
     _stamp = field_validator("created_at")(_timestamp)
@@ -162,6 +176,8 @@ class Turn(_Record):
     left_deg: Angle | None = None
     forward_deg: Angle | None = None
     backward_deg: Angle | None = None
+    edge_side: Side | None = None
+    edge: Edge | None = None
     created_at: Stamp
 
     _stamp = field_validator("created_at")(_timestamp)
@@ -218,6 +234,13 @@ class Result(_Record):
     trials_after: Count
     reps_done: Count = 0
     first_rep_at_after_level: Number | None = None
+    set_grade: Literal[GRADES] | None = None
+    set_judged: Count | None = None
+    set_reached: Count | None = None
+    set_flagged: Count | None = None
+    edge_start_deg: Angle | None = None
+    edge_end_deg: Angle | None = None
+    edge_tolerance_deg: Angle | None = None
 
     _verdict = field_validator("verdict")(_text)
 
@@ -385,11 +408,12 @@ def apply(store: Store, sid: int, o: dict, frames: FrameIndex | None = None) -> 
         if not store.has_rep(sid, o["side"], o["rep_no"], o["created_at"]):
             store.add_rep(sid, o["side"], o["rep_no"], o["peak_deg"], o.get("start_s"), o.get("peak_s"),
                           o.get("end_s"), heel_lifted=o.get("heel_lifted"), created_at=o["created_at"],
-                          knee_over_toe_cm=o.get("knee_over_toe_cm"))
+                          knee_over_toe_cm=o.get("knee_over_toe_cm"), edge=o.get("edge"))
     elif op == "turn":
         if not store.has_turn(sid, o["turn_no"], o["created_at"]):
             store.add_turn(sid, o["turn_no"], o["direction"], o.get("start_s"), o.get("end_s"), o.get("right_deg"),
-                           o.get("left_deg"), o.get("forward_deg"), o.get("backward_deg"), created_at=o["created_at"])
+                           o.get("left_deg"), o.get("forward_deg"), o.get("backward_deg"), created_at=o["created_at"],
+                           edge_side=o.get("edge_side"), edge=o.get("edge"))
     elif op == "frames":
         rows, side = o["rows"], o.get("side")
         if rows:

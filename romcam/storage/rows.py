@@ -85,6 +85,23 @@ class TrialRecord:
 
 
 @dataclass(frozen=True)
+class EdgeMark:
+    """A stored set rep's (or turn's) judgement against the edge (romcam.measure.edge.RepEdge)."""
+    low_deg: float | None
+    edge_deg: float
+    reached: bool
+    beyond: bool
+    grade: str
+
+    @staticmethod
+    def of_row(r) -> EdgeMark | None:
+        """From a reps or turns row (None for rows stored before schema v6, or never judged)."""
+        if r["edge_deg"] is None:
+            return None
+        return EdgeMark(r["low_deg"], r["edge_deg"], bool(r["reached_edge"]), bool(r["beyond_edge"]), r["grade"])
+
+
+@dataclass(frozen=True)
 class RepRecord:
     id: int
     side: str
@@ -96,6 +113,7 @@ class RepRecord:
     created_at: str
     heel_lifted: bool | None = None
     knee_over_toe_cm: float | None = None
+    edge: EdgeMark | None = None       # against the edge of the range (v6)
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,8 @@ class TurnRecord:
     forward_deg: float | None
     backward_deg: float | None
     created_at: str
+    edge_side: str | None = None       # the side whose extreme was judged against its edge (v6)
+    edge: EdgeMark | None = None
 
     def extreme(self, side: str) -> float | None:
         return getattr(self, f"{side}_deg")

@@ -29,6 +29,19 @@ def _session_ref() -> Column:
     return Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False)
 
 
+def _edge_columns() -> list[Column]:
+    """A set rep's (or turn's) judgement against the edge (romcam.measure.edge)."""
+    return [_real("low_deg"), _real("edge_deg"), Column("reached_edge", Integer), Column("beyond_edge", Integer),
+            Column("grade", Text)]
+
+
+def _set_quality_columns() -> list[Column]:
+    """A set's judgement against the edge, per side (romcam.measure.outcome.SideOutcome)."""
+    return [Column("set_grade", Text), Column("set_judged", Integer), Column("set_reached", Integer),
+            Column("set_flagged", Integer), _real("edge_start_deg"), _real("edge_end_deg"),
+            _real("edge_tolerance_deg")]
+
+
 subjects = Table(
     "subjects", metadata,
     Column("id", Integer, primary_key=True),
@@ -102,6 +115,7 @@ reps = Table(
     Column("created_at", Text, nullable=False),
     Column("heel_lifted", Integer),                                       # v2
     _real("knee_over_toe_cm"),                                            # v3
+    *_edge_columns(),                                                     # v6: the rep against the edge
     Index("reps_by_session", "session_id"),
 )
 
@@ -128,6 +142,7 @@ results = Table(
     Column("trials_after", Integer, nullable=False),
     Column("reps_done", Integer, nullable=False),
     Column("first_rep_at_after_level", Integer),
+    *_set_quality_columns(),                                              # v6: the set against the edge
     PrimaryKeyConstraint("session_id", "side"),
 )
 
@@ -140,6 +155,7 @@ turns = Table(                                                            # v2: 
     _real("start_s"), _real("end_s"),
     _real("right_deg"), _real("left_deg"), _real("forward_deg"), _real("backward_deg"),
     Column("created_at", Text, nullable=False),
+    Column("edge_side", Text), *_edge_columns(),                          # v6: the turn against the edge
     Index("turns_by_session", "session_id"),
 )
 

@@ -43,8 +43,8 @@ from romcam.storage.sqlite_file import (check_integrity, check_sqlite_file, chec
                                         copy_for_reading, db_error, may_write, read_target)
 from romcam.storage.turns import TurnsMixin
 from romcam.storage.values import (FINAL_STATUSES, SESSION_SIDES, SIDES, TRIAL_PHASES, check_choice,
-                                   clean_subject_code, json_default, opt_bool, opt_float, peak_value,
-                                   result_values)
+                                   clean_subject_code, edge_values, json_default, opt_bool, opt_float,
+                                   peak_value, result_values)
 from romcam.timestamps import now_iso
 
 __all__ = ["DB_ENV", "DB_FILENAME", "Store", "clean_subject_code", "resolve_db_path", "SIDES",
@@ -385,16 +385,19 @@ class Store(TurnsMixin, ReadsMixin, BulkMixin):
     def add_rep(self, session_id: int, side: str, rep_no: int, peak_deg: float,
                 start_s: float | None = None, peak_s: float | None = None,
                 end_s: float | None = None, heel_lifted: bool | None = None,
-                created_at: str | None = None, knee_over_toe_cm: float | None = None) -> int:
-        """Store one counted rep of the set (committed on return); returns its id."""
+                created_at: str | None = None, knee_over_toe_cm: float | None = None,
+                edge: dict | None = None) -> int:
+        """Store one counted rep of the set (committed on return); returns its id. ``edge``: its
+        judgement against the edge (romcam.measure.edge.RepEdge.as_dict())."""
         check_choice(side, SIDES, "side")
         with self._transaction() as conn:
             return conn.insert(
                 "INSERT INTO reps (session_id, side, rep_no, start_s, peak_s, end_s, peak_deg, "
-                "created_at, heel_lifted, knee_over_toe_cm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, heel_lifted, knee_over_toe_cm, low_deg, edge_deg, reached_edge, beyond_edge, "
+                "grade) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (int(session_id), side, int(rep_no), opt_float(start_s), opt_float(peak_s),
                  opt_float(end_s), peak_value(peak_deg), created_at or now_iso(), opt_bool(heel_lifted),
-                 opt_float(knee_over_toe_cm)))
+                 opt_float(knee_over_toe_cm), *edge_values(edge)))
 
     def add_frames(self, session_id: int, rows: Iterable, side: str | None = None) -> int:
         """Store a batch of per-frame angles: rows of (t_s, phase, angle_deg, valid) or
@@ -451,8 +454,9 @@ class Store(TurnsMixin, ReadsMixin, BulkMixin):
             conn.execute("DELETE FROM results WHERE session_id = ?", (sid,))
             conn.executemany(
                 "INSERT INTO results (session_id, side, before_deg, after_deg, delta_deg, sem_deg, "
-                "mdc95_deg, verdict, trials_before, trials_after, reps_done, "
-                "first_rep_at_after_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "mdc95_deg, verdict, trials_before, trials_after, reps_done, first_rep_at_after_level, "
+                "set_grade, set_judged, set_reached, set_flagged, edge_start_deg, edge_end_deg, "
+                "edge_tolerance_deg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [result_values(sid, o) for o in results])
 
     def discard_trial_at(self, session_id: int, phase: str, side: str, trial_no: int, created_at: str) -> None:

@@ -82,4 +82,18 @@ def result_values(session_id: int, o: SideOutcome) -> tuple:
     return (session_id, check_choice(o.side, SIDES, "result side"), opt_float(o.before_deg),
             opt_float(o.after_deg), opt_float(o.delta_deg), opt_float(o.sem_deg),
             opt_float(o.mdc95_deg), o.verdict, int(o.trials_before), int(o.trials_after),
-            int(o.reps_done), opt_int(o.first_rep_at_after_level))
+            int(o.reps_done), opt_int(o.first_rep_at_after_level), o.set_grade, opt_int(o.set_judged),
+            opt_int(o.set_reached), opt_int(o.set_flagged), opt_float(o.edge_start_deg),
+            opt_float(o.edge_end_deg), opt_float(o.edge_tolerance_deg))
+
+
+GRADES = ("I", "II", "III", "IV")
+
+
+def edge_values(edge: dict | None) -> tuple:
+    """The v6 edge columns (low_deg, edge_deg, reached_edge, beyond_edge, grade) of a rep or turn
+    from its judgement (a romcam.measure.edge.RepEdge as a dict; None: not judged)."""
+    if not edge:
+        return (None, None, None, None, None)
+    return (opt_float(edge.get("low_deg")), opt_float(edge["edge_deg"]), int(bool(edge["reached"])),
+            int(bool(edge["beyond"])), check_choice(edge["grade"], GRADES, "grade"))

@@ -136,6 +136,23 @@ def test_rendered_circles_reach_the_after_level_at_the_right_turn(growth_clip, r
         assert res.trend_deg_per_turn > 0.1
 
 
+def test_rendered_circles_against_the_edge_as_constructed(growth_clip, renderer):
+    """Each turn's side-bend extreme against the moving edge (romcam.measure.edge), starting at the
+    20-deg range the circles start with: the measured turns reach the edge exactly where the
+    rendered truth does, and the edge grows as the rendered tilt (20 -> 25.5 deg)."""
+    from romcam.measure.edge import judge_set
+    landmarks, rows, _ = growth_clip
+    a = analyze_circles(landmarks)
+    for side in ("right", "left"):
+        truth = [truth_extremes(rows, a.series.t, turn, renderer.ear_axis)[side] for turn in a.turns]
+        found = [turn.extreme(side) for turn in a.turns]
+        judged, true = (judge_set(x, None, 20.0, side=side, kind="turns") for x in (found, truth))
+        print(f"\n{side}: {judged.summary()} (truth: {true.summary()})")
+        assert [r.reached for r in judged.reps] == [r.reached for r in true.reps]
+        assert abs(judged.edge_end_deg - true.edge_end_deg) <= EXTREME_TOL
+        assert true.edge_end_deg >= 25.0 and judged.flagged == 0
+
+
 # --------------------------------------------------------------------------- invariance
 
 

@@ -49,6 +49,11 @@ def test_real_side_bends_counted_and_turn_holds_ignored(landmarks_of):
         assert 40.0 <= rep.peak_deg + neutral <= 52.0                         # also relative to the neutral
     # the turn holds were past the face-mesh limit, and said so
     assert s["invalid_frames"].get(series.TURNED, 0) > 200
+    # each rep against the clip's own range (its 95th-percentile excursion, 48.7 deg): the first
+    # bend falls 5 deg short of it (grade II), the other two reach it (III)
+    quality = s["set_quality"]["left"]
+    print(f"set quality: {quality['summary']}; grades {[r['grade'] for r in quality['reps']]}")
+    assert [r["grade"] for r in quality["reps"]] == ["II", "III", "III"] and quality["grade"] == "III"
 
 
 def test_a_face_too_small_for_the_face_detector_is_said_with_what_to_do(landmarks_of):

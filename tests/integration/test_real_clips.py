@@ -10,10 +10,15 @@ from romcam.measure.joints import get_joint
 from videotools import read_frames, write_video
 
 # (clip, joint, side, face model needed, expected counts per side (a set of accepted values))
+# Reps are oscillations (romcam.measure.reps.OscillationCounter) since issue 22: each of the three
+# lunges of lunges_side.mp4 bobs once at the bottom (knee 113 -> 82 -> 101 deg, shin 21 -> 12 -> 23
+# deg), which counts as an oscillation of its own: 6 knee and 5 shin reps (the first lunge's shin
+# bob is under the amplitude); the third squat of squats_front.mp4 comes back up 40 deg before the
+# clip ends, which counts.
 CASES = [
-    ("lunges_side.mp4", "ankle_dorsiflexion", "auto", False, {"right": {3}}),
-    ("lunges_side.mp4", "knee_flexion", "auto", False, {"right": {3}}),
-    ("squats_front.mp4", "knee_flexion", "both", False, {"left": {2}, "right": {2}}),
+    ("lunges_side.mp4", "ankle_dorsiflexion", "auto", False, {"right": {5}}),
+    ("lunges_side.mp4", "knee_flexion", "auto", False, {"right": {6}}),
+    ("squats_front.mp4", "knee_flexion", "both", False, {"left": {3}, "right": {3}}),
     ("neck_rotation_front.mp4", "neck_lateral_flexion", "both", True, {"left": {0}, "right": {0}}),
     ("neck_rotation_front_2.mp4", "neck_lateral_flexion", "both", True, {"left": {0}, "right": {0}}),
     ("side_bend_rotation_front.mp4", "neck_lateral_flexion", "both", True, {"left": {3}, "right": {0}}),
@@ -65,6 +70,10 @@ HALF_RATE_CASES = [pytest.param(*c, marks=pytest.mark.xfail(
     "standing ankle at the rear foot (30.0, 27.8 deg) and the legs crossed (left out), where the full-rate pass "
     "read 10.6 and 1.1. Closing an excursion at the end of a stream like one whose view was lost would not count "
     "it either: the mixed frames are its last and highest samples, so it is not seen coming back")) if c[:2] == ("lunges_side.mp4", "ankle_dorsiflexion")
+    else pytest.param(*c, marks=pytest.mark.xfail(
+        strict=True, reason="NOT MET since issue 22 (reps are oscillations): at 15 fps the knee counts 5, at full "
+        "rate 6 (the three lunges and a 20-30 deg bob at the bottom of each); which oscillation is lost at half "
+        "rate was not examined")) if c[:2] == ("lunges_side.mp4", "knee_flexion")
     else c for c in CASES]
 
 
@@ -76,13 +85,13 @@ def test_rep_counts_half_frame_rate(clip, joint, side, face, expected, landmarks
     assert half_counts == full_counts
 
 
-def test_squats_third_descent_reported_incomplete(landmarks_of):
+def test_squats_third_descent_counts_once_it_came_back_up(landmarks_of):
+    """The clip ends while the third squat is on its way up, 40 deg above its bottom: more than an
+    oscillation's amplitude back from its peak, so it counts and nothing is left open."""
     _, a = _counts(landmarks_of(media("squats_front.mp4")), "knee_flexion", "both")
     for side in ("left", "right"):
-        inc = a.sides[side].incomplete
-        assert inc is not None and not inc.complete
-        assert inc.start_s > max(r.end_s for r in a.sides[side].reps)
-    assert any("had not returned" in w for w in a.warnings)
+        assert a.sides[side].incomplete is None
+        assert a.sides[side].reps[-1].peak_s > 11.0
 
 
 def test_auto_side_picks_the_limb_nearer_the_camera(landmarks_of):

@@ -100,7 +100,7 @@ def test_migrates_from_every_older_schema(db_target, version):
 
 def test_a_pre_alembic_v2_sqlite_file_is_stamped_and_upgraded(tmp_path):
     """Stamped 0002 (what it is), then brought up from there (0003 adds the knee over toe, 0004
-    the session's metadata columns)."""
+    the session's metadata columns, 0006 the set against the edge)."""
     path = tmp_path / "v2.sqlite3"
     build_legacy_file(path, version=2)
     with Store.open(path) as store:

@@ -271,7 +271,7 @@ def test_history_table_shows_each_session_and_side(db):
     text = history_table(rows)
     lines = text.splitlines()
     assert lines[0].split() == ["id", "started", "subject", "joint", "side", "before", "after",
-                                "delta", "MDC95", "set", "status"]
+                                "delta", "MDC95", "set", "edge", "grade", "status"]
     n_side_lines = sum(len(t["outcomes"]) for t in truth.values())
     assert len([ln for ln in lines[1:] if re.search(r"\b(left|right)\b", ln)]) == n_side_lines
     for sid, t in truth.items():

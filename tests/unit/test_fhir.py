@@ -17,6 +17,7 @@ from fhir.resources.R4B.fhirresourcemodel import FHIRAbstractModel
 
 from romcam.cli import main
 from romcam.measure.outcome import side_outcome
+from romcam.measure.edge import judge_set
 from romcam.storage.fhir import ROMCAM_CODES, SNOMED, SUBJECT_SYSTEM, UCUM, validate_bundle
 from romcam.storage.meta import SessionMeta
 from romcam.storage.store import Store
@@ -35,15 +36,18 @@ def _session(store, rng, subject, joint, side, days_ago, n_before, n_after, n_re
     for s in (["left", "right"] if side == "both" else [side]):
         before, after = rng.normal(35, 2, n_before).tolist(), rng.normal(40, 2, n_after).tolist()
         reps = rng.normal(38, 3, n_reps).tolist()
+        judged = judge_set(reps, [5.0] * n_reps, float(np.median(before)) if before else 35.0, mdc95_deg=1.6, side=s)
         for k, p in enumerate(before, 1):
             store.add_trial(sid, "before", s, k, p, heel_lifted=(k == 1) if heel else None,
                             knee_over_toe_cm=None if knee_cm is None else knee_cm + k)
         for k, p in enumerate(reps, 1):
-            store.add_rep(sid, s, k, p, heel_lifted=(k % 2 == 0) if heel else None)
+            store.add_rep(sid, s, k, p, heel_lifted=(k % 2 == 0) if heel else None,
+                          edge=judged.reps[k - 1].as_dict())
         for k, p in enumerate(after, 1):
             store.add_trial(sid, "after", s, k, p, heel_lifted=False if heel else None,
                             knee_over_toe_cm=None if knee_cm is None else knee_cm + 2.5 + k)
-        results.append(side_outcome(s, before, after, reps))
+        outcome = side_outcome(s, before, after, reps)
+        results.append(outcome.with_set_edge(judged) if reps else outcome)
     if finish:
         store.finish_session(sid, "complete", results=results)
     return sid
@@ -132,6 +136,7 @@ def test_bundle_validates_and_round_trips_the_stored_numbers(db, cli_env, tmp_pa
         sid, side = ident.value.split("/")
         got[(int(sid), side)] = obs
     assert set(got) == set(stored)
+    assert sum(bool(o.set_judged) for _, o in stored.values()) >= 3
 
     for key, obs in sorted(got.items()):
         detail, o = stored[key]
@@ -159,6 +164,15 @@ def test_bundle_validates_and_round_trips_the_stored_numbers(db, cli_env, tmp_pa
             value = getattr(o, name)
             matches = [c for c in obs.component if c.code.coding[0].code == name]
             assert [c.valueInteger for c in matches] == ([] if value is None else [value])
+        if o.set_judged:             # the set against the edge of the range
+            assert _component(obs, "set_grade").valueString == o.set_grade in ("I", "II", "III", "IV")
+            assert [_component(obs, n).valueInteger for n in ("set_reached", "set_judged")] == \
+                [o.set_reached, o.set_judged]
+            for name in ("edge_start_deg", "edge_end_deg"):
+                q = _component(obs, name).valueQuantity
+                assert (q.code, q.value) == ("deg", Decimal(str(round(getattr(o, name), 1))))
+        else:
+            assert not [c for c in obs.component if c.code.coding[0].code.startswith(("set_", "edge_"))]
         interpretation = _component(obs, "delta_deg").interpretation
         expected = {"improved": "U", "decreased": "D"}.get(o.verdict.split()[0])
         assert (interpretation[0].coding[0].code if interpretation else None) == expected

@@ -77,7 +77,8 @@ def test_both_sides_alternating():
 
 def test_set_ends_after_a_pause_and_small_wobbles_are_not_reps():
     segments = [Segment("setup", (), 1.5), Segment("neutral", (), 2.5), Segment("before", (20, 20, 20)),
-                Segment("set", (20, 4, 21, 3, 22)),  # 4 and 3 deg: wobbles, not reps
+                # 2 and 1.5 deg: wobbles below the counting amplitude (15% of the 20-deg range = 3 deg)
+                Segment("set", (20, 2, 21, 1.5, 22)),
                 Segment("rest", (), 11.0), Segment("after", (22, 22, 22))]
     proto, events, _ = run(segments, target=40)
     assert [e.rep.peak_deg for e in of(events, RepDone)] == pytest.approx([20, 21, 22], abs=0.1)

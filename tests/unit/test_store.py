@@ -66,13 +66,15 @@ def extra_revisions(tmp_path, monkeypatch, *bodies: str) -> None:
     0003, 0004... whose upgrade() bodies are ``bodies``."""
     folder = tmp_path / "migrations"
     shutil.copytree(migrate_mod.MIGRATIONS_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for k, body in enumerate(bodies, start=len(revisions()) + 1):
+    previous = revisions()[-1]
+    for k, body in enumerate(bodies, start=int(previous) + 1):
         (folder / "versions" / f"{k:04d}_test.py").write_text(textwrap.dedent(f"""
             from alembic import op
             import sqlalchemy as sa
-            revision, down_revision, branch_labels, depends_on = "{k:04d}", "{k - 1:04d}", None, None
+            revision, down_revision, branch_labels, depends_on = "{k:04d}", "{previous}", None, None
             def upgrade():
             """) + textwrap.indent(textwrap.dedent(body), "    "))
+        previous = f"{k:04d}"
     monkeypatch.setattr(migrate_mod, "MIGRATIONS_DIR", folder)
 
 
@@ -82,7 +84,7 @@ def extra_revisions(tmp_path, monkeypatch, *bodies: str) -> None:
 def test_new_file_gets_the_latest_schema_and_safe_settings(tmp_path):
     path = tmp_path / "new" / "db.sqlite3"          # the folder is created too
     with Store.open(path) as store:
-        assert store.schema_version == latest_version() == len(revisions()) == 5
+        assert store.schema_version == latest_version() == len(revisions()) == 6
         assert store._read_one("PRAGMA synchronous")[0] == 2          # FULL
         assert store._read_one("PRAGMA foreign_keys")[0] == 1
         assert store._read_one("PRAGMA busy_timeout")[0] >= 1000
