@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from romcam.cli.main import main
+from romcam.measure.edge import judge_set
 from romcam.measure.outcome import side_outcome
 from romcam.storage.journal import SessionJournal
 from romcam.storage.meta import SessionMeta
@@ -352,3 +353,35 @@ def test_a_file_that_is_no_recovery_file_is_one_line(tmp_path, capsys, monkeypat
     path.write_text(text)
     code, out, err = rom(capsys, "recover", path)
     assert code == 2 and "is not a romcam recovery file" in err and err.count("\n") == 1, err
+
+
+def test_a_set_judged_against_the_edge_is_recovered_with_its_judgements(tmp_path, capsys, monkeypatch):
+    """A kept session whose set reps and result carry their judgement against the edge (issue 22)
+    passes the recovery file's checks and is stored with it."""
+    monkeypatch.setenv("ROMCAM_DB", str(tmp_path / "env.sqlite3"))
+    db = tmp_path / "home.sqlite3"
+    judged = judge_set([20.4, 21.9], [17.0, 18.2], start_edge_deg=20.0, mdc95_deg=1.5, side="right")
+    outcome = side_outcome("right", [20.0], [22.0], [20.4, 21.9]).with_set_edge(judged)
+    with Store.open(db) as store:
+        journal = SessionJournal(store, say=lambda s: None)
+        journal.start(SessionMeta("P301", "neck_lateral_flexion", "right", started_at=FILMED, recorded=True))
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            for k, rep in enumerate(judged.reps, start=1):
+                journal.write("rep", side="right", rep_no=k, peak_deg=rep.peak_deg, edge=rep.as_dict(),
+                              created_at=f"2026-03-14T10:30:3{k}+01:00")
+            journal.write("finish", status="complete", results=[vars(outcome)])
+            assert journal.close(final_wait_s=0.3)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    (path,) = tmp_path.glob("*.recovery-*.jsonl")
+    code, out, err = rom(capsys, "recover", path)
+    assert code == 0, out + err
+    with Store.open(db, readonly=True) as store:
+        (session,) = store.sessions()
+        reps = store.session(session.id).reps
+        assert [(r.edge.edge_deg, r.edge.reached, r.edge.grade) for r in reps] == \
+            [(j.edge_deg, j.reached, j.grade) for j in judged.reps]
+        assert session.outcomes[0].set_grade == judged.grade and session.outcomes[0].set_judged == 2
