@@ -51,8 +51,11 @@ def app(ctx, db, port, host, tls_cert, tls_key, no_browser, model_dir):
     loaded = ctx.find_root().meta.get(SETTINGS_KEY)
     settings = loaded.settings if loaded is not None else DEFAULTS
     access = Access(secure=tls_cert is not None)
-    logging.basicConfig(level=logging.INFO, format="romcam app: %(message)s")
-    logging.getLogger("romcam.app").setLevel(logging.INFO)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("romcam app: %(message)s"))
+    logger = logging.getLogger("romcam.app")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
     def ready(bound: int) -> None:
         scheme = "https" if tls_cert else "http"
