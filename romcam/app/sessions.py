@@ -109,14 +109,15 @@ class LiveHandler:
         return self.loop is not None and self.loop.engine.protocol.phase is Phase.DONE
 
     def open(self):
+        """The models and the store, before the page opens its camera (it waits for this answer)."""
+        self.detector = self.models.detector(parallel=True, pose_behind=True).__enter__()
+        self.store = Store.open(self.db)
         return {"kind": "opened"}
 
     def _start(self, image) -> None:
         from romcam.session.runner import start_session
 
         h, w = image.shape[:2]
-        self.detector = self.models.detector(parallel=True, pose_behind=True).__enter__()
-        self.store = Store.open(self.db)
         opts = replace(self.plan.opts, source="browser")
         self.loop = start_session(self.store, opts, browser_info(w, h), self.detector,
                                   say=lambda line: log.info("session %s: %s", self.plan.session_id, line))

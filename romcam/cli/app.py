@@ -70,5 +70,9 @@ def app(ctx, db, port, host, tls_cert, tls_key, no_browser, model_dir):
         if not no_browser:
             webbrowser.open(url)
 
-    serve(AppConfig(db=db, settings=settings, access=access, model_dir=model_dir), host=host, port=port,
-          tls_cert=tls_cert, tls_key=tls_key, on_ready=ready)
+    try:
+        serve(AppConfig(db=db, settings=settings, access=access, model_dir=model_dir), host=host, port=port,
+              tls_cert=tls_cert, tls_key=tls_key, on_ready=ready)
+    except KeyboardInterrupt:        # Ctrl-C: uvicorn has shut down; any running session is kept
+        pass
+    click.echo("romcam app: stopped")

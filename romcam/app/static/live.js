@@ -1,6 +1,6 @@
 // The live session page: frames to /ws/live/<plan>, the session's state back, drawn over the
 // video; keys and buttons for next, redo and stop; spoken prompts; the result page at the end.
-import { FrameSender, openCamera, socketUrl, drawn } from "/static/camera.js";
+import { FrameSender, openCamera, socketUrl, drawn, stats } from "/static/camera.js";
 import { drawChart, drawPose } from "/static/draw.js";
 import { isMuted, say, setMuted, target as targetSound, tick } from "/static/speech.js";
 
@@ -8,15 +8,21 @@ const $ = (id) => document.getElementById(id);
 
 export async function runLive({ plan }) {
   const video = $("video"), overlay = $("overlay");
-  try { await openCamera(video); } catch (e) {
-    $("prompt").textContent = `The camera could not be opened (${e.name}): allow the camera for this page.`;
-    return;
-  }
+  // the socket first: the server loads its models, then says "opened", and only then is the
+  // camera opened and the first frame sent (no frame is measured half-ready)
   const ws = new WebSocket(socketUrl(`/ws/live/${plan}`));
   const sender = new FrameSender(ws, video);
   let last = null, lastPrompt = "", lastCount = 0;
   const send = (cmd) => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ cmd })); };
-  ws.onopen = () => sender.start();
+  $("prompt").textContent = "Loading the models…";
+  async function start() {
+    try { await openCamera(video); } catch (e) {
+      $("prompt").textContent = `The camera could not be opened (${e.name}): allow the camera for this page.`;
+      ws.close();
+      return;
+    }
+    sender.start();
+  }
   ws.onclose = () => {
     sender.stop();
     if (!document.body.dataset.sessionId) $("prompt").textContent = "The connection to romcam was lost; what was counted is kept.";
@@ -24,8 +30,11 @@ export async function runLive({ plan }) {
   ws.onmessage = (ev) => {
     const m = JSON.parse(ev.data);
     if (m.frames) $("frames").textContent = `frames: ${m.frames.analysed} analysed, ${m.frames.dropped} dropped`;
+    if (m.kind === "opened") { start(); return; }
     if (m.kind === "closed") {
       sender.stop();
+      stats.sent = sender.sent; stats.skipped = sender.skipped;
+      sessionStorage.setItem("romcam-last-live", JSON.stringify(stats));   // read by romcam bench and the tests
       if (m.session_id) { document.body.dataset.sessionId = m.session_id; location.href = `/session/${m.session_id}`; }
       else $("prompt").textContent = m.reason;
       return;
