@@ -74,9 +74,11 @@ def create_app(config: AppConfig) -> FastAPI:
             await run_in_threadpool(worker.close, STOPPED)
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.plans = plans
+    app.state.ended = []      # per ended socket: its frame counts and the browser's latencies (romcam bench)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.filters["deg"] = lambda v: "-" if v is None else f"{v:.1f}"
-    templates.env.filters["sdeg"] = lambda v: "-" if v is None else f"{v:+.1f}"
+    templates.env.filters["deg"] = lambda v: "–" if v is None else f"{v:.1f}°"
+    templates.env.filters["sdeg"] = lambda v: "–" if v is None else f"{v:+.1f}°"
     templates.env.globals["joint_title"] = joint_title
     app.add_middleware(AccessMiddleware, access=config.access)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -188,6 +190,7 @@ def create_app(config: AppConfig) -> FastAPI:
             asyncio.run_coroutine_threadsafe(ws.send_text(json.dumps(message)), loop).result(timeout=5)
 
         worker = FrameWorker(handler, send)
+        latencies: list[float] = []
         workers.add(worker)
         worker.start()
         reason = LOST
@@ -199,14 +202,18 @@ def create_app(config: AppConfig) -> FastAPI:
                 if message.get("bytes"):
                     worker.put(Incoming.parse(message["bytes"]))
                 elif message.get("text"):
-                    cmd = json.loads(message["text"]).get("cmd")
-                    if isinstance(cmd, str):
-                        worker.command(cmd)
+                    data = json.loads(message["text"])
+                    if data.get("cmd") == "latency":       # what the page measured: capture -> drawn
+                        latencies.extend(float(v) for v in data.get("ms", [])[:1000])
+                    elif isinstance(data.get("cmd"), str):
+                        worker.command(data["cmd"])
         except WebSocketDisconnect:
             pass
         finally:
             await run_in_threadpool(worker.close, reason)
             workers.discard(worker)
+            app.state.ended.append({"frames": worker.counts(), "browser_latency_ms": latencies,
+                                    "session_id": getattr(handler, "plan", None) and handler.plan.session_id})
 
     @app.websocket("/ws/check/{plan_id}")
     async def ws_check(ws: WebSocket, plan_id: str):
@@ -301,24 +308,29 @@ def create_app(config: AppConfig) -> FastAPI:
     return app
 
 
-def serve(config: AppConfig, host: str = "127.0.0.1", port: int = 8765, tls_cert: str | None = None,
-          tls_key: str | None = None, on_ready=None) -> None:
-    """Serve the app until Ctrl-C (uvicorn, one process, the access log off); ``on_ready(url)``
-    is called once it listens."""
+def server(app: FastAPI, host: str = "127.0.0.1", port: int = 8765, tls_cert: str | None = None,
+           tls_key: str | None = None, on_ready=None):
+    """A uvicorn server for ``app`` (one process, the access log off); ``on_ready(port)`` is called
+    once it listens. ``.run()`` serves until Ctrl-C (or ``.should_exit``)."""
     import uvicorn
 
-    app = create_app(config)
     uconfig = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
                              ssl_certfile=tls_cert, ssl_keyfile=tls_key, ws_max_size=4 * 1024 * 1024,
                              timeout_graceful_shutdown=10)
-    server = uvicorn.Server(uconfig)
+    srv = uvicorn.Server(uconfig)
     if on_ready is not None:
-        original = server.startup
+        original = srv.startup
 
         async def startup(sockets=None):
             await original(sockets=sockets)
-            if server.started:
-                bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
+            if srv.started:
+                bound = srv.servers[0].sockets[0].getsockname()[1] if srv.servers else port
                 on_ready(bound)
-        server.startup = startup
-    server.run()
+        srv.startup = startup
+    return srv
+
+
+def serve(config: AppConfig, host: str = "127.0.0.1", port: int = 8765, tls_cert: str | None = None,
+          tls_key: str | None = None, on_ready=None) -> None:
+    """Serve the app until Ctrl-C."""
+    server(create_app(config), host, port, tls_cert, tls_key, on_ready).run()

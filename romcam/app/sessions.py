@@ -27,7 +27,7 @@ from romcam.storage.store import Store
 
 log = logging.getLogger("romcam.app")
 READY_HOLD_S = 1.0          # the camera check says ready once every check held this long
-LOST = "the connection to the browser was lost (tab closed, camera or network gone)"
+LOST = "the browser's connection was lost: tab closed, camera or network gone"
 STOPPED = "the app was stopped"
 
 

@@ -9,7 +9,10 @@ pictures, JPEG-compressed, on the browser's clock, possibly with a few frames dr
 (trials, reps) must be equal, and each stored peak within 1 deg of the CLI's (a peak is re-read
 from the zero-phase-filtered samples around it, so a dropped frame or a JPEG's noise moves it by a
 few tenths). The session is kept short (1 trial, a set of 1 rep: one loop of her three bends) so
-that it ends before the fake camera loops.
+that it ends before the fake camera loops. Chromium's fake camera may go on playing across the
+check page and the live page, or start the file again for the live page: the clip's still hold
+is made 15 s long, so the live session starts inside it either way (the CLI's neutral is read from
+the same still frames).
 
 Screens are saved to $ROMCAM_APP_SCREENSHOTS when it is set (docs/img/app holds the ones the
 docs show).
@@ -24,16 +27,21 @@ import time
 import urllib.request
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
-from browser import AppProcess, chromium, video_to_y4m
+from browser import AppProcess, chromium, video_to_y4m, write_y4m
 from conftest import media
 from romcam.app.sessions import LOST, STOPPED
 from romcam.storage.store import Store
 from videotools import build_real_side_bend_visit
 
+FPS = 25.0
+
 CODE = "QX7K"            # a subject code that must show in no URL and no log line
 PEAK_TOL = 1.0
+LEAD_S = 12.0            # added to the clip's 3-s still hold
 SHOTS = os.environ.get("ROMCAM_APP_SCREENSHOTS")
 
 
@@ -45,10 +53,10 @@ def shot(driver, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def bends(tmp_path_factory, model_dir):
-    """One loop of her three real left side-bends after a still hold, 640x360 at 25 fps, as .y4m."""
+    """One loop of her three real left side-bends after a 15-s still hold, 640x360 at 25 fps, as .y4m."""
     folder = tmp_path_factory.mktemp("app")
     clip = build_real_side_bend_visit(folder / "bends.mp4", media("side_bend_rotation_front.mp4"), loops=1)
-    return video_to_y4m(clip, folder / "bends.y4m")
+    return video_to_y4m(clip, folder / "bends.y4m", lead_s=LEAD_S)
 
 
 def _by(driver, element_id):
@@ -224,17 +232,17 @@ def test_the_app_stopped_mid_session_keeps_it_incomplete(bends, tmp_path):
 
 def test_the_camera_check_names_the_missing_face_on_squats_front(tmp_path, model_dir):
     clip = video_to_y4m(media("squats_front.mp4"), tmp_path / "squats.y4m", width=360)
-    app, urls = AppProcess(tmp_path / "app.sqlite3"), []
+    app = AppProcess(tmp_path / "app.sqlite3")
     driver = chromium(clip)
     try:
         driver.get(app.url)
         _by(driver, "new-session").click()
         _by(driver, "subject").send_keys(CODE)
         _by(driver, "to-check").click()
-        problems = _until(driver, lambda d: [e.text for e in d.find_elements("css selector", "#problems li")], 90,
-                          "the camera check named no problem")
+        listed = "return Array.from(document.querySelectorAll('#problems li')).map((e) => e.textContent)"
+        _until(driver, lambda d: d.execute_script(listed), 90, "the camera check named no problem")
         time.sleep(1.0)
-        problems = [e.text for e in driver.find_elements("css selector", "#problems li")]
+        problems = driver.execute_script(listed)
         shot(driver, "camera-check")
         start = _by(driver, "start")
         disabled = start.get_attribute("aria-disabled")
@@ -244,3 +252,87 @@ def test_the_camera_check_names_the_missing_face_on_squats_front(tmp_path, model
     print(problems)
     assert "Face the camera so that your face is visible" in problems
     assert disabled == "true"
+
+
+def _ramp(n):
+    return 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, endpoint=False))
+
+
+def circles_clip(path: Path, model_dir) -> Path:
+    """A real face (the man of neck_rotation_front.mp4) rendered as a 3-D mesh at known poses
+    (tests/tools/head_render.py), 640x360 at 25 fps: a 15-s still hold (see the module docstring),
+    one 25-deg side-bend to each side (before), three slow clockwise circles at a 22-deg tilt, 11 s
+    still (the set ends by its 10-s pause: a target of 4 turns is not reached), one side-bend to each
+    side (after)."""
+    import head_render as hr
+
+    renderer = hr.source_renderer("man", model_dir)[1]
+    rows = [np.eye(3)] * int(15 * FPS)
+
+    def bend(deg):
+        rows.extend(hr.head_rotation(deg * k) for k in _ramp(int(0.7 * FPS)))
+        rows.extend([hr.head_rotation(deg)] * int(0.4 * FPS))
+        rows.extend(hr.head_rotation(deg * k) for k in _ramp(int(0.7 * FPS))[::-1])
+        rows.extend([np.eye(3)] * int(0.8 * FPS))
+    bend(25.0)
+    bend(-25.0)
+    phi, tilt, per_turn = 3.6, 22.0, 50
+    rows.extend(hr.circle_rotation(phi, k * tilt) for k in _ramp(int(0.8 * FPS)))
+    for _ in range(3 * per_turn + 4):
+        rows.append(hr.circle_rotation(phi, tilt))
+        phi += 360.0 / per_turn
+    rows.extend(hr.circle_rotation(phi, k * tilt) for k in _ramp(int(0.8 * FPS))[::-1])
+    rows.extend([np.eye(3)] * int(11 * FPS))
+    bend(25.0)
+    bend(-25.0)
+    rows.extend([np.eye(3)] * int(3 * FPS))
+    drawn: dict[bytes, np.ndarray] = {}
+    frames = []
+    for R in rows:
+        key = np.round(R, 6).tobytes()
+        if key not in drawn:
+            drawn[key] = cv2.resize(renderer.render(R), (640, 360), interpolation=cv2.INTER_AREA)
+        frames.append(drawn[key])
+    return write_y4m(frames, FPS, path)
+
+
+def test_a_neck_circles_session_through_the_browser_matches_romcam_session(tmp_path, model_dir):
+    clip = circles_clip(tmp_path / "circles.y4m", model_dir)
+    cli_db, app_db = tmp_path / "cli.sqlite3", tmp_path / "app.sqlite3"
+    cli_session(clip, cli_db, "--side", "both", "--trials", "1", "--set", "circles", "--target-turns", "4")
+    app, urls = AppProcess(app_db), []
+    driver = chromium(clip)
+    try:
+        new_session(driver, app, urls, side="both", trials=1, set_kind="circles", target_turns=4)
+        shot_taken = False
+        deadline = time.monotonic() + 150
+        while "/session/" not in driver.current_url and time.monotonic() < deadline:
+            state = live_state(driver)
+            if not shot_taken and state and state["phase"] == "set" and len(state.get("turns", {}).get("right", [])) >= 2:
+                shot(driver, "live-circles")
+                shot_taken = True
+            time.sleep(0.3)
+        sid = wait_result(driver, urls)
+        shot(driver, "result-circles")
+    finally:
+        driver.quit()
+        app.stop()
+    print("\n".join(app.lines))
+    with Store.open(cli_db, readonly=True) as s:
+        cli = s.session(1)
+    with Store.open(app_db, readonly=True) as s:
+        got = s.session(sid)
+    assert got.row.status == cli.row.status == "complete" and got.row.set_kind == "circles"
+    for side in ("right", "left"):
+        for phase in ("before", "after"):
+            mine = [t.peak_deg for t in got.trials if t.side == side and t.phase == phase and not t.discarded]
+            ref = [t.peak_deg for t in cli.trials if t.side == side and t.phase == phase and not t.discarded]
+            print(f"{phase} {side}: app {np.round(mine, 2)}, romcam session {np.round(ref, 2)}")
+            assert len(mine) == len(ref) == 1 and abs(mine[0] - ref[0]) <= PEAK_TOL
+    print(f"turns: app {[(t.direction, t.right_deg, t.left_deg) for t in got.turns]}, "
+          f"romcam session {[(t.direction, t.right_deg, t.left_deg) for t in cli.turns]}")
+    assert len(got.turns) == len(cli.turns) == 3
+    assert [t.direction for t in got.turns] == [t.direction for t in cli.turns]
+    for a, b in zip(got.turns, cli.turns):
+        for side in ("right", "left"):
+            assert abs(a.extreme(side) - b.extreme(side)) <= PEAK_TOL

@@ -36,8 +36,10 @@ def write_y4m(frames, fps: float, path: Path) -> Path:
     return path
 
 
-def video_to_y4m(video: Path, path: Path, width: int | None = None, stop_s: float | None = None) -> Path:
-    """The decoded frames of ``video`` (scaled to ``width``, up to ``stop_s``) as a .y4m at its fps."""
+def video_to_y4m(video: Path, path: Path, width: int | None = None, stop_s: float | None = None,
+                 lead_s: float = 0.0) -> Path:
+    """The decoded frames of ``video`` (scaled to ``width``, up to ``stop_s``) as a .y4m at its fps,
+    its first frame held for ``lead_s`` more seconds at the start."""
     cap = cv2.VideoCapture(str(video))
     fps = cap.get(cv2.CAP_PROP_FPS)
     frames = []
@@ -50,7 +52,7 @@ def video_to_y4m(video: Path, path: Path, width: int | None = None, stop_s: floa
             frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
         frames.append(frame)
     cap.release()
-    return write_y4m(frames, fps, path)
+    return write_y4m([frames[0]] * int(round(lead_s * fps)) + frames, fps, path)
 
 
 def chromium(camera_file: Path | None = None, width: int = 1400, height: int = 1000):

@@ -22,6 +22,13 @@ export async function runLive({ plan }) {
       return;
     }
     sender.start();
+    // what this page measured (capture -> state drawn) goes to the server once a second
+    let reported = 0;
+    setInterval(() => {
+      const fresh = stats.latencies.slice(reported);
+      reported = stats.latencies.length;
+      if (fresh.length && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ cmd: "latency", ms: fresh }));
+    }, 1000);
   }
   ws.onclose = () => {
     sender.stop();
