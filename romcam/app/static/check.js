@@ -23,6 +23,9 @@ export async function runCheck({ plan }) {
     requestAnimationFrame(() => {
       drawPose(overlay, video, m.points, m.problems.length === 0);
       list.replaceChildren(...m.problems.map((p) => { const li = document.createElement("li"); li.textContent = p; return li; }));
+      const banner = document.getElementById("banner");
+      banner.textContent = m.ready ? "Ready" : (m.problems[0] || "Hold still…");
+      banner.className = "banner " + (m.ready ? "ok" : "bad");
       status.textContent = m.ready ? "Ready." : (m.problems.length ? "Not ready yet:" : "Hold still…");
       status.className = "status " + (m.ready ? "ok" : "bad");
       start.classList.toggle("disabled", !m.ready);

@@ -46,19 +46,25 @@ export function drawChart(canvas, state) {
   const levels = Object.fromEntries(Object.entries(state.sides || {}).map(([s, v]) => [s, v.before_level]));
   const values = [...Object.values(series).flat(), ...Object.values(levels)].filter((v) => v !== null && v !== undefined);
   const n = Math.max(state.target || 1, ...Object.values(series).map((a) => a.length));
-  const hi = Math.max(10, ...values) * 1.1, lo = Math.min(0, ...values);
+  // the range of what is drawn, with a margin (not from 0: the peaks' differences must show)
+  const top = values.length ? Math.max(...values) : 10, bottom = values.length ? Math.min(...values) : 0;
+  const margin = Math.max(3, 0.25 * (top - bottom));
+  const hi = top + margin, lo = Math.max(0, bottom - margin);
   const x = (i) => pad + (W - pad - 10) * (n <= 1 ? 0.5 : i / (n - 1));
   const y = (v) => H - pad - (H - pad - 10) * (v - lo) / (hi - lo);
   ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.beginPath(); ctx.moveTo(pad, 10); ctx.lineTo(pad, H - pad); ctx.lineTo(W - 10, H - pad); ctx.stroke();
   ctx.fillStyle = "#333"; ctx.font = "12px sans-serif";
   ctx.fillText(`${Math.round(hi)}°`, 2, 16); ctx.fillText(`${Math.round(lo)}°`, 2, H - pad);
   ctx.fillText(state.set_kind === "circles" ? "turn" : "rep", W - 40, H - 12);
-  for (const [s, level] of Object.entries(levels)) {
-    if (level === null || level === undefined) continue;
+  // each side's before level, dashed; labels at the right, the higher one above its line, the lower below
+  const shown = Object.entries(levels).filter(([, v]) => v !== null && v !== undefined).sort((a, b) => b[1] - a[1]);
+  shown.forEach(([s, level], k) => {
     ctx.setLineDash([6, 4]); ctx.strokeStyle = COLORS[s] || "#555"; ctx.beginPath();
     ctx.moveTo(pad, y(level)); ctx.lineTo(W - 10, y(level)); ctx.stroke(); ctx.setLineDash([]);
-    ctx.fillStyle = COLORS[s] || "#555"; ctx.fillText(`${s} before ${level.toFixed(1)}°`, pad + 4, y(level) - 4);
-  }
+    ctx.fillStyle = COLORS[s] || "#555"; ctx.textAlign = "right";
+    ctx.fillText(`${s} before ${level.toFixed(1)}°`, W - 12, y(level) + (k === 0 ? -5 : 14));
+    ctx.textAlign = "left";
+  });
   for (const [s, peaks] of Object.entries(series)) {
     ctx.strokeStyle = ctx.fillStyle = COLORS[s] || "#555"; ctx.lineWidth = 2; ctx.beginPath();
     let started = false;
