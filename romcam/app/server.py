@@ -159,6 +159,23 @@ def create_app(config: AppConfig) -> FastAPI:
                               target_turns=number("target_turns"), quiet=True)
         return plans.add(Plan(opts))
 
+    @app.post("/demo")
+    async def demo():
+        """A SYNTHETIC demo session (as `romcam demo`: no camera, no model) stored for subject DEMO."""
+        await run_in_threadpool(store_demo)
+        return RedirectResponse("/", status_code=303)
+
+    def store_demo() -> None:
+        from romcam.capture.synthetic import demo_segments, neck_landmarks, script_angles
+        from romcam.session.runner import run_landmark_session
+
+        t, angle, _ = script_angles(demo_segments("right", reps=40))
+        with store(readonly=False) as s:
+            result = run_landmark_session(s, "DEMO", get_joint("neck_lateral_flexion"), "right",
+                                          neck_landmarks(t, angle, neutral_offset_deg=2.0, noise_deg=0.15),
+                                          say=lambda line: None)
+        log.info("session %s: a SYNTHETIC demo session stored", result.session_id)
+
     def plan_or_404(plan_id: str) -> Plan:
         plan = plans.get(plan_id)
         if plan is None:

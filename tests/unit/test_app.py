@@ -165,3 +165,4 @@ def test_the_worker_analyses_the_newest_frame_and_counts_the_dropped_ones():
     assert counts["analysed"] + counts["dropped"] == 60 and counts["dropped"] > 5
     assert handler.seen == sorted(handler.seen) and handler.seen[-1] == 59    # the newest, in order
     assert sent[-1]["kind"] == "closed" and worker.finished
+
