@@ -8,6 +8,20 @@ from romcam.cli.options import DB_TYPE
 from romcam.cli.store import DB_HELP
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+ANY_HOSTS = ("0.0.0.0", "::")
+
+
+def reachable_address() -> str:
+    """This computer's address on its network (what a tablet types), found without sending
+    anything: the source address the OS would use for an outside address."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+    except OSError:
+        return socket.gethostname()
 
 
 def check_host(host: str, tls_cert, tls_key) -> None:
@@ -59,7 +73,7 @@ def app(ctx, db, port, host, tls_cert, tls_key, no_browser, model_dir):
 
     def ready(bound: int) -> None:
         scheme = "https" if tls_cert else "http"
-        shown = "127.0.0.1" if host in LOCAL_HOSTS else host
+        shown = "127.0.0.1" if host in LOCAL_HOSTS else reachable_address() if host in ANY_HOSTS else host
         url = f"{scheme}://{shown}:{bound}/?token={access.token}"
         click.echo(f"romcam app: open {url}")
         click.echo("romcam app: (the link holds this start's access token; Ctrl-C stops the app)")
