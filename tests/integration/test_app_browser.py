@@ -366,5 +366,5 @@ def test_a_neck_circles_session_through_the_browser_matches_romcam_session(tmp_p
     compare_peaks(pairs, times, "trial")
     assert len(got.turns) == len(cli.turns) == 3
     assert [t.direction for t in got.turns] == [t.direction for t in cli.turns]
-    compare_peaks([(f"turn {a.turn_no} {side}", a.extreme(side), b.extreme(side), a.start_s, a.end_s)
+    compare_peaks([(f"{a.turn_no} {side}", a.extreme(side), b.extreme(side), a.start_s, a.end_s)
                    for a, b in zip(got.turns, cli.turns) for side in ("right", "left")], times, "turn")

@@ -9,7 +9,16 @@ export async function openCamera(video) {
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
   video.srcObject = stream;
   await video.play();
+  fitVideo(video);
+  window.addEventListener("resize", () => fitVideo(video));
   return stream;
+}
+
+// The video as large as fits: at most 900 px wide and 72 % of the window's height (a portrait
+// camera too), the overlay canvas following its box.
+export function fitVideo(video) {
+  const ratio = video.videoWidth / video.videoHeight || 16 / 9;
+  video.parentElement.style.width = `${Math.round(Math.min(900, window.innerHeight * 0.72 * ratio))}px`;
 }
 
 export function socketUrl(path) {
