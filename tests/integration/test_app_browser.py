@@ -180,20 +180,27 @@ def test_a_side_bend_session_through_the_browser_matches_romcam_session(bends, t
         fhir_type, fhir = fetch(app, f"/session/{sid}/fhir.json")
         driver.get(app.base + "/")
         urls.append(driver.current_url)
+        for _ in range(2):                      # the demo data, viewable beside the real session
+            _by(driver, "add-demo").click()
+            urls.append(driver.current_url)
         shot(driver, "home")
-        driver.find_element("css selector", "#subjects a").click()
+        home_rows = [r.text for r in driver.find_elements("css selector", "#subjects tbody tr")]
+        driver.find_element("link text", CODE).click()
         urls.append(driver.current_url)
         shot(driver, "subject")
+        subject_rows = [r.text for r in driver.find_elements("css selector", "#sessions tbody tr")]
     finally:
         driver.quit()
         app.stop()
     print("\n".join(app.lines))
+    assert len(home_rows) == 2 and home_rows[0].startswith("DEMO 2") and home_rows[1].startswith(f"{CODE} 1")
+    assert len(subject_rows) == 1 and "complete" in subject_rows[0]
     assert report_type.startswith("text/html") and b"Neck side-bend" in report
     assert pdf_type == "application/pdf" and pdf.startswith(b"%PDF")
     assert csv_type.startswith("text/csv") and CODE.encode() in csv
     assert fhir_type == "application/fhir+json" and b'"Bundle"' in fhir
     # no subject code in a URL or a line the app printed (its token is in the first one, by design)
-    assert not [u for u in urls if CODE in u] and not [line for line in app.lines if CODE in line]
+    assert not [u for u in urls if CODE in u or "DEMO" in u] and not [line for line in app.lines if CODE in line]
     with Store.open(cli_db, readonly=True) as s:
         cli = s.session(1)
     with Store.open(app_db, readonly=True) as s:
