@@ -67,9 +67,12 @@ def _by(driver, element_id):
 
 
 def _until(driver, check, timeout: float, what: str):
+    """Wait for ``check(driver)`` (a page being replaced meanwhile is waited through)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.25).until(lambda d: check(d), message=what)
+    return WebDriverWait(driver, timeout, poll_frequency=0.25,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(check, message=what)
 
 
 def new_session(driver, app, urls, *, side="left", trials=1, target_reps=1, set_kind="reps", target_turns=3,
@@ -93,7 +96,7 @@ def new_session(driver, app, urls, *, side="left", trials=1, target_reps=1, set_
         shot(driver, "new-session")
     _by(driver, "to-check").click()
     urls.append(driver.current_url)
-    _until(driver, lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "1", 90,
+    _until(driver, lambda d: d.execute_script("return document.body.dataset.ready") == "1", 90,
            "the camera check never said ready")
     _by(driver, "start").click()
     urls.append(driver.current_url)
