@@ -14,11 +14,14 @@ export async function openCamera(video) {
   return stream;
 }
 
-// The video as large as fits: at most 900 px wide and 72 % of the window's height (a portrait
-// camera too), the overlay canvas following its box.
+// The video as large as fits beside the side panel (420 px): at most 900 px wide and 72 % of the
+// window's height (a portrait camera too); the overlay canvas follows its box.
 export function fitVideo(video) {
   const ratio = video.videoWidth / video.videoHeight || 16 / 9;
-  video.parentElement.style.width = `${Math.round(Math.min(900, window.innerHeight * 0.72 * ratio))}px`;
+  const stage = video.closest(".stage");
+  const beside = stage ? stage.clientWidth - 440 : 900;
+  const width = Math.min(900, window.innerHeight * 0.72 * ratio, Math.max(320, beside));
+  video.parentElement.style.width = `${Math.round(width)}px`;
 }
 
 export function socketUrl(path) {
