@@ -57,7 +57,9 @@ def bends(tmp_path_factory, model_dir):
     """One loop of her three real left side-bends after a 15-s still hold, 640x360 at 25 fps, as .y4m."""
     folder = tmp_path_factory.mktemp("app")
     clip = build_real_side_bend_visit(folder / "bends.mp4", media("side_bend_rotation_front.mp4"), loops=1)
-    return video_to_y4m(clip, folder / "bends.y4m", lead_s=LEAD_S)
+    y4m = video_to_y4m(clip, folder / "bends.y4m", lead_s=LEAD_S)
+    yield y4m
+    y4m.unlink()                          # 300 MB of raw frames: not left in pytest's kept folders
 
 
 def _by(driver, element_id):
@@ -103,7 +105,13 @@ def new_session(driver, app, urls, *, side="left", trials=1, target_reps=1, set_
 
 
 def live_state(driver) -> dict | None:
-    return driver.execute_script("return window.romcamLast ? window.romcamLast() : null")
+    """The state the live page drew last (None while a page is loading or being replaced)."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        return driver.execute_script("return window.romcamLast ? window.romcamLast() : null")
+    except WebDriverException:           # the live page is being replaced by the result page
+        return None
 
 
 def wait_result(driver, urls, timeout=150.0) -> int:
@@ -338,6 +346,13 @@ def circles_clip(path: Path, model_dir) -> Path:
 
 def test_a_neck_circles_session_through_the_browser_matches_romcam_session(tmp_path, model_dir):
     clip = circles_clip(tmp_path / "circles.y4m", model_dir)
+    try:
+        _circles_session(clip, tmp_path)
+    finally:
+        clip.unlink()                     # 370 MB of raw frames
+
+
+def _circles_session(clip: Path, tmp_path: Path) -> None:
     cli_db, app_db = tmp_path / "cli.sqlite3", tmp_path / "app.sqlite3"
     cli_session(clip, cli_db, "--side", "both", "--trials", "1", "--set", "circles", "--target-turns", "4")
     app, urls = AppProcess(app_db), []
