@@ -24,13 +24,26 @@ from romcam.cli.options import SIDE_CHOICES, model_options
 @click.option("--live", is_flag=True, help="Instead: the live session loop on VIDEO replayed at real pace "
                                            "(frames analysed/dropped/drawn, capture-to-display latency).")
 @click.option("--window", is_flag=True, help="With --live: draw the live window too (needs a screen).")
-def bench(video, joint, side, mirrored, model, model_dir, workers, repeat, no_baseline, live, window):
+@click.option("--app", "app_loop", is_flag=True, help="Instead: `romcam app`'s loop, headless Chromium sending "
+                                                      "VIDEO as its webcam at 30 fps, 640 px wide (frames analysed/"
+                                                      "dropped, server cores, browser-measured latency).")
+@click.option("--seconds", type=click.FloatRange(5, 600), default=30.0, show_default=True,
+              help="With --app: how long the browser sends frames.")
+def bench(video, joint, side, mirrored, model, model_dir, workers, repeat, no_baseline, live, window, app_loop,
+          seconds):
     """Frames/s of romcam's pipeline and of a plain one-thread baseline on VIDEO, as JSON."""
     from romcam.session.bench import run_bench, run_live_bench
     from romcam.measure.joints import get_joint
     from romcam.capture.pipeline import ModelChoice
 
     j = get_joint(joint)
+    if app_loop:
+        from romcam.app.bench import run_app_bench
+
+        sides = {"auto": "both" if j.view == "front" else "right", "left": "left", "right": "right", "both": "both"}
+        click.echo(json.dumps(run_app_bench(video, j, side=sides[side], seconds=seconds, model=model,
+                                            model_dir=model_dir), indent=2))
+        return
     if live:
         sides = {"auto": "both", "left": "left", "right": "right", "both": "both"}
         click.echo(json.dumps(run_live_bench(video, j, model=model, model_dir=model_dir, window=window,

@@ -77,9 +77,10 @@ from romcam.cli.db import db  # noqa: E402
 from romcam.cli.report import report  # noqa: E402
 from romcam.cli.session import demo, session  # noqa: E402
 from romcam.cli.visit import visit  # noqa: E402
+from romcam.cli.app import app  # noqa: E402
 from romcam.cli.store import export, history, recover  # noqa: E402
 
-for command in (analyze, bench, history, export, recover, calibrate, report, session, visit, demo, db, config):
+for command in (analyze, bench, history, export, recover, calibrate, report, session, visit, demo, db, config, app):
     cli.add_command(command)
 
 

@@ -3,5 +3,5 @@ and its readers of stored sessions (``model``), the session page (``session_page
 subject page (``subject_page``), the set of circles (``circles``), HTML rendering from the Jinja2
 templates in ``templates/`` (``html``), the same page printed to an A4 PDF by WeasyPrint (``pdf``),
 writing the files (``write``) and the figures (``plots``). It may import the base modules,
-``romcam.measure`` and ``romcam.storage``; only ``romcam.cli`` may import it.
+``romcam.measure`` and ``romcam.storage``; only ``romcam.app`` and ``romcam.cli`` may import it.
 """

@@ -37,7 +37,7 @@ from romcam.session.protocol import Phase, ProtocolConfig
 from romcam.session.video import VideoOptions, decoded_short, load_checked_profile, resolve_models
 from romcam.session.recorder import SessionRecorder
 from romcam.session.sound import Sounder
-from romcam.capture.sources import is_webcam, open_source
+from romcam.capture.sources import SourceInfo, is_webcam, open_source
 from romcam.files import check_output, mark_created, publish
 from romcam.storage.journal import SessionJournal, delete_empty_session
 from romcam.storage.meta import RecordingProcess, SessionMeta
@@ -54,7 +54,7 @@ def _check_display() -> None:
 
 def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> SessionResult:
     """Run one session to its end (done, quit, end of video, camera gone, Ctrl-C); always saved."""
-    sides = session_sides(opts.joint, opts.side)
+    session_sides(opts.joint, opts.side)   # a wrong side fails first
     clean_subject_code(opts.subject)   # bad input fails before the camera and the models start
     if opts.record is not None:        # so does an output that may not be written
         inputs = [resolve_db_path(opts.db)] + ([] if is_webcam(opts.source) else [opts.source])
@@ -76,25 +76,14 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
         if w := tilt_warning(profile):
             warnings.append(w)
 
-    engine = SessionEngine(ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps,
-                                          **set_config_for(opts.joint, opts.set_kind, opts.target_turns)))
     with Store.open(opts.db) as store, source, models.detector(parallel=True, pose_behind=info.live) as detector:
-        journal = SessionJournal(store, say)
-        sid = journal.start(SessionMeta(
-            opts.subject, opts.joint.name, opts.side, source=str(opts.source), camera=info.name,
-            pose_model=opts.model, target_reps=opts.target_reps, trials_per_phase=opts.trials,
-            resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
-            app_version=__version__, owner=RecordingProcess.this_process(),
-            **set_config_for(opts.joint, opts.set_kind, opts.target_turns)), new_subject=opts.new_subject)
-        say(f"session {sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} ({info.name}); "
+        loop = start_session(store, opts, info, detector, profile, warnings, say,
+                             sounder=Sounder(quiet=opts.quiet), prompts=not opts.window)
+        say(f"session {loop.sid}: {opts.joint.title}, {opts.side}, subject {opts.subject} ({info.name}); "
             f"keys: n = next phase, r = redo trial, q = quit and save")
-        recorder = SessionRecorder(journal, engine, say, prompts=not opts.window, sounder=Sounder(quiet=opts.quiet))
-        runner = _Loop(opts, engine, recorder, detector, profile, warnings, info)
-        if is_shin_joint(opts.joint):
-            runner.start_vertical(journal, say)
         previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
         try:
-            reason = runner.run(source)
+            reason = loop.run(source)
         except Terminated:
             reason = INTERRUPTED_TERM
         except KeyboardInterrupt:
@@ -104,16 +93,48 @@ def run_session(opts: SessionOptions, say: Callable[[str], None] = print) -> Ses
                 signal.signal(signal.SIGTERM, previous)
             if opts.window:
                 cv2.destroyAllWindows()
-            runner.close_recording()
-        stats = runner.stats()
-        if runner.valid == 0 and reason not in (INTERRUPTED_INT, INTERRUPTED_TERM) \
-                and journal.flush(force=True) and delete_empty_session(store, sid):
-            top = max(runner.invalid, key=runner.invalid.get) if runner.invalid else "no person found"
-            raise RomcamError(f"no usable frame in {runner.processed} frames of {info.name} ({top}), so "
-                              f"no session was stored (check that the person is in view, lit, and "
-                              f"that this is the right video)")
-        finished = recorder.finish(runner.last_t, reason, stats)
-        kept = journal.close()
+            loop.close_recording()
+        return finish_session(loop, reason)
+
+
+def start_session(store: Store, opts: SessionOptions, info: SourceInfo, detector, profile=None,
+                  warnings: list[str] | None = None, say: Callable[[str], None] = print,
+                  sounder: Sounder | None = None, prompts: bool = False) -> SessionLoop:
+    """A live session started in ``store``: its engine, its journal (the session row written now)
+    and its recorder, ready for frames one at a time (:meth:`SessionLoop.process`). ``romcam
+    session`` and ``romcam app`` both start their sessions here."""
+    engine = SessionEngine(ProtocolConfig(opts.joint, session_sides(opts.joint, opts.side), trials=opts.trials,
+                                          target_reps=opts.target_reps,
+                                          **set_config_for(opts.joint, opts.set_kind, opts.target_turns)))
+    journal = SessionJournal(store, say)
+    journal.start(SessionMeta(
+        opts.subject, opts.joint.name, opts.side, source=str(opts.source), camera=info.name,
+        pose_model=opts.model, target_reps=opts.target_reps, trials_per_phase=opts.trials,
+        resolution=f"{info.width}x{info.height}", camera_profile=opts.camera_profile,
+        app_version=__version__, owner=RecordingProcess.this_process(),
+        **set_config_for(opts.joint, opts.set_kind, opts.target_turns)), new_subject=opts.new_subject)
+    recorder = SessionRecorder(journal, engine, say, prompts=prompts, sounder=sounder or Sounder(quiet=True))
+    loop = SessionLoop(opts, engine, recorder, detector, profile, list(warnings or []), info)
+    loop.store, loop.journal = store, journal
+    if is_shin_joint(opts.joint):
+        loop.start_vertical(journal, say)
+    return loop
+
+
+def finish_session(loop: SessionLoop, reason: str) -> SessionResult:
+    """End a started session (done, stopped, or interrupted with ``reason``): everything counted is
+    stored, the session is complete or incomplete. A session without one usable frame is not
+    kept (RomcamError), unless it was interrupted."""
+    journal, store, sid = loop.journal, loop.store, loop.sid
+    stats = loop.stats()
+    if loop.valid == 0 and reason not in (INTERRUPTED_INT, INTERRUPTED_TERM) \
+            and journal.flush(force=True) and delete_empty_session(store, sid):
+        top = max(loop.invalid, key=loop.invalid.get) if loop.invalid else "no person found"
+        raise RomcamError(f"no usable frame in {loop.processed} frames of {loop.info.name} ({top}), so "
+                          f"no session was stored (check that the person is in view, lit, and "
+                          f"that this is the right video)")
+    finished = loop.recorder.finish(loop.last_t, reason, stats)
+    kept = journal.close()
     return SessionResult(sid, finished, stats, kept_elsewhere=kept)
 
 
@@ -126,8 +147,9 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-class _Loop:
-    """The per-frame loop, live (newest frame only) or over every frame of a recording."""
+class SessionLoop:
+    """The per-frame loop, live (newest frame only) or over every frame of a recording; or fed one
+    frame at a time (:meth:`process`, :meth:`command`) by ``romcam app``."""
 
     def __init__(self, opts, engine, recorder, detector, profile, warnings, info):
         self.opts, self.engine, self.recorder, self.detector = opts, engine, recorder, detector
@@ -147,6 +169,9 @@ class _Loop:
         self.setup_vertical = None        # the ankle without a profile roll: read during setup
         self.setup_scale = None           # the ankle: the scale target, read during setup
         self.display = LiveDisplay(self.latencies) if opts.window else None
+        self.last_lm: FrameLandmarks | None = None    # the last frame's landmarks (the app draws them)
+        self.store: Store | None = None
+        self.journal: SessionJournal | None = None
 
     def start_vertical(self, journal, say) -> None:
         """The ankle's vertical: the profile's roll now, or the scene's once read during setup; the
@@ -177,6 +202,10 @@ class _Loop:
             self._use_vertical(self.setup_vertical.estimate())
             self.setup_vertical = None
 
+    @property
+    def sid(self) -> int:
+        return self.journal.sid
+
     def run(self, source) -> str:
         """Every frame through the session; with a window, on a worker thread while this thread
         shows the newest one (romcam.session.display)."""
@@ -194,11 +223,11 @@ class _Loop:
                         if capture.error is not None:
                             raise RomcamError(f"the camera failed: {capture.error}")
                         return "the camera stopped delivering frames"
-                    if self._process(item.frame, item.captured_at):
+                    if self.process(item.frame, item.captured_at):
                         return "stopped"
         for frame in source:
             self.captured += 1
-            if self._process(frame, None):
+            if self.process(frame, None):
                 return "stopped"
         p = self.engine.protocol
         expected = self.info.frame_count
@@ -208,13 +237,13 @@ class _Loop:
             self.warnings.append(f"the video file ended{early}")
         return f"the video ended{early} during '{p.phase.value}': {waiting_for(p)}"
 
-    def _process(self, frame, captured_at: float | None) -> bool:
+    def process(self, frame, captured_at: float | None) -> bool:
         """One frame; returns True when the session is over."""
         lm = self.detector.detect(frame.index, frame.t_s, frame.image)
         if self.profile is not None:
             from romcam.calibration import undistort_series
             lm = undistort_series([lm], self.profile, lm.width, lm.height)[0]
-        self.last_t = frame.t_s
+        self.last_t, self.last_lm = frame.t_s, lm
         if self.setup_vertical is not None and self.engine.protocol.phase is Phase.SETUP:
             self.setup_vertical.add(frame.t_s, frame.image, lm.pose)
             self._settle_vertical(self.setup_vertical.ready)     # this frame on, as analyze measures it
@@ -234,9 +263,13 @@ class _Loop:
         if self.opts.record is not None:
             self._record(frame.image)
         for key in self.display.commands() if self.display is not None else ():
-            for e in self.engine.protocol.command(key, frame.t_s):
-                self.recorder.event(e)
+            self.command(key, frame.t_s)
         return self.engine.protocol.phase is Phase.DONE or (self.display is not None and self.display.stop.is_set())
+
+    def command(self, key: str, t_s: float) -> None:
+        """A key ('next', 'redo', 'quit') applied to the protocol now, its events stored."""
+        for e in self.engine.protocol.command(key, t_s):
+            self.recorder.event(e)
 
     def _count(self, lm: FrameLandmarks, usable: bool) -> None:
         self.valid += usable

@@ -13,7 +13,7 @@ import pytest
 
 from romcam.cli import cli, main
 
-COMMANDS = {"analyze", "bench", "calibrate", "calibrate board", "calibrate camera", "calibrate level",
+COMMANDS = {"analyze", "app", "bench", "calibrate", "calibrate board", "calibrate camera", "calibrate level",
             "calibrate sheet", "calibrate verify", "config", "config path", "config show", "db", "db copy",
             "db upgrade", "db version", "demo", "export", "history", "joints", "models",
             "recover", "report", "session", "visit"}

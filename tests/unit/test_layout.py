@@ -12,7 +12,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "romcam"
 # Low -> high. A module may import its own stage and the stages before it, never one after it.
-STAGES = ("base", "capture", "measure", "calibration", "storage", "session", "report", "cli")
+STAGES = ("base", "capture", "measure", "calibration", "storage", "session", "report", "app", "cli")
 PACKAGES = STAGES[1:]
 MAX_LINES = 600
 
