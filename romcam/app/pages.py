@@ -73,11 +73,12 @@ class ResultLine:
     verdict: str
     reps: int
     reached: str                      # "reached 25.0 deg at turn 34", "after-level at rep 12", or ""
+    quality: str = ""                 # the set against the edge of the range and its grade, or ""
 
 
 def result_lines(detail: SessionDetail) -> list[ResultLine]:
     """The result page: before, after, delta per side with the MDC verdict and where the set
-    reached the after-level."""
+    reached the after-level, and the set against the edge of the range (its grade)."""
     from romcam.measure.circles import side_result
 
     out = []
@@ -87,6 +88,7 @@ def result_lines(detail: SessionDetail) -> list[ResultLine]:
             reached = side_result(detail.turns, o.side, o.after_deg).sentence()
         elif o.first_rep_at_after_level:
             reached = f"the after-level was first reached at rep {o.first_rep_at_after_level}"
+        quality = o.set_quality("turns" if detail.turns else "reps") or ""
         out.append(ResultLine(o.side, o.before_deg, o.after_deg, o.delta_deg, o.mdc95_deg, o.verdict,
-                              o.reps_done, reached))
+                              o.reps_done, reached, quality))
     return out

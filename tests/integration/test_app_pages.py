@@ -38,6 +38,8 @@ def test_the_demo_session_is_stored_and_shown(app, db_target):
     assert "DEMO" in home and f'href="/session/{row.id}"' in home
     result = client.get(f"/session/{row.id}").text
     assert "SYNTHETIC" in result and row.outcomes[0].verdict in result
+    quality = row.outcomes[0].set_quality()          # the demo's set, judged against the edge
+    assert quality and "set grade" in quality and quality in result
     assert "history chart" in client.get(f"/subject/{subject_id}").text
     csv = client.get(f"/session/{row.id}/export.csv")
     assert csv.status_code == 200 and "DEMO" in csv.text
