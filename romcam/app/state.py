@@ -2,8 +2,8 @@
 
 The live state is :func:`romcam.session.display.overlay_state` (what the CLI's window draws) with
 what the page draws on top of its own video: the trial number, the angle or a dash and why, the
-counts against the target, each rep's (or turn's) peak with the before level, and a few points of
-the pose to draw. Angles are rounded to 0.1 deg; ``None`` is a dash.
+counts against the target, each rep's (or turn's) peak with the before level and its judgement
+against the edge of the range (reached or not, the edge, the grade), and a few points of the pose to draw. Angles are rounded to 0.1 deg; ``None`` is a dash.
 """
 
 from __future__ import annotations
@@ -59,13 +59,15 @@ def live_state(engine: SessionEngine, lm: FrameLandmarks | None = None, index: i
         sides[s] = {"before": [deg(r.peak_deg) for r in st.before], "after": [deg(r.peak_deg) for r in st.after],
                     "reps": [deg(r.peak_deg) for r in st.reps],
                     "before_level": deg(float(np.median([r.peak_deg for r in st.before]))) if st.before else None,
-                    "angle": deg(p.current_angle(s))}
+                    "angle": deg(p.current_angle(s)),
+                    "edges": [{"edge": deg(e.edge_deg), "reached": e.reached, "beyond": e.beyond, "grade": e.grade}
+                              for e in (st.edge.reps if st.edge is not None else [])]}
     state = {"kind": "state", "index": index, "phase": p.phase.value, "prompt": view.prompt,
              "progress": view.progress, "trial": trial, "side": view.side, "angle": angle, "reason": reason,
              "sides": sides, "set_kind": p.cfg.set_kind,
              "target": p.cfg.target_turns if p.circles else p.cfg.target_reps,
              "count": len(p.turns) if p.circles else min(len(p.sides[s].reps) for s in p.cfg.sides),
-             "warnings": view.warnings, "points": points(lm)}
+             "warnings": view.warnings, "points": points(lm), "edge_text": view.edge_text}
     if p.circles:
         state["turns"] = {s: [deg(t.extreme(s)) if t.extreme(s) is not None else None for t in p.turns]
                           for s in ("right", "left")}

@@ -173,10 +173,12 @@ def test_a_side_bend_session_through_the_browser_matches_romcam_session(bends, t
     driver = chromium(bends)
     try:
         new_session(driver, app, urls, screens=True)
-        shot_taken = False
+        shot_taken, after_state = False, None
         deadline = time.monotonic() + 150
         while "/session/" not in driver.current_url and time.monotonic() < deadline:
             state = live_state(driver)
+            if state and state["phase"] == "after":
+                after_state = state
             if not shot_taken and state and state["phase"] == "after" and state["angle"] and state["angle"] > 20:
                 shot(driver, "live")
                 shot_taken = True
@@ -224,6 +226,10 @@ def test_a_side_bend_session_through_the_browser_matches_romcam_session(bends, t
     assert got.source == "browser" and "browser camera" in got.camera and got.resolution == "640x360"
     for phase in ("before", "set", "after"):
         assert len(mine[phase]) == len(ref[phase]) == 1, phase
+    # the live chart's judgement of each set rep against the edge is the one stored
+    assert after_state is not None, "no live state seen in the after phase"
+    assert [(e["reached"], e["grade"]) for e in after_state["sides"]["left"]["edges"]] == \
+        [(r.edge.reached, r.edge.grade) for r in got.reps]
     with Store.open(app_db, readonly=True) as s:
         times = s.frames(sid)["t_s"].to_numpy()
     kept = [t for t in got.trials if not t.discarded] + list(got.reps)

@@ -44,7 +44,8 @@ export function drawChart(canvas, state) {
     for (const [s, v] of Object.entries(state.sides || {})) series[s] = v.reps || [];
   }
   const levels = Object.fromEntries(Object.entries(state.sides || {}).map(([s, v]) => [s, v.before_level]));
-  const values = [...Object.values(series).flat(), ...Object.values(levels)].filter((v) => v !== null && v !== undefined);
+  const edgeValues = Object.values(state.sides || {}).flatMap((v) => (v.edges || []).map((e) => e.edge));
+  const values = [...Object.values(series).flat(), ...Object.values(levels), ...edgeValues].filter((v) => v !== null && v !== undefined);
   const n = Math.max(state.target || 1, ...Object.values(series).map((a) => a.length));
   // the range of what is drawn, with a margin (not from 0: the peaks' differences must show)
   const top = values.length ? Math.max(...values) : 10, bottom = values.length ? Math.min(...values) : 0;
@@ -73,6 +74,21 @@ export function drawChart(canvas, state) {
       if (!started) { ctx.moveTo(x(i), y(v)); started = true; } else ctx.lineTo(x(i), y(v));
     });
     ctx.stroke();
-    peaks.forEach((v, i) => { if (v !== null) { ctx.beginPath(); ctx.arc(x(i), y(v), 4, 0, 2 * Math.PI); ctx.fill(); } });
+    // each peak: filled when it reached the edge of the range (or was not judged), hollow when short
+    const edges = (state.sides && state.sides[s] && state.sides[s].edges) || [];
+    peaks.forEach((v, i) => {
+      if (v === null) return;
+      ctx.beginPath(); ctx.arc(x(i), y(v), 4, 0, 2 * Math.PI);
+      if (edges[i] && !edges[i].reached) { ctx.fillStyle = "#fff"; ctx.fill(); ctx.stroke(); ctx.fillStyle = COLORS[s] || "#555"; }
+      else ctx.fill();
+    });
+    // the moving edge each rep was judged against, dotted, and the latest rep's grade
+    if (edges.length) {
+      ctx.setLineDash([2, 3]); ctx.lineWidth = 1; ctx.beginPath();
+      edges.forEach((e, i) => { if (i === 0) ctx.moveTo(x(i), y(e.edge)); else ctx.lineTo(x(i), y(e.edge)); });
+      ctx.stroke(); ctx.setLineDash([]);
+      const last = edges[edges.length - 1];
+      ctx.fillText(`grade ${last.grade}`, pad + 6, 28);
+    }
   }
 }

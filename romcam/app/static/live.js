@@ -60,6 +60,7 @@ export async function runLive({ plan }) {
     $("angle").textContent = m.angle === null ? "–" : `${m.angle.toFixed(1)}°`;
     $("reason").textContent = m.angle === null ? (m.reason || "") : "";
     $("count").textContent = m.count; $("target").textContent = m.target;
+    $("edge").textContent = m.edge_text || "";
     drawPose(overlay, video, m.points, m.angle !== null);
     drawChart($("chart"), m);
     if (m.prompt !== lastPrompt) { say(m.prompt); lastPrompt = m.prompt; }
