@@ -52,7 +52,7 @@ def setup_problems(joint: Joint, lm: FrameLandmarks, sides, min_visibility: floa
             and legs.away_from_camera(lm.pose, s)]
     for side in away:
         other = "right" if side == "left" else "left"
-        problems.append(f"Your {side} leg is away from the camera: turn around, or measure the {other} "
+        problems.append(f"Your {side} leg is away from the camera: turn around, or measure the {other} leg "
                         f"(--side {other})")
     sides = [s for s in sides if s not in away]
     needed = [n for side in sides for n in joint.needed_landmarks(side if joint.kind == "limb" else None)]

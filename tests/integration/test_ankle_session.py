@@ -233,7 +233,7 @@ def test_session_named_far_leg_waits_at_setup_until_the_person_turns(tmp_path, m
                        capture_output=True, text=True, timeout=600)
     print(r.stdout)
     lines = r.stdout.splitlines()
-    away = "Your right leg is away from the camera: turn around, or measure the left (--side left)"
+    away = "Your right leg is away from the camera: turn around, or measure the left leg (--side left)"
     assert any(ln.startswith("[   0.0 s] setup: " + away) for ln in lines)
     started = [float(m.group(1)) for ln in lines if (m := re.match(r"\[\s*([\d.]+) s\] neutral:", ln))]
     assert started and started[0] >= len(four) / fps, "setup ended before the person turned"

@@ -399,3 +399,34 @@ def _circles_session(clip: Path, tmp_path: Path) -> None:
     assert [t.direction for t in got.turns] == [t.direction for t in cli.turns]
     compare_peaks([(f"{a.turn_no} {side}", a.extreme(side), b.extreme(side), a.start_s, a.end_s)
                    for a, b in zip(got.turns, cli.turns) for side in ("right", "left")], times, "turn")
+
+
+def test_the_camera_check_names_the_far_leg_on_a_side_view(tmp_path, model_dir):
+    """The ankle, right leg named, on the first seconds of squat_jumps_side.mp4 (both feet down, the
+    left leg nearer the camera): the check says the right leg is away from the camera, in the app's
+    words, and the session cannot start."""
+    from selenium.webdriver.support.ui import Select
+
+    clip = video_to_y4m(media("squat_jumps_side.mp4"), tmp_path / "side.y4m", width=360, stop_s=4.0)
+    app = AppProcess(tmp_path / "app.sqlite3")
+    driver = chromium(clip)
+    try:
+        driver.get(app.url)
+        _by(driver, "new-session").click()
+        _by(driver, "subject").send_keys(CODE)
+        Select(_by(driver, "joint")).select_by_value("ankle_dorsiflexion")
+        Select(_by(driver, "side")).select_by_value("right")
+        _by(driver, "to-check").click()
+        listed = "return Array.from(document.querySelectorAll('#problems li')).map((e) => e.textContent)"
+        away = "Your right leg is away from the camera: turn around, or measure the left leg"
+        _until(driver, lambda d: away in (d.execute_script(listed) or []), 90,
+               "the camera check never named the far leg")
+        problems = driver.execute_script(listed)
+        shot(driver, "camera-check-far-leg")
+        disabled = _by(driver, "start").get_attribute("aria-disabled")
+    finally:
+        driver.quit()
+        app.stop()
+    print(problems)
+    assert away in problems and disabled == "true"
+    assert not [p for p in problems if "--" in p]          # no command-line option in the app's words
