@@ -63,7 +63,7 @@ class Rep:
     end_s: float | None   # None while incomplete
     peak_deg: float       # the angle at the peak, as a positive magnitude for this side
     complete: bool = True
-    low_deg: float | None = None   # oscillations: the angle at the rep's own low (where start_s is)
+    low_deg: float | None = None   # oscillations: the angle at the rep's own low (start_s: where the rise leaves it)
 
     @property
     def amplitude_deg(self) -> float | None:
@@ -232,6 +232,7 @@ class OscillationCounter:
     run of usable frames away from rest: a clip that starts mid-movement). Each :class:`Rep` carries its own low."""
 
     MEMORY_S = 30.0   # the reported low: the lowest point since the last peak, at most this far back
+    START_BAND = 0.1  # a rep starts at its last sample within this share of its rise above its low
 
     def __init__(self, side: str, thresholds: SwingThresholds, neutral_deg: float = 0.0, sign: int = 1):
         self.side, self.th, self.neutral, self.sign = side, thresholds, neutral_deg, sign
@@ -298,6 +299,10 @@ class OscillationCounter:
         self._rising = False
         near_peak_t = next((ts for ts, v in self._recent if ts >= low_t and v >= peak_e - self.th.amplitude_deg / 2),
                            peak_t)
+        # the rep begins where the rise leaves its low: the last sample before the peak within
+        # START_BAND of the rise above the low (a low met early in a long rest would put it there)
+        band = self.START_BAND * (peak_e - low_e)
+        start_t = max((ts for ts, v in self._recent if low_t <= ts <= peak_t and v <= low_e + band), default=low_t)
         self._recent = [s for s in self._recent if s[0] >= peak_t]
         if near_peak_t - low_t > self.th.max_rise_s:
             return None
@@ -305,7 +310,7 @@ class OscillationCounter:
         seen_low = low_t > self._seen_from or low_e <= self.th.amplitude_deg
         if peak_e < self.th.min_peak_deg or t - low_t < self.th.min_duration_s or not seen_low:
             return None
-        rep = Rep(self.side, low_t, peak_t, t, self._angle(peak_e), low_deg=self._angle(low_e))
+        rep = Rep(self.side, start_t, peak_t, t, self._angle(peak_e), low_deg=self._angle(low_e))
         self.reps.append(rep)
         return rep
 

@@ -106,3 +106,20 @@ def test_thresholds_scale_with_the_movement():
     assert TH.scaled_to(5.0) == TH  # small movements keep the joint's floors
     with pytest.raises(ValueError):
         RepThresholds(enter_deg=3.0, exit_deg=5.0, min_amplitude_deg=8.0)
+
+
+def test_an_oscillation_begins_where_its_rise_leaves_its_low_not_at_an_early_low_in_the_rest():
+    """A rest whose lowest sample comes early (a dip at 0.5 s), then a rise at 3.0 s: the rep starts
+    at the rise (what the knee-over-toe reading takes the toe before), its low is the dip."""
+    from romcam.measure.reps import OscillationCounter, SwingThresholds
+
+    t = np.arange(0, 7, 1 / 30)
+    angle = np.where((t >= 3.0) & (t < 5.0), 20.0 * np.sin(np.pi * (t - 3.0) / 2.0), 0.0)
+    angle[(t > 0.45) & (t < 0.55)] = -0.8
+    counter = OscillationCounter("right", SwingThresholds(3.0, 3.0))
+    for ti, a in zip(t, angle):
+        counter.update(float(ti), float(a))
+    (rep,) = counter.reps
+    assert rep.low_deg == pytest.approx(-0.8)
+    assert 2.9 <= rep.start_s <= 3.1, rep.start_s
+    assert rep.peak_s == pytest.approx(4.0, abs=0.05)
