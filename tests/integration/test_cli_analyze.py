@@ -37,12 +37,14 @@ def test_analyze_writes_frames_and_summary(tmp_path, model_dir):
                "--out", out, "--no-progress")
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""        # MediaPipe's native log lines do not reach the terminal; clean exit
-    assert "2 reps" in r.stdout and "had not returned" in r.stdout
+    # three squats: the third comes back up 40 deg before the clip ends, an oscillation of its own
+    # since issue 22 (before it, "2 reps" and the third "had not returned" to rest)
+    assert "3 reps" in r.stdout and "set grade" in r.stdout
     summary = json.loads((out / "summary.json").read_text())
     for key in ("joint", "fps", "frames", "valid_frames", "rep_count", "reps", "max_deg"):
         assert key in summary
     assert summary["joint"] == "knee_flexion"
-    assert summary["rep_count"] == {"left": 2, "right": 2}
+    assert summary["rep_count"] == {"left": 3, "right": 3}
     assert {"side", "start_s", "peak_s", "end_s", "peak_deg"} <= set(summary["reps"][0])
     frames = pd.read_csv(out / "frames.csv")
     assert len(frames) == summary["frames"] == 65
@@ -127,7 +129,8 @@ def test_bench_without_baseline_reports_what_a_long_recording_costs(model_dir):
     result = json.loads(r.stdout)
     print(f"\n{result}")
     assert "baseline_fps" not in result and "speedup" not in result
-    assert result["frames"] == 191 and result["rep_count_romcam"] == {"right": 3}
+    # the three lunges and the bob at the bottom of two of them: oscillations since issue 22
+    assert result["frames"] == 191 and result["rep_count_romcam"] == {"right": 5}
     assert result["romcam_s"] > 0 and result["analysis_s"] >= 0 and result["romcam_cpu_ms_per_frame"] > 0
     assert result["romcam_peak_memory_mb"] > 100      # the models alone take more than that
 
