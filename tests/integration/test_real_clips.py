@@ -63,13 +63,11 @@ def half_rate(tmp_path_factory):
 
 
 HALF_RATE_CASES = [pytest.param(*c, marks=pytest.mark.xfail(
-    strict=True, reason="NOT MET since the ankle became the shin from the vertical (issue #10), and no honest "
-    "general rule found. At 15 fps: 2 reps (31.9 deg = two frames in a row, 0.66-0.73 s, of the standing ankle "
-    "drawn half-way to the rear foot, which a 3-frame median cannot drop; 20.9) and the third lunge incomplete "
-    "(27.8): its return reads 12.0 deg at 6.11 s (exit 8.9), then MediaPipe draws the clip's last frames with the "
-    "standing ankle at the rear foot (30.0, 27.8 deg) and the legs crossed (left out), where the full-rate pass "
-    "read 10.6 and 1.1. Closing an excursion at the end of a stream like one whose view was lost would not count "
-    "it either: the mixed frames are its last and highest samples, so it is not seen coming back")) if c[:2] == ("lunges_side.mp4", "ankle_dorsiflexion")
+    strict=True, reason="NOT MET: at 15 fps the shin counts 6 oscillations, at full rate 5 (the three lunges and "
+    "the bob at the bottom of two of them); which oscillation is added at half rate was not examined. Before "
+    "issue 22 (reps had to return to rest) it counted 2 at half rate: the standing ankle drawn half-way to the "
+    "rear foot on two frames in a row (31.9 deg), which a 3-frame median cannot drop, and the third lunge left "
+    "open by the clip's last frames")) if c[:2] == ("lunges_side.mp4", "ankle_dorsiflexion")
     else pytest.param(*c, marks=pytest.mark.xfail(
         strict=True, reason="NOT MET since issue 22 (reps are oscillations): at 15 fps the knee counts 5, at full "
         "rate 6 (the three lunges and a 20-30 deg bob at the bottom of each); which oscillation is lost at half "
@@ -98,6 +96,8 @@ def test_auto_side_picks_the_limb_nearer_the_camera(landmarks_of):
     _, a = _counts(landmarks_of(media("lunges_side.mp4")), "knee_flexion", "auto")
     assert list(a.sides) == ["right"]
     assert "nearer the camera" in a.side_note
+
+
 def test_auto_side_picks_the_standing_leg_for_the_ankle(landmarks_of):
     """The ankle's --side auto is the standing (loaded) leg since issue #10, not the nearer one;
     on lunges_side.mp4 that is the front, right leg (its foot is down 91 % of the time)."""
