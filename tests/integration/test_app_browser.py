@@ -77,6 +77,21 @@ def _until(driver, check, timeout: float, what: str):
                          ignored_exceptions=(StaleElementReferenceException,)).until(check, message=what)
 
 
+def navigate(driver, element, timeout: float = 90.0) -> None:
+    """Click ``element`` (a link or a submit button) and wait until the next page has loaded.
+
+    A click returns before a form's POST has been answered; reading the page then reads the old one,
+    or a blank one, so the old page's root must go stale and the new one finish loading first.
+    """
+    from selenium.webdriver.support import expected_conditions as ec
+
+    old = driver.find_element("tag name", "html")
+    element.click()
+    _until(driver, ec.staleness_of(old), timeout, "the page never changed after a click")
+    _until(driver, lambda d: d.execute_script("return document.readyState") == "complete", timeout,
+           "the next page never finished loading")
+
+
 def new_session(driver, app, urls, *, side="left", trials=1, target_reps=1, set_kind="reps", target_turns=3,
                 screens=False):
     """Home -> new session form -> camera check, ready -> live page."""
@@ -84,7 +99,7 @@ def new_session(driver, app, urls, *, side="left", trials=1, target_reps=1, set_
 
     driver.get(app.url)
     urls.append(driver.current_url)
-    _by(driver, "new-session").click()
+    navigate(driver, _by(driver, "new-session"))
     urls.append(driver.current_url)
     _by(driver, "subject").send_keys(CODE)
     Select(_by(driver, "side")).select_by_value(side)
@@ -96,11 +111,11 @@ def new_session(driver, app, urls, *, side="left", trials=1, target_reps=1, set_
         field.send_keys(str(value))
     if screens:
         shot(driver, "new-session")
-    _by(driver, "to-check").click()
+    navigate(driver, _by(driver, "to-check"))
     urls.append(driver.current_url)
     _until(driver, lambda d: d.execute_script("return document.body.dataset.ready") == "1", 90,
            "the camera check never said ready")
-    _by(driver, "start").click()
+    navigate(driver, _by(driver, "start"))
     urls.append(driver.current_url)
 
 
@@ -194,11 +209,11 @@ def test_a_side_bend_session_through_the_browser_matches_romcam_session(bends, t
         driver.get(app.base + "/")
         urls.append(driver.current_url)
         for _ in range(2):                      # the demo data, viewable beside the real session
-            _by(driver, "add-demo").click()
+            navigate(driver, _by(driver, "add-demo"))
             urls.append(driver.current_url)
         shot(driver, "home")
         home_rows = [r.text for r in driver.find_elements("css selector", "#subjects tbody tr")]
-        driver.find_element("link text", CODE).click()
+        navigate(driver, driver.find_element("link text", CODE))
         urls.append(driver.current_url)
         shot(driver, "subject")
         subject_rows = [r.text for r in driver.find_elements("css selector", "#sessions tbody tr")]
@@ -290,9 +305,9 @@ def test_the_camera_check_names_the_missing_face_on_squats_front(tmp_path, model
     driver = chromium(clip)
     try:
         driver.get(app.url)
-        _by(driver, "new-session").click()
+        navigate(driver, _by(driver, "new-session"))
         _by(driver, "subject").send_keys(CODE)
-        _by(driver, "to-check").click()
+        navigate(driver, _by(driver, "to-check"))
         listed = "return Array.from(document.querySelectorAll('#problems li')).map((e) => e.textContent)"
         _until(driver, lambda d: d.execute_script(listed), 90, "the camera check named no problem")
         time.sleep(1.0)
@@ -412,11 +427,11 @@ def test_the_camera_check_names_the_far_leg_on_a_side_view(tmp_path, model_dir):
     driver = chromium(clip)
     try:
         driver.get(app.url)
-        _by(driver, "new-session").click()
+        navigate(driver, _by(driver, "new-session"))
         _by(driver, "subject").send_keys(CODE)
         Select(_by(driver, "joint")).select_by_value("ankle_dorsiflexion")
         Select(_by(driver, "side")).select_by_value("right")
-        _by(driver, "to-check").click()
+        navigate(driver, _by(driver, "to-check"))
         listed = "return Array.from(document.querySelectorAll('#problems li')).map((e) => e.textContent)"
         away = "Your right leg is away from the camera: turn around, or measure the left leg"
         _until(driver, lambda d: away in (d.execute_script(listed) or []), 90,
