@@ -385,3 +385,16 @@ def test_a_set_judged_against_the_edge_is_recovered_with_its_judgements(tmp_path
         assert [(r.edge.edge_deg, r.edge.reached, r.edge.grade) for r in reps] == \
             [(j.edge_deg, j.reached, j.grade) for j in judged.reps]
         assert session.outcomes[0].set_grade == judged.grade and session.outcomes[0].set_judged == 2
+
+
+def test_the_recovery_models_check_every_field_of_the_records_they_stand_for():
+    """A field added to SideOutcome or RepEdge must be checked (and so recovered) by the recovery
+    file's models; a field the models hold that the records lack would be refused on replay."""
+    from dataclasses import fields
+
+    from romcam.measure.edge import RepEdge
+    from romcam.measure.outcome import SideOutcome
+    from romcam.storage.recovery import Edge, Result
+
+    for model, record in ((Result, SideOutcome), (Edge, RepEdge)):
+        assert set(model.model_fields) == {f.name for f in fields(record)}, (model.__name__, record.__name__)
