@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import numpy as np
-import opensim
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -22,40 +20,7 @@ from romcam.measure.outcome import side_outcome
 from romcam.storage.meta import SessionMeta
 from romcam.storage.mot import COORDINATES, Motion, coordinate_name, mot_text
 from romcam.storage.store import Store
-
-opensim.Logger.setLevelString("error")
-
-
-def read_mot(path: Path) -> tuple[list[str], pd.DataFrame]:
-    """A .mot as written: its header lines (up to endheader) and its table (pandas, tab separated)."""
-    lines = Path(path).read_text(encoding="utf-8").split("\n")
-    end = lines.index("endheader")
-    table = pd.read_csv(path, sep="\t", skiprows=end + 1, keep_default_na=False, dtype=str)
-    return lines[:end + 1], table
-
-
-def opensim_table(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, dict]:
-    """The file as OpenSim 4's TimeSeriesTable reads it: labels, times, values, header keys."""
-    t = opensim.TimeSeriesTable(str(path))
-    labels = list(t.getColumnLabels())
-    values = np.array([t.getRowAtIndex(i).to_numpy() for i in range(t.getNumRows())]).reshape(-1, len(labels))
-    meta = {k: t.getTableMetaDataAsString(k) for k in t.getTableMetaDataKeys()}
-    return labels, np.array(t.getIndependentColumn()), values, meta
-
-
-def opensim_storage(path: Path) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
-    """The file as OpenSim's legacy Storage reads it (the GUI's and the tools' loader)."""
-    s = opensim.Storage(str(path))
-    labels = [s.getColumnLabels().get(i) for i in range(s.getColumnLabels().getSize())]
-    times = opensim.ArrayDouble()
-    s.getTimeColumn(times)
-    columns = {}
-    for name in labels[1:]:
-        d = opensim.ArrayDouble()
-        s.getDataColumn(name, d)
-        columns[name] = np.array([d.get(i) for i in range(d.getSize())])
-    assert s.isInDegrees()
-    return labels, np.array([times.get(i) for i in range(times.getSize())]), columns
+from motfiles import opensim_storage, opensim_table, read_mot
 
 
 # --------------------------------------------------------------------------- the format
