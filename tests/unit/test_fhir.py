@@ -261,7 +261,7 @@ def test_an_empty_database_gives_an_empty_valid_bundle(cli_env, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["export"], "needs a file to write (give --csv FILE, --fhir FILE or both)"),
-    (["export", "--fhir", "{tmp}/x.json", "--frames"], "--frames and --turns write files beside the CSV"),
+    (["export", "--fhir", "{tmp}/x.json", "--frames"], "--frames, --turns and --mot write files beside the CSV"),
     (["export", "--csv", "{tmp}/x.json", "--fhir", "{tmp}/x.json"], "is also a CSV file of this export"),
     (["export", "--csv", "{tmp}/x.csv", "--frames", "--fhir", "{tmp}/x_frames.csv"], "is also a CSV file"),
     (["export", "--fhir", "{tmp}/taken.json"], "already exists and romcam did not write it"),
