@@ -248,8 +248,8 @@ def mot_path(path: Path, session_id: int) -> Path:
 def session_motion(store: Store, row: SessionRow) -> Motion:
     """The per-frame angles of the session ``row`` as an OpenSim motion (:mod:`romcam.storage.mot`),
     the same numbers as its rows of the frames CSV."""
-    return mot.session_motion(frames_table(store, [row]), row.joint, f"romcam session {row.id}: {row.joint}",
-                              time_decimals=FRAME_T_DECIMALS, deg_decimals=FRAME_DEG_DECIMALS)
+    return mot.stored_frames_motion(frames_table(store, [row]), row.joint, f"romcam session {row.id}: {row.joint}",
+                                    time_decimals=FRAME_T_DECIMALS, deg_decimals=FRAME_DEG_DECIMALS)
 
 
 def check_mot_outputs(path: Path, rows: Iterable[SessionRow], db_path: Path | None = None,

@@ -25,7 +25,7 @@ CSV's.
 ``NaN`` row (and reads that row's NaN as 0), and an empty cell shifts the later columns one to
 the left; a left-out frame is a gap in ``time`` that every reader copes with. With two angle
 columns (both legs), a frame usable on one leg only is left out too; its value stays in the
-frames CSV. Building is pure (:func:`session_motion`, :func:`analysis_motion`,
+frames CSV. Building is pure (:func:`stored_frames_motion`, :func:`analysis_motion`,
 :func:`mot_text`); :func:`write_mot` writes the text atomically.
 """
 
@@ -126,8 +126,8 @@ def _no_negative_zero(value: float, decimals: int) -> float:
     return 0.0 if round(value, decimals) == 0 else value
 
 
-def session_motion(frames: pd.DataFrame, joint: str, name: str, time_decimals: int = 3,
-                   deg_decimals: int = 2) -> Motion:
+def stored_frames_motion(frames: pd.DataFrame, joint: str, name: str, time_decimals: int = 3,
+                         deg_decimals: int = 2) -> Motion:
     """The Motion of one stored session from its rows of the frames export (the columns of
     :data:`romcam.storage.export.FRAME_COLUMNS`, rounded as the frames CSV writes them, at these
     decimals): one column per side (left, then right), one for a signed joint (no side)."""
