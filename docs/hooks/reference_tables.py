@@ -2,14 +2,15 @@
 
 ``<!-- romcam:schema -->`` becomes the session database's tables (``romcam.storage.schema``);
 ``<!-- romcam:columns sessions -->`` (``frames``, ``turns``) the export's columns with their units
-and meanings (``romcam.storage.export``)."""
+and meanings (``romcam.storage.export``); ``<!-- romcam:columns mot -->`` the .mot file's angle
+columns (``romcam.storage.mot``)."""
 
 from __future__ import annotations
 
 import re
 
 MARK = "<!-- romcam:schema -->"
-COLUMNS_MARK = re.compile(r"<!-- romcam:columns (sessions|frames|turns) -->")
+COLUMNS_MARK = re.compile(r"<!-- romcam:columns (sessions|frames|turns|mot) -->")
 
 
 def _type(column) -> str:
@@ -49,7 +50,23 @@ def schema_markdown() -> str:
     return "\n".join(parts)
 
 
+def mot_markdown() -> str:
+    from romcam.measure.joints import JOINTS
+    from romcam.storage.mot import COORDINATES, coordinate_name
+
+    def names(joint: str) -> str:
+        sides = ("left", "right") if JOINTS[joint].kind == "limb" else (None,)
+        return ", ".join(f"`{coordinate_name(joint, side)}`" for side in sides)
+
+    rows = [f"| `{joint}` | {names(joint)} | {'yes' if opensim else 'no'} | {meaning} |"
+            for joint, _, opensim, meaning in COORDINATES]
+    return "\n".join(["| romcam joint | column | a coordinate of OpenSim's common models | meaning |",
+                      "|---|---|---|---|", *rows])
+
+
 def columns_markdown(which: str) -> str:
+    if which == "mot":
+        return mot_markdown()
     from romcam.storage.export import FRAME_COLUMNS, SESSION_COLUMNS, TURN_COLUMNS
 
     columns = {"sessions": SESSION_COLUMNS, "frames": FRAME_COLUMNS, "turns": TURN_COLUMNS}[which]

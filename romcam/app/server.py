@@ -300,6 +300,17 @@ def create_app(config: AppConfig) -> FastAPI:
         return Response(bundle_text(bundle), media_type="application/fhir+json",
                         headers={"content-disposition": f'attachment; filename="romcam-session-{session_id}-fhir.json"'})
 
+    @app.get("/session/{session_id}/angles.mot")
+    def export_mot(session_id: int):
+        from romcam.storage.export import session_motion
+        from romcam.storage.mot import mot_text
+
+        detail, _ = detail_or_404(session_id)
+        with store() as s:
+            text = mot_text(session_motion(s, detail.row))
+        return Response(text, media_type="text/plain; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="romcam-session-{session_id}.mot"'})
+
     @app.get("/subject/{subject_id}", response_class=HTMLResponse)
     def subject(request: Request, subject_id: int):
         from romcam.report.html import data_uri

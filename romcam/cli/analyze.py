@@ -1,5 +1,5 @@
-"""`romcam analyze`: the command, and the writer of its results (frames.csv, summary.json) and of
-the short summary it prints. The writer takes plain data (a table, a summary dict, the numbers
+"""`romcam analyze`: the command, and the writer of its results (frames.csv, summary.json and, with
+--mot, frames.mot) and of the short summary it prints. The writer takes plain data (a table, a summary dict, the numbers
 to describe); the analysis itself is :mod:`romcam.measure.analysis`, imported when the command
 runs so that `romcam --help` stays fast."""
 
@@ -34,16 +34,29 @@ def write_analysis(table: pd.DataFrame, summary: dict, out_dir: Path,
 
 
 OUTPUT_FILES = ("frames.csv", "summary.json")
+MOT_FILE = "frames.mot"
 
 
-def prepare_out_dir(out_dir: Path | None, default: Path, video: str, overwrite: bool = False) -> Path:
-    """Before the analysis: the folder to write into, and its two files may be written. The
+def write_motion(table: pd.DataFrame, joint: str, out_dir: Path) -> tuple[Path, int, int]:
+    """frames.mot in ``out_dir``: the angle columns of ``table`` (frames.csv) as an OpenSim motion;
+    returns its path, the frames written and the frames left out (not usable)."""
+    from romcam.storage.mot import analysis_motion, frames_left_out, write_mot
+
+    motion = analysis_motion(table, joint, f"romcam analyze: {joint}")
+    path = write_mot(motion, out_dir / MOT_FILE)
+    out = frames_left_out(motion)
+    return path, len(motion.time) - out, out
+
+
+def prepare_out_dir(out_dir: Path | None, default: Path, video: str, overwrite: bool = False,
+                    files: tuple[str, ...] = OUTPUT_FILES) -> Path:
+    """Before the analysis: the folder to write into, and its ``files`` may be written. The
     default folder is made (a new name, -2, -3..., when it holds files romcam did not write);
     a given ``--out`` folder is made only when its parent exists, and that is said."""
     if out_dir is None:
         base = out_dir = default
         n = 1
-        while any(free_name(out_dir / f) != out_dir / f for f in OUTPUT_FILES):
+        while any(free_name(out_dir / f) != out_dir / f for f in files):
             n += 1
             out_dir = base.with_name(f"{base.name}-{n}")
         check_folder(out_dir, "--out", create=True)
@@ -55,7 +68,7 @@ def prepare_out_dir(out_dir: Path | None, default: Path, video: str, overwrite: 
     elif not out_dir.is_dir():
         raise RomcamError(f"{out_dir} is a file, not a folder (give a folder with --out)")
     try:
-        for name in OUTPUT_FILES:
+        for name in files:
             check_output(out_dir / name, "--out", overwrite=overwrite, inputs=[video])
     except RomcamError:
         if not any(out_dir.iterdir()):
@@ -144,8 +157,10 @@ def _neutral_range(text: str | None, video: str, circle_set: bool) -> tuple[floa
 @click.option("--scale-target", default="board", show_default=True, metavar="TARGET",
               help="Ankle: what gives the scale for the knee over toe in cm, upright beside the foot in the "
                    "first 3 s: board, board:FILE.json, marker:ID:SIZE_MM (a DICT_4X4_50 marker) or none.")
+@click.option("--mot", is_flag=True, help="Also write the per-frame angles as an OpenSim motion file, "
+                                          "frames.mot, beside frames.csv.")
 def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, camera_profile, no_progress,
-            overwrite, neutral, scale_target):
+            overwrite, neutral, scale_target, mot):
     """Measure JOINT in VIDEO (a file or a folder of images): angles per frame and reps per side."""
     from romcam.measure.analysis import analyze_landmarks, frames_table, summary
     from romcam.measure.joints import get_joint
@@ -160,7 +175,8 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
                            scale_target=scale_target, workers=workers, progress=not no_progress)
     checked = check_video(video, j, options)     # a wrong profile or target fails before the long work
     out_dir = prepare_out_dir(out_dir, Path("romcam-out") / f"{Path(video).stem}_"
-                              f"{circles.JOINT_NAME if circle_set else j.name}", video, overwrite)
+                              f"{circles.JOINT_NAME if circle_set else j.name}", video, overwrite,
+                              OUTPUT_FILES + ((MOT_FILE,) if mot else ()))
     measured = measure_video(video, j, options, checked)
     landmarks, info = measured.landmarks, measured.info
     extra = {"video": str(video), "mirrored": mirrored, "pose_model": model,
@@ -169,15 +185,26 @@ def analyze(video, joint, side, mirrored, model, model_dir, out_dir, workers, ca
         c = circles.analyze_circles(landmarks)
         content = circles.summary(c)
         content["warnings"] += measured.warnings
-        frames_path, summary_path = write_analysis(circles.frames_table(c), content, out_dir, extra)
+        table = circles.frames_table(c)
+        frames_path, summary_path = write_analysis(table, content, out_dir, extra)
         click.echo(circles.describe(str(video), c))
         click.echo(f"wrote {frames_path} and {summary_path}")
+        if mot:
+            _say_motion(write_motion(table, j.name, out_dir))
         return
     a = analyze_landmarks(j, landmarks, side, vertical=measured.vertical, neutral_range=neutral_range,
                           scale=measured.scale)
     content = summary(a)
     content["warnings"] += measured.warnings
-    frames_path, summary_path = write_analysis(frames_table(a), content, out_dir, extra)
+    table = frames_table(a)
+    frames_path, summary_path = write_analysis(table, content, out_dir, extra)
     per_side = {s: ([r.peak_deg for r in result.reps], result.max_deg) for s, result in a.sides.items()}
     click.echo(describe(str(video), a.joint.title, content, per_side))
     click.echo(f"wrote {frames_path} and {summary_path}")
+    if mot:
+        _say_motion(write_motion(table, j.name, out_dir))
+
+
+def _say_motion(written: tuple[Path, int, int]) -> None:
+    path, n, out = written
+    click.echo(f"wrote {path}: OpenSim motion, {n} frames" + (f" ({out} not usable left out)" if out else ""))

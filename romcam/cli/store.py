@@ -72,9 +72,11 @@ def history(subject, joint, since, db):
                                              "<stem>_frames.csv beside the CSV.")
 @click.option("--turns", is_flag=True, help="Also write the neck circles of sets of circles, one row "
                                             "per turn, to <stem>_turns.csv beside the CSV.")
+@click.option("--mot", is_flag=True, help="Also write each session's per-frame angles as an OpenSim motion "
+                                          "file, <stem>_session-<id>.mot beside the CSV.")
 @_db_option
 @click.option("--overwrite", is_flag=True, help="Let the export replace existing files.")
-def export(csv_path, fhir_path, subject, since, joint, frames, turns, db, overwrite):
+def export(csv_path, fhir_path, subject, since, joint, frames, turns, mot, db, overwrite):
     """Write the sessions as CSV for a spreadsheet (UTF-8, comma separated, units in the
     column names) and/or as a FHIR R4 bundle for a health record (--fhir)."""
     from romcam.errors import RomcamError
@@ -83,8 +85,8 @@ def export(csv_path, fhir_path, subject, since, joint, frames, turns, db, overwr
     if csv_path is None and fhir_path is None:
         raise RomcamError("romcam export needs a file to write (give --csv FILE, --fhir FILE or both); "
                           "see `romcam export --help`")
-    if csv_path is None and (frames or turns):
-        raise RomcamError("--frames and --turns write files beside the CSV (give --csv FILE too)")
+    if csv_path is None and (frames or turns or mot):
+        raise RomcamError("--frames, --turns and --mot write files beside the CSV (give --csv FILE too)")
     db_path = resolve_db_path(db)
     csv_targets, turns_target = [], None
     if csv_path is not None:
@@ -100,8 +102,10 @@ def export(csv_path, fhir_path, subject, since, joint, frames, turns, db, overwr
         check_fhir_output(fhir_path, db_path, overwrite, others=others)
     with Store.open(db, readonly=True) as store:
         say_waiting(store)
+        motions = _session_motions(store, csv_path, subject, since, joint, db_path, overwrite) if mot else []
         if csv_path is not None:
             _write_csv_export(store, csv_path, subject, since, joint, frames, turns_target, overwrite)
+            _write_motions(motions)
         if fhir_path is not None:
             from romcam.storage.fhir import fhir_bundle, write_fhir
 
@@ -111,6 +115,31 @@ def export(csv_path, fhir_path, subject, since, joint, frames, turns, db, overwr
             counts = ", ".join(_count(kinds.count(kind), kind.lower()) for kind in ("Patient", "Device"))
             click.echo(f"wrote {fhir_path}: FHIR R4 bundle, {_count(kinds.count('Observation'), 'observation')} "
                        f"(session x side), {counts}")
+
+
+def _session_motions(store, csv_path, subject, since, joint, db_path, overwrite):
+    """The .mot files of `romcam export --mot`: (path, motion) per session with frames, every
+    path checked before anything is written."""
+    from romcam.storage.export import check_mot_outputs, session_motion
+
+    rows = store.sessions(subject=subject, joint=_joint_name(joint), since=since)
+    motions = {row.id: session_motion(store, row) for row in rows}
+    with_frames = [row for row in rows if len(motions[row.id].time)]
+    if len(with_frames) < len(rows):
+        ids = ", ".join(str(row.id) for row in rows if not len(motions[row.id].time))
+        click.echo(f"no .mot for session {ids}: no per-frame angles stored", err=True)
+    targets = check_mot_outputs(csv_path, with_frames, db_path, overwrite)
+    return [(targets[row.id], motions[row.id]) for row in with_frames]
+
+
+def _write_motions(motions) -> None:
+    from romcam.storage.mot import frames_left_out, write_mot
+
+    for path, motion in motions:
+        write_mot(motion, path, "--csv")
+        out = frames_left_out(motion)
+        click.echo(f"wrote {path}: OpenSim motion, {len(motion.time) - out} frames"
+                   + (f" ({out} not usable left out)" if out else ""))
 
 
 def _count(n: int, word: str) -> str:

@@ -34,6 +34,8 @@ import pandas as pd
 from romcam.errors import RomcamError
 from romcam.files import atomic_write_text, check_output, disk_error, same_file
 from romcam.measure.outcome import SideOutcome
+from romcam.storage import mot
+from romcam.storage.mot import Motion
 from romcam.storage.rows import SessionRow
 from romcam.storage.store import Store
 from romcam.text import printable
@@ -236,6 +238,32 @@ def turns_path(path: Path) -> Path:
 def frames_path(path: Path) -> Path:
     """Where --frames writes the per-frame series: ``<stem>_frames.csv`` beside ``path``."""
     return path.with_name(f"{path.stem}_frames.csv")
+
+
+def mot_path(path: Path, session_id: int) -> Path:
+    """Where --mot writes a session's angles: ``<stem>_session-<id>.mot`` beside ``path``."""
+    return path.with_name(f"{path.stem}_session-{session_id}.mot")
+
+
+def session_motion(store: Store, row: SessionRow) -> Motion:
+    """The per-frame angles of the session ``row`` as an OpenSim motion (:mod:`romcam.storage.mot`),
+    the same numbers as its rows of the frames CSV."""
+    return mot.stored_frames_motion(frames_table(store, [row]), row.joint, f"romcam session {row.id}: {row.joint}",
+                                    time_decimals=FRAME_T_DECIMALS, deg_decimals=FRAME_DEG_DECIMALS)
+
+
+def check_mot_outputs(path: Path, rows: Iterable[SessionRow], db_path: Path | None = None,
+                      overwrite: bool = False) -> dict[int, Path]:
+    """Before anything is written: the .mot file of each of ``rows`` (``--mot``) may be written;
+    returns them by session id."""
+    targets = {}
+    for row in rows:
+        target = mot_path(Path(path), row.id)
+        if db_path is not None and same_file(target, db_path):
+            raise RomcamError(f"{target} is the session database itself (give another file name for --csv)")
+        targets[row.id] = check_output(target, "--csv", overwrite=overwrite,
+                                       inputs=[db_path] if db_path is not None else [])
+    return targets
 
 
 def export_tables(store: Store, subject: str | None = None, since: str | date | datetime | None = None,

@@ -261,7 +261,7 @@ def test_an_empty_database_gives_an_empty_valid_bundle(cli_env, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["export"], "needs a file to write (give --csv FILE, --fhir FILE or both)"),
-    (["export", "--fhir", "{tmp}/x.json", "--frames"], "--frames and --turns write files beside the CSV"),
+    (["export", "--fhir", "{tmp}/x.json", "--frames"], "--frames, --turns and --mot write files beside the CSV"),
     (["export", "--csv", "{tmp}/x.json", "--fhir", "{tmp}/x.json"], "is also a CSV file of this export"),
     (["export", "--csv", "{tmp}/x.csv", "--frames", "--fhir", "{tmp}/x_frames.csv"], "is also a CSV file"),
     (["export", "--fhir", "{tmp}/taken.json"], "already exists and romcam did not write it"),
@@ -279,3 +279,23 @@ def test_cli_refuses_in_one_line_and_writes_nothing(db, cli_env, capsys, tmp_pat
     assert err.startswith("romcam: error: ") and err.count("\n") == 1 and message in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert db.read_bytes() == db_bytes and (tmp_path / "taken.json").read_text() == "{}"
+
+
+def test_observation_codes_are_snomed_and_romcams_without_pacios_loinc(db, cli_env, tmp_path):
+    """The codings decided in docs/reference/exports.md ("LOINC and HL7's PACIO guide"): SNOMED CT's
+    range of joint movement beside romcam's joint code; PACIO's LOINC 92850-7 / 92851-5 are CMS
+    assessment items (a limitation of the whole upper / lower extremity over the assessment period,
+    answered 0/1/2), not a joint's range in degrees, and are not used."""
+    out = tmp_path / "bundle.json"
+    assert main(["export", "--fhir", str(out), "--db", str(db)]) == 0
+    bundle = _parse(out)
+    observations = [e.resource for e in bundle.entry if e.resource.get_resource_type() == "Observation"]
+    joints = set()
+    for obs in observations:
+        (snomed, romcam) = obs.code.coding
+        assert (snomed.system, snomed.code) == (SNOMED, "364564000")
+        assert romcam.system == ROMCAM_CODES
+        joints.add(romcam.code)
+    assert {"neck_lateral_flexion", "ankle_dorsiflexion"} <= joints
+    text = out.read_text(encoding="utf-8")
+    assert "loinc.org" not in text and "92850-7" not in text and "92851-5" not in text
