@@ -97,6 +97,8 @@ SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("synthetic", "0/1", "1 for demo or synthetic data (not a measurement of a person), else 0."),
     ("recorded", "0/1", "1 for a recorded visit (a video analysed later with the phases given: "
                         "`session --phases`), 0 for a live session."),
+    ("session_uuid", "-", "The session's identity (a UUID made when it started): the same in every database "
+                          "it is copied to (`db copy`), where session_id may differ."),
 )
 
 FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -174,6 +176,7 @@ def _session_record(row: SessionRow, o: SideOutcome) -> dict:
         "heel_lifted": row.heel_lifted.get(o.side) if row.heel_lifted else None, "synthetic": int(row.synthetic),
         "knee_over_toe_before_cm": _round(row.knee_over_toe_cm.get((o.side, "before")), CM_DECIMALS),
         "knee_over_toe_after_cm": _round(row.knee_over_toe_cm.get((o.side, "after")), CM_DECIMALS),
+        "session_uuid": row.uuid,
     }
 
 

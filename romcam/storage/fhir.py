@@ -94,6 +94,14 @@ def resource_id(db_key: str, *parts) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "romcam:" + "|".join(map(str, (db_key, *parts)))))
 
 
+def observation_id(key: str, row, side: str) -> str:
+    """The id of a session's Observation for ``side``: from the session's UUID, so the same in every
+    database the session is copied to (a session stored before UUIDs: from the database and number)."""
+    if row.uuid:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"romcam:session:{row.uuid}|{side}"))
+    return resource_id(key, "session", row.id, side)
+
+
 def db_key(path: str | Path) -> str:
     """What ids are made from: the database's resolved path (a PostgreSQL server: its URL)."""
     if isinstance(path, str) and "://" in path:
@@ -251,10 +259,10 @@ def observation(key: str, detail: SessionDetail, outcome, patient_id: str, devic
         notes.append("SYNTHETIC demo data, not a measurement of a person")
     site = _body_site(row.joint, side)
     return {   # elements in the order of the FHIR specification
-        "resourceType": "Observation", "id": resource_id(key, "session", row.id, side),
+        "resourceType": "Observation", "id": observation_id(key, row, side),
         **({"meta": {"security": [_coding(ACT_REASON, "HTEST", "test health data")]}}
            if row.synthetic else {}),
-        "identifier": [{"system": OBSERVATION_SYSTEM, "value": f"{row.id}/{side}"}],
+        "identifier": [{"system": OBSERVATION_SYSTEM, "value": f"{row.uuid or row.id}/{side}"}],
         "status": "final" if row.status == "complete" else "preliminary",
         "category": [{"coding": [_coding(OBSERVATION_CATEGORY, "exam", "Exam")]}],
         "code": _code(row.joint, side),

@@ -181,7 +181,7 @@ class ReadsMixin:
             target_reps=r["target_reps"], outcomes=tuple(outcomes), results_stored=bool(stored),
             heel_lifted=heel_lifted or {}, knee_over_toe_cm=knee_over_toe or {},
             running=owner is not None and owner.alive(), elsewhere=owner and owner.elsewhere(),
-            turns_done=turns if circles else None, recorded=bool(r["recorded"]),
+            turns_done=turns if circles else None, recorded=bool(r["recorded"]), uuid=r["uuid"],
             **({"set_kind": r["set_kind"] or "reps", "target_turns": r["target_turns"]}
                if "set_kind" in r.keys() else {}))
 

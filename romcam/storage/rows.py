@@ -36,6 +36,7 @@ class SessionRow:
     elsewhere: str | None = None       # in_progress, recorded on this other computer (shared database)
     turns_done: int | None = None      # a set of circles: turns counted (both directions); None for reps
     recorded: bool = False             # a recorded visit (session --phases), not a live session
+    uuid: str | None = None            # the session's identity, the same in every database it is copied to
 
     @property
     def status_label(self) -> str:

@@ -26,7 +26,7 @@ from test_export import _record
 
 README_FILTER = "CSV:44,34,76,1,,1033"     # the docs' advice: comma, ", UTF-8, line 1, English (USA)
 NAMES = [c for c, _, _ in SESSION_COLUMNS]
-TEXT_COLUMNS = {"subject", "started_at", "joint", "side", "status", "verdict", "set_kind"}
+TEXT_COLUMNS = {"subject", "started_at", "joint", "side", "status", "verdict", "set_kind", "session_uuid"}
 
 
 def _soffice() -> str:

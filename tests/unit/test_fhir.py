@@ -130,11 +130,12 @@ def test_bundle_validates_and_round_trips_the_stored_numbers(db, cli_env, tmp_pa
     with Store.open(db, readonly=True) as store:
         details = {row.id: store.session(row.id) for row in store.sessions()}
     stored = {(sid, o.side): (d, o) for sid, d in details.items() for o in d.outcomes}
+    number = {d.row.uuid: sid for sid, d in details.items()}
     got = {}
     for obs in observations:
         (ident,) = obs.identifier
-        sid, side = ident.value.split("/")
-        got[(int(sid), side)] = obs
+        uuid, side = ident.value.split("/")
+        got[(number[uuid], side)] = obs
     assert set(got) == set(stored)
     assert sum(bool(o.set_judged) for _, o in stored.values()) >= 3
 
@@ -217,6 +218,26 @@ def test_reexport_gives_the_same_ids_and_file(db, cli_env, tmp_path):
     assert some < ids
 
 
+def test_a_copied_session_keeps_its_observation_ids_and_uuid(db, cli_env, tmp_path):
+    """`db copy` may number the sessions differently; their Observations (ids, identifiers) and the
+    CSV's session_uuid are those of the session, the same in both databases."""
+    other = tmp_path / "clinic-server.sqlite3"
+    with Store.open(other) as store:      # the target already holds a session: the copies get other numbers
+        _session(store, np.random.default_rng(5), "P900", "knee_flexion", "left", 3, 2, 2, 0)
+    assert main(["db", "copy", "--db", str(db), "--to", str(other)]) == 0
+    observed = {}
+    for name, path in (("home", db), ("server", other)):
+        out = tmp_path / f"{name}.json"
+        assert main(["export", "--fhir", str(out), "--db", str(path), "--subject", "P002"]) == 0
+        observed[name] = {(e.resource.id, e.resource.identifier[0].value)
+                          for e in _parse(out).entry if e.resource.get_resource_type() == "Observation"}
+        assert main(["export", "--csv", str(tmp_path / f"{name}.csv"), "--db", str(path), "--subject", "P002"]) == 0
+    assert len(observed["home"]) == 2 and observed["home"] == observed["server"]
+    home, server = (pd.read_csv(tmp_path / f"{n}.csv", encoding="utf-8-sig") for n in ("home", "server"))
+    assert list(home["session_id"]) != list(server["session_id"])
+    assert list(home["session_uuid"]) == list(server["session_uuid"]) and home["session_uuid"].str.len().eq(36).all()
+
+
 @pytest.mark.parametrize("filters", [["--subject", "P002"], ["--joint", "ankle"], ["--since", "{since}"]])
 def test_filters_select_what_the_csv_selects(db, cli_env, tmp_path, filters):
     since = (datetime.now().astimezone() - timedelta(days=15)).date().isoformat()
@@ -224,7 +245,7 @@ def test_filters_select_what_the_csv_selects(db, cli_env, tmp_path, filters):
     csv_path, fhir_path = tmp_path / "v.csv", tmp_path / "v.json"
     assert main(["export", "--csv", str(csv_path), "--fhir", str(fhir_path), *filters, "--db", str(db)]) == 0
     rows = pd.read_csv(csv_path)
-    want = set(zip(rows["session_id"].astype(str), rows["side"]))
+    want = set(zip(rows["session_uuid"], rows["side"]))
     got = {tuple(e.resource.identifier[0].value.split("/")) for e in _parse(fhir_path).entry
            if e.resource.get_resource_type() == "Observation"}
     assert got == want and 0 < len(want) < 5
