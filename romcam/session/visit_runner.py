@@ -236,6 +236,40 @@ class DryJournal:
                 and not (op == "trial" and (r["phase"], r["side"], r["trial_no"], r["created_at"]) in gone)]
 
 
+@dataclass
+class VisitPreview:
+    """What :func:`record_analysed_visit` would store for the phases given, kept in memory."""
+    result: SessionResult
+    journal: DryJournal
+    lines: list[str]                  # what it said, as `romcam visit` prints it
+
+    def records(self, op: str) -> list[dict]:
+        return self.journal.records(op)
+
+
+def preview_analysed_visit(opts: SessionOptions, analysed: AnalysedVisit, phases_text: str,
+                           neutral_text: str | None = None, recorded_at: str | None = None) -> VisitPreview:
+    """:func:`record_analysed_visit` into a :class:`DryJournal`: the trials, reps, turns and
+    results the phases given would store, with nothing written anywhere."""
+    lines: list[str] = []
+    journal = DryJournal()
+    result = record_analysed_visit(opts, analysed, phases_text, neutral_text, recorded_at=recorded_at,
+                                   say=lines.append, journal=journal)
+    return VisitPreview(result, journal, lines)
+
+
+def visit_angles(opts: SessionOptions, analysed: AnalysedVisit) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Every frame's time and raw angle per channel (NaN where unusable, before any neutral), as
+    the measurer of a recorded visit reads them (:func:`recording_measurers`)."""
+    video = analysed.video
+    config = ProtocolConfig(opts.joint, session_sides(opts.joint, opts.side), trials=opts.trials,
+                            target_reps=opts.target_reps, **set_config_for(opts.joint, opts.set_kind, opts.target_turns))
+    measurer = recording_measurers(config, video.landmarks, video.vertical)()
+    t = np.array([lm.t_s for lm in video.landmarks], dtype=float)
+    rows = [measurer.update(lm) for lm in video.landmarks]
+    return t, {c: np.array([r.get(c, math.nan) for r in rows], dtype=float) for c in measurer.channels}
+
+
 def _refuse_live_options(opts: SessionOptions) -> None:
     if is_webcam(opts.source):
         raise RomcamError("--phases is for a recorded video, not a webcam (give the video with --source "
