@@ -114,13 +114,14 @@ def kept_videos_dir() -> Path:
     return data_dir() / "videos"
 
 
-def visits_router(config) -> APIRouter:
-    """The recorded-visit routes for the app of ``config`` (:class:`romcam.app.server.AppConfig`)."""
+def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
+    """The recorded-visit routes for the app of ``config`` (:class:`romcam.app.server.AppConfig`),
+    uploads up to ``max_upload_mb`` MB."""
     router = APIRouter()
     jobs = VisitJobs()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["joint_title"] = joint_title
-    max_bytes = MAX_UPLOAD_MB * 1_000_000
+    max_bytes = int(max_upload_mb * 1_000_000)
 
     def options(job: VisitJob, subject: str = PREVIEW_SUBJECT, trials: int | None = None, set_kind: str = "reps",
                 new_subject: bool = False) -> SessionOptions:
@@ -163,7 +164,7 @@ def visits_router(config) -> APIRouter:
     @router.get("/visit", response_class=HTMLResponse)
     def visit_page(request: Request):
         return templates.TemplateResponse(request, "visit_upload.j2", {
-            "joints": list(JOINTS.values()), "max_mb": MAX_UPLOAD_MB, "suffixes": ", ".join(VIDEO_SUFFIXES)})
+            "joints": list(JOINTS.values()), "max_mb": f"{max_upload_mb:g}", "suffixes": ", ".join(VIDEO_SUFFIXES)})
 
     @router.post("/visit/upload")
     async def upload(request: Request):
