@@ -45,6 +45,7 @@ from romcam.dirs import data_dir
 from romcam.errors import RomcamError
 from romcam.measure.joints import JOINTS, get_joint
 from romcam.session.common import SessionOptions, session_sides
+from romcam.session.video import check_video
 from romcam.session.visit_runner import (AnalysedVisit, analyse_visit, preview_analysed_visit, record_analysed_visit,
                                          video_options, visit_angles)
 from romcam.storage.store import clean_subject_code
@@ -138,8 +139,10 @@ def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
             try:
                 opts = options(job)
                 opts.source = str(job.path)
-                job.analysed = analyse_visit(opts, video_options(opts, progress=False, on_progress=job.progress),
-                                             recorded_at=job.recorded_at)
+                read = video_options(opts, progress=False, on_progress=job.progress)
+                checked = check_video(opts.source, opts.joint, read)
+                job.total = checked.info.frame_count
+                job.analysed = analyse_visit(opts, read, checked=checked, recorded_at=job.recorded_at)
                 t, channels = visit_angles(opts, job.analysed)
                 job.angles = {"t": [round(float(v), 3) for v in t],
                               "channels": {c: [None if not math.isfinite(v) else round(float(v), 2) for v in a]
@@ -147,7 +150,7 @@ def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
                 job.state = "ready"
                 log.info("visit %s: analysed, %d frames", job.id, len(t))
             except RomcamError as exc:
-                job.error, job.state = str(exc), "failed"
+                job.error, job.state = str(exc).replace(str(job.path), job.name), "failed"
                 log.info("visit %s: not analysed (a one-line error shown on the page)", job.id)
             except Exception:
                 job.error, job.state = "the video could not be analysed (the app's log says why)", "failed"
@@ -232,7 +235,7 @@ def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
         video = job.analysed.video
         return {**job.angles, "duration_s": job.analysed.duration_s or (job.angles["t"][-1] if job.angles["t"] else 0),
                 "fps": video.info.fps, "name": job.name, "joint": job.joint, "side": job.side,
-                "warnings": video.warnings}
+                "warnings": video.warnings, "caption": chart_caption(get_joint(job.joint))}
 
     async def marks_of(request: Request) -> tuple[dict, object]:
         try:
@@ -288,6 +291,17 @@ def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
                 "complete": result.finished.complete, "reason": result.finished.reason}
 
     return router
+
+
+def chart_caption(joint) -> str:
+    """What the timeline's curve is, in words, under it."""
+    if joint.kind == "signed":
+        what = (f"{joint.title} in each frame as measured, positive towards the person's right and negative "
+                f"towards the left")
+    else:
+        what = f"{joint.title} in each frame as measured (blue the left side, orange the right)"
+    return (f"{what}; gaps where a frame could not be used. Circles: the trials before and after, written "
+            f"as measured from the neutral (the dashed line); diamonds: the set's reps.")
 
 
 def preview_json(found) -> dict:

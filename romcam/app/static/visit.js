@@ -83,7 +83,12 @@ function drawTimeline(canvas, data, marks, found) {
   ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.beginPath();
   ctx.moveTo(g.left, g.top); ctx.lineTo(g.left, g.H - g.bottom); ctx.lineTo(g.W - g.right, g.H - g.bottom); ctx.stroke();
   ctx.fillStyle = "#333"; ctx.font = "12px sans-serif";
-  ctx.fillText(`${Math.round(g.hi)}°`, 4, g.top + 10); ctx.fillText(`${Math.round(g.lo)}°`, 4, g.H - g.bottom);
+  const every = g.hi - g.lo > 80 ? 20 : 10;             // the degrees, a faint line every 10 (or 20)
+  for (let v = Math.ceil(g.lo / every) * every; v <= g.hi; v += every) {
+    ctx.strokeStyle = v === 0 ? "#888" : "#e3e6ea"; ctx.beginPath(); ctx.moveTo(g.left, g.y(v)); ctx.lineTo(g.W - g.right, g.y(v)); ctx.stroke();
+    ctx.fillText(`${v}°`, 6, g.y(v) + 4);
+  }
+  ctx.strokeStyle = "#999";
   const step = [1, 2, 5, 10, 15, 30, 60, 120, 300].find((s) => g.dur / s <= 14) || 600;
   for (let t = 0; t <= g.dur; t += step) {
     const x = g.x(t); ctx.fillText(`${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, "0")}`, x - 12, g.H - 10);
@@ -136,12 +141,17 @@ export function runVisit({ job }) {
   const state = { data: null, marks: { before: null, set: null, after: null, neutral: null }, found: null, error: null,
                   previews: 0, pending: null };
   window.romcamVisit = state;                     // read by the browser tests
+  state.xOf = (t) => {                            // where time t is on the chart, in CSS pixels from its left
+    const r = canvas.getBoundingClientRect();
+    return chartGeometry(canvas, state.data).x(t) * r.width / canvas.width;
+  };
 
   function poll() {
     fetch(`/visit/${job}/status`).then((r) => r.json()).then((s) => {
       if (s.state === "failed") { showError($("analysis-error"), s.error); $("analysis-text").textContent = "Not analysed."; return; }
       if (s.state === "ready") { $("analysing").hidden = true; load(); return; }
       const text = s.state === "waiting" ? "waiting for another video's analysis to finish"
+        : !s.done ? "starting: opening the video and loading the models"
         : s.total ? `${s.done} of ${s.total} frames (${Math.round(100 * s.share)} %)` : `${s.done} frames`;
       setBar($("analysis-bar"), s.share || 0, text);
       setTimeout(poll, 500);
@@ -154,6 +164,7 @@ export function runVisit({ job }) {
       $("timeline").hidden = false;
       $("video-line").textContent = `${data.name}: ${clock(data.duration_s)}, ${data.t.length} frames at ${Math.round(data.fps)} fps`
         + (data.warnings.length ? `; ${data.warnings.join("; ")}` : "");
+      $("chart-caption").textContent = data.caption;
       for (const input of document.querySelectorAll("#marks input")) input.max = data.duration_s.toFixed(1);
       redraw();
     });
