@@ -14,7 +14,8 @@ the video as the request's body (its name and options in headers, none in the UR
 ``GET /visit/{job}`` the timeline page; ``GET /visit/{job}/status`` the analysis's progress;
 ``GET /visit/{job}/angles`` every frame's angle; ``POST /visit/{job}/preview`` and
 ``POST /visit/{job}/store`` (JSON marks in). A job's id is random and names no one. The upload is
-deleted once analysed unless the user asked to keep it (then it moves to the data folder's
+saved under a neutral name (its own name, perhaps a person's, stays in memory) and deleted once analysed
+unless the user asked to keep it (then it moves to the data folder's
 ``videos``). Logs name jobs and sessions by id only.
 """
 
@@ -134,8 +135,11 @@ def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
                               quiet=True, new_subject=new_subject)
 
     def run(job: VisitJob) -> None:
+        """The analysis of one upload; its state turns ready (or failed) once the upload is gone
+        (or kept)."""
         with jobs.slot:
             job.state, job.started = "analysing", time.monotonic()
+            state, error = "failed", None
             try:
                 opts = options(job)
                 opts.source = str(job.path)
@@ -147,13 +151,13 @@ def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
                 job.angles = {"t": [round(float(v), 3) for v in t],
                               "channels": {c: [None if not math.isfinite(v) else round(float(v), 2) for v in a]
                                            for c, a in channels.items()}}
-                job.state = "ready"
+                state = "ready"
                 log.info("visit %s: analysed, %d frames", job.id, len(t))
             except RomcamError as exc:
-                job.error, job.state = str(exc).replace(str(job.path), job.name), "failed"
+                error = str(exc).replace(str(job.path), "the video")
                 log.info("visit %s: not analysed (a one-line error shown on the page)", job.id)
             except Exception:
-                job.error, job.state = "the video could not be analysed (the app's log says why)", "failed"
+                error = "the video could not be analysed (the app's log says why)"
                 log.exception("visit %s: analysis failed", job.id)
             finally:
                 if job.keep and job.path.exists():
@@ -163,6 +167,7 @@ def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
                     shutil.move(str(job.path), target)
                     job.kept_path = target
                 _remove_folder(job.path.parent)
+                job.error, job.state = error, state
 
     @router.get("/visit", response_class=HTMLResponse)
     def visit_page(request: Request):
@@ -183,7 +188,7 @@ def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
             recorded_at = h.get("x-romcam-recorded-at") or None
             folder = Path(tempfile.mkdtemp(prefix="romcam-visit-"))
             atexit.register(_remove_folder, folder)
-            path = folder / name
+            path = folder / f"visit{Path(name).suffix}"      # its own name (perhaps a person's) only in memory
             received, head = 0, b""
             with open(path, "wb") as f:
                 async for chunk in request.stream():

@@ -152,6 +152,22 @@ def test_a_video_that_does_not_decode_fails_in_one_line_and_is_deleted(uploads):
     assert client.get("/visit/no-such-job/status").status_code == 404
 
 
+def test_an_upload_the_user_keeps_moves_to_the_data_folder(uploads, tmp_path, monkeypatch):
+    client, folder = uploads
+    monkeypatch.setenv("ROMCAM_DATA_DIR", str(tmp_path / "data"))
+    r = client.post("/visit/upload", content=MP4_HEAD + bytes(5000), headers={**HEADERS, "X-Romcam-Keep": "1"})
+    job = r.json()["job"]
+    for _ in range(100):
+        status = client.get(f"/visit/{job}/status").json()
+        if status["state"] == "failed":
+            break
+        time.sleep(0.1)
+    kept = list((tmp_path / "data" / "videos").iterdir())
+    assert status["kept"] and len(kept) == 1 and kept[0].name.endswith("-visit.mp4")
+    assert kept[0].read_bytes() == MP4_HEAD + bytes(5000)
+    assert list(folder.iterdir()) == []
+
+
 @pytest.mark.parametrize("path", ["/visit", "/visit/abc", "/visit/abc/status", "/visit/abc/angles",
                                   "/static/visit.js"])
 def test_the_visit_routes_need_the_token(tmp_path, path):
