@@ -175,3 +175,17 @@ def test_the_visit_routes_need_the_token(tmp_path, path):
     assert client.get(path).status_code == 401
     assert client.post("/visit/upload", content=MP4_HEAD, headers=HEADERS).status_code == 401
     assert client.post("/visit/abc/store", json={}).status_code == 401
+
+
+def test_a_dry_journal_keeps_the_records_and_leaves_out_a_discarded_trial():
+    from romcam.session.visit_runner import DryJournal
+
+    j = DryJournal()
+    for n, at in ((1, "2026-03-14T10:30:05"), (2, "2026-03-14T10:30:09"), (2, "2026-03-14T10:30:15")):
+        j.write("trial", phase="before", side="left", trial_no=n, peak_deg=40.0 + n, created_at=at)
+        if at.endswith("09"):
+            j.write("discard", phase="before", side="left", trial_no=2, created_at=at)
+    j.write("rep", side="left", rep_no=1, peak_deg=50.0)
+    assert [(r["trial_no"], r["created_at"][-2:]) for r in j.records("trial")] == [(1, "05"), (2, "15")]
+    assert [r["rep_no"] for r in j.records("rep")] == [1] and j.records("rep")[0]["created_at"]
+    assert j.flush() and j.close() is None
