@@ -99,8 +99,9 @@ def test_a_visit_marked_in_the_browser_equals_romcam_visit(visit_clip, tmp_path,
     monkeypatch.setenv("TMPDIR", str(uploads))
     app, urls = AppProcess(app_db), []
     monkeypatch.undo()                  # Chromium keeps its own temporary folder
-    driver = chromium(None, height=1150)
+    driver = None
     try:
+        driver = chromium(None, height=1150)
         driver.get(app.url)
         _until(driver, lambda d: d.find_elements("id", "recorded-visit"), 30, "no recorded-visit link on home")
         _by(driver, "recorded-visit").click()
@@ -163,7 +164,8 @@ def test_a_visit_marked_in_the_browser_equals_romcam_visit(visit_clip, tmp_path,
         urls.append(driver.current_url)
         assert driver.find_elements("css selector", f"tr[data-session-id='{session_id}']")
     finally:
-        driver.quit()
+        if driver is not None:
+            driver.quit()
         app.stop()
     assert list(uploads.iterdir()) == []
 
