@@ -9,6 +9,8 @@ newest frame, and sends back the state the page draws over its video.
 * :mod:`romcam.app.frames`: the newest-frame worker behind a WebSocket (frames dropped, never queued);
 * :mod:`romcam.app.state`: the live state and the camera check as JSON for the page;
 * :mod:`romcam.app.pages`: what the pages show, read from the store;
+* :mod:`romcam.app.visits`: a recorded visit uploaded, analysed, marked on its timeline and stored
+  (:mod:`romcam.app.visit_marks`: its marks as `romcam visit`'s phases, the upload's checks);
 * :mod:`romcam.app.server`: the routes (FastAPI) and serving them (uvicorn);
 * :mod:`romcam.app.bench`: `romcam bench --app`.
 

@@ -32,6 +32,7 @@ from romcam.app.frames import FrameWorker, Incoming
 from romcam.app.pages import joint_title, result_lines, sparkline, subject_ids, subject_lines
 from romcam.app.security import Access, AccessMiddleware
 from romcam.app.sessions import LOST, STOPPED, CheckHandler, LiveHandler, Plan, Plans
+from romcam.app.visits import visits_router
 from romcam.config import DEFAULTS, Settings, limits
 from romcam.errors import RomcamError
 from romcam.measure.joints import JOINTS, get_joint
@@ -82,6 +83,7 @@ def create_app(config: AppConfig) -> FastAPI:
     templates.env.globals["joint_title"] = joint_title
     app.add_middleware(AccessMiddleware, access=config.access)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(visits_router(config))          # /visit: a recorded visit (romcam.app.visits)
 
     def store(readonly: bool = True) -> Store:
         return Store.open(config.db, readonly=readonly) if readonly else Store.open(config.db)

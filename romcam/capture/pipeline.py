@@ -30,6 +30,7 @@ import math
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +133,7 @@ def interpolate_held_poses(records: list[FrameLandmarks]) -> list[FrameLandmarks
 
 
 def _run_chunk(spec, models: ModelChoice, mirrored: bool, start: int, keep_from_s: float, stop_s: float,
-               bar: tqdm | None, lock: threading.Lock) -> list[FrameLandmarks]:
+               bar: tqdm | None, lock: threading.Lock, on_frame: Callable[[], None] | None = None) -> list[FrameLandmarks]:
     """The landmarks of the frames timed in [keep_from_s, stop_s), read from frame ``start``."""
     out: list[FrameLandmarks] = []
     with open_source(spec, mirrored=mirrored, start=start) as source, models.detector() as det, \
@@ -145,6 +146,8 @@ def _run_chunk(spec, models: ModelChoice, mirrored: bool, start: int, keep_from_
             if bar is not None and frame.t_s >= keep_from_s:
                 with lock:
                     bar.update(1)
+                    if on_frame is not None:
+                        on_frame()
     return [lm for lm in interpolate_held_poses(out) if lm.t_s >= keep_from_s]
 
 
@@ -167,20 +170,30 @@ def chunk_plan(frame_count: int | None, fps: float, workers: int, warmup_s: floa
 
 
 def extract_landmarks(spec, models: ModelChoice, *, mirrored: bool = False, workers: int = 2,
-                      progress: bool = True) -> tuple[list[FrameLandmarks], SourceInfo]:
-    """Landmarks for every frame of a video file or image folder (in frame order)."""
+                      progress: bool = True, on_progress: Callable[[int, int | None], None] | None = None,
+                      ) -> tuple[list[FrameLandmarks], SourceInfo]:
+    """Landmarks for every frame of a video file or image folder (in frame order).
+    ``on_progress(done, total)``: called after each frame (from a worker thread; ``total`` is the
+    header's frame count, None when unknown), whether or not the progress bar shows."""
     with open_source(spec, mirrored=mirrored) as probe:
         info = probe.info
     if info.live:
         raise RomcamError("extract_landmarks reads recordings; live cameras go through `romcam session`")
     plan = chunk_plan(info.frame_count, info.fps, workers)
     lock = threading.Lock()
+    done = 0
+
+    def on_frame() -> None:
+        nonlocal done
+        done += 1
+        if on_progress is not None:
+            on_progress(done, info.frame_count)
     with tqdm(total=info.frame_count, unit="frame", desc="landmarks", disable=not progress,
               leave=False) as bar:
         with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="romcam-chunk") as pool:
             futures = [pool.submit(_run_chunk, spec, models, mirrored, start,
                                    _boundary_s(keep, info.fps, -math.inf), _boundary_s(stop, info.fps, math.inf),
-                                   bar, lock)
+                                   bar, lock, on_frame)
                        for start, stop, keep in plan]
             chunks = [f.result() for f in futures]
     out = [lm for chunk in chunks for lm in chunk]

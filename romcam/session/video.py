@@ -11,6 +11,7 @@ profile's measured roll, else the scene's straight lines) and the scale at the l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ class VideoOptions:
     scale_target: str | None = "board"    # shin joints: what gives the scale at the leg
     workers: int = 2
     progress: bool = True
+    on_progress: Callable[[int, int | None], None] | None = field(default=None, compare=False)
+    """Called with (frames done, frames in the header or None) while the landmarks are extracted."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def measure_video(source: str, joint: Joint, options: VideoOptions = VideoOption
     checked = checked or check_video(source, joint, options)
     models = resolve_models(joint, options)
     landmarks, info = extract_landmarks(source, models, mirrored=options.mirrored, workers=options.workers,
-                                        progress=options.progress)
+                                        progress=options.progress, on_progress=options.on_progress)
     profile = checked.profile
     if profile is not None:
         from romcam.calibration import undistort_series

@@ -19,15 +19,17 @@ The ankle (its shin from the true vertical, kept on the same leg live) and a set
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
 
 import numpy as np
 
 from romcam import __version__
-from romcam.capture.recording_date import recording_start
+from romcam.capture.recording_date import RecordingDate, recording_start
 from romcam.capture.sources import is_webcam
 from romcam.errors import RomcamError
 from romcam.measure.analysis import measure_landmarks
@@ -40,40 +42,110 @@ from romcam.session.common import (INTERRUPTED_INT, SessionOptions, SessionResul
 from romcam.session.engine import SessionEngine, streaming_measurer
 from romcam.session.protocol import Phase, ProtocolConfig
 from romcam.session.recorder import SessionRecorder
-from romcam.session.video import VideoOptions, check_video, measure_video
+from romcam.session.video import VideoCheck, VideoMeasurement, VideoOptions, check_video, measure_video
 from romcam.session.visit import HeadNeutral, recorded_protocol
 from romcam.storage.journal import SessionJournal
 from romcam.storage.meta import RecordingProcess, SessionMeta
 from romcam.storage.store import Store, clean_subject_code
+from romcam.timestamps import now_iso
+
+
+@dataclass
+class AnalysedVisit:
+    """A recorded visit's video analysed once (the long work: landmarks of every frame): what the
+    phases given for it, once or many times, are measured on (:func:`record_analysed_visit`)."""
+    source: str
+    video: VideoMeasurement
+    dated: RecordingDate
+    analysis_s: float                     # how long the analysis took (the stored rate counts it)
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.video.duration_s
+
+
+@dataclass(frozen=True)
+class VisitMarks:
+    """The phases and neutral of a visit, parsed and checked against its video's length."""
+    spans: list[ph.PhaseSpan]
+    neutral_range: tuple[float, float] | None
+    notes: list[str]
+
+
+def visit_marks(phases_text: str, neutral_text: str | None, duration_s: float | None) -> VisitMarks:
+    """``--phases`` and ``--neutral`` parsed and checked against the video's length (one-line errors)."""
+    spans = ph.parse_phases(phases_text)
+    neutral_range = ph.parse_range(neutral_text, "--neutral") if neutral_text else None
+    spans, notes = ph.fit_to_video(spans, duration_s)
+    if neutral_range is not None:
+        ph.check_range_in_video(*neutral_range, duration_s, "--neutral")
+    return VisitMarks(spans, neutral_range, notes)
+
+
+def video_options(opts: SessionOptions, *, workers: int = 2, progress: bool = True,
+                  on_progress: Callable[[int, int | None], None] | None = None) -> VideoOptions:
+    """How a recorded visit's video is read, from the session's options."""
+    return VideoOptions(model=opts.model, model_dir=opts.model_dir, mirrored=opts.mirrored,
+                        camera_profile=opts.camera_profile, scale_target=opts.scale_target,
+                        workers=workers, progress=progress, on_progress=on_progress)
+
+
+def check_visit_options(opts: SessionOptions) -> None:
+    """The session's options a recorded visit refuses or must have right, checked at once."""
+    session_sides(opts.joint, opts.side)
+    clean_subject_code(opts.subject)
+    _refuse_live_options(opts)
+    set_config_for(opts.joint, opts.set_kind, opts.target_turns)
+
+
+def analyse_visit(opts: SessionOptions, options: VideoOptions, *, checked: VideoCheck | None = None,
+                  recorded_at: str | None = None) -> AnalysedVisit:
+    """The video of a recorded visit analysed once (:func:`romcam.session.video.measure_video`),
+    and when it was filmed (``recorded_at``, else the video's creation time, else its file's time)."""
+    checked = checked or check_video(opts.source, opts.joint, options)
+    dated = recording_start(opts.source, checked.duration_s, recorded_at)
+    started = time.monotonic()
+    video = measure_video(opts.source, opts.joint, options, checked)
+    return AnalysedVisit(str(opts.source), video, dated, time.monotonic() - started)
 
 
 def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str | None = None, *,
                        recorded_at: str | None = None,
                        workers: int = 2, progress: bool = True,
                        say: Callable[[str], None] = print) -> SessionResult:
-    """Analyse a recorded visit with the phases given and store it as a session."""
-    sides = session_sides(opts.joint, opts.side)
-    clean_subject_code(opts.subject)
-    spans = ph.parse_phases(phases_text)
-    neutral_range = ph.parse_range(neutral_text, "--neutral") if neutral_text else None
-    _refuse_live_options(opts)
-    set_config = set_config_for(opts.joint, opts.set_kind, opts.target_turns)
-    video_options = VideoOptions(model=opts.model, model_dir=opts.model_dir, mirrored=opts.mirrored,
-                                 camera_profile=opts.camera_profile, scale_target=opts.scale_target,
-                                 workers=workers, progress=progress)
-    checked = check_video(opts.source, opts.joint, video_options)
-    duration = checked.duration_s
-    spans, notes = ph.fit_to_video(spans, duration)
-    if neutral_range is not None:
-        ph.check_range_in_video(*neutral_range, duration, "--neutral")
-    dated = recording_start(opts.source, duration, recorded_at)
+    """Analyse a recorded visit with the phases given and store it as a session: the quick checks
+    first, then :func:`analyse_visit` and :func:`record_analysed_visit`."""
+    check_visit_options(opts)
+    ph.parse_phases(phases_text)                  # a wrong --phases fails before the video is opened
+    if neutral_text:
+        ph.parse_range(neutral_text, "--neutral")
+    options = video_options(opts, workers=workers, progress=progress)
+    checked = check_video(opts.source, opts.joint, options)
+    visit_marks(phases_text, neutral_text, checked.duration_s)
+    analysed = analyse_visit(opts, options, checked=checked, recorded_at=recorded_at)
+    return record_analysed_visit(opts, analysed, phases_text, neutral_text, say=say)
 
-    started = time.monotonic()
-    video = measure_video(opts.source, opts.joint, video_options, checked)
+
+def record_analysed_visit(opts: SessionOptions, analysed: AnalysedVisit, phases_text: str,
+                          neutral_text: str | None = None, *, recorded_at: str | None = None,
+                          say: Callable[[str], None] = print, journal=None) -> SessionResult:
+    """The phases given measured on an analysed visit and stored as a session: the neutral, then
+    the live engine and recorder over the frames (module notes). ``recorded_at``: when it was
+    filmed, instead of the analysis's date. ``journal``: where the records go (default: a
+    :class:`SessionJournal` on ``opts.db``; a :class:`DryJournal` keeps them in memory only)."""
+    check_visit_options(opts)
+    video = analysed.video
     info, landmarks, vertical = video.info, video.landmarks, video.vertical
-    warnings = list(notes) + video.warnings
+    duration = video.duration_s
+    marks = visit_marks(phases_text, neutral_text, duration)
+    spans = marks.spans
+    dated = recording_start(analysed.source, duration, recorded_at) if recorded_at else analysed.dated
+    sides = session_sides(opts.joint, opts.side)
+    set_config = set_config_for(opts.joint, opts.set_kind, opts.target_turns)
+    started = time.monotonic()
+    warnings = list(marks.notes) + video.warnings
     config = ProtocolConfig(opts.joint, sides, trials=opts.trials, target_reps=opts.target_reps, **set_config)
-    engine, stretch = recorded_engine(config, landmarks, spans, neutral_range, vertical)
+    engine, stretch = recorded_engine(config, landmarks, spans, marks.neutral_range, vertical)
     source_text = describe_neutral(stretch, neutral_text, looking=opts.joint.needs_face)
     if not stretch.still:
         warnings.append(f"the neutral stretch was not still (spread {stretch.spread_deg:.1f} deg, over the "
@@ -85,8 +157,10 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
     if vertical is not None:
         engine.measurer.scale = video.scale
         warnings += [w for w in vertical.warnings() if w not in warnings]
-    with Store.open(opts.db) as store:
-        journal = SessionJournal(store, say)
+    with contextlib.ExitStack() as stack:
+        if journal is None:
+            store = stack.enter_context(Store.open(opts.db))
+            journal = SessionJournal(store, say)
         sid = journal.start(SessionMeta(
             opts.subject, opts.joint.name, opts.side, source=str(opts.source),
             camera=f"recorded visit ({Path(info.name).name}), phases {ph.describe(spans)}",
@@ -120,13 +194,80 @@ def run_recorded_visit(opts: SessionOptions, phases_text: str, neutral_text: str
             finished_reason = INTERRUPTED_INT
         p = engine.protocol
         reason = finished_reason or f"the video ended during '{p.phase.value}': {waiting_for(p)}"
+        spent = analysed.analysis_s + time.monotonic() - started
         stats = SessionStats.counted(processed, valid, invalid, warnings, recording=True,
                                      source_fps=round(info.fps, 2) if info.fps else None,
-                                     fps=round(processed / max(time.monotonic() - started, 1e-6), 2))
+                                     fps=round(processed / max(spent, 1e-6), 2))
         ended = dated.end(duration if duration is not None else t)
         finished = recorder.finish(t, reason, stats, ended_at=ended.isoformat(timespec="seconds"))
         kept = journal.close()
     return SessionResult(sid, finished, stats, kept_elsewhere=kept)
+
+
+class DryJournal:
+    """A session journal that keeps its records in memory and writes nowhere (the records a
+    :class:`SessionJournal` would store, for a preview): ``ops`` in order, ``ops[0]`` the start."""
+
+    def __init__(self):
+        self.ops: list[dict] = []
+        self.sid: int | None = None
+
+    def start(self, meta: SessionMeta, new_subject: bool = False) -> int:
+        self.sid = 0
+        self.ops.append({"op": "start", **meta.to_record(), "session_id": self.sid})
+        return self.sid
+
+    def write(self, op: str, **fields) -> None:
+        record = {"op": op, **fields}
+        if op in ("trial", "rep", "turn"):
+            record.setdefault("created_at", now_iso())
+        self.ops.append(record)
+
+    def flush(self, force: bool = False) -> bool:
+        return True
+
+    def close(self, final_wait_s: float | None = None) -> str | None:
+        return None
+
+    def records(self, op: str) -> list[dict]:
+        """The records of one kind, a discarded trial left out (as the store leaves it out)."""
+        gone = {(r["phase"], r["side"], r["trial_no"], r["created_at"]) for r in self.ops if r["op"] == "discard"}
+        return [r for r in self.ops if r["op"] == op
+                and not (op == "trial" and (r["phase"], r["side"], r["trial_no"], r["created_at"]) in gone)]
+
+
+@dataclass
+class VisitPreview:
+    """What :func:`record_analysed_visit` would store for the phases given, kept in memory."""
+    result: SessionResult
+    journal: DryJournal
+    lines: list[str]                  # what it said, as `romcam visit` prints it
+
+    def records(self, op: str) -> list[dict]:
+        return self.journal.records(op)
+
+
+def preview_analysed_visit(opts: SessionOptions, analysed: AnalysedVisit, phases_text: str,
+                           neutral_text: str | None = None, recorded_at: str | None = None) -> VisitPreview:
+    """:func:`record_analysed_visit` into a :class:`DryJournal`: the trials, reps, turns and
+    results the phases given would store, with nothing written anywhere."""
+    lines: list[str] = []
+    journal = DryJournal()
+    result = record_analysed_visit(opts, analysed, phases_text, neutral_text, recorded_at=recorded_at,
+                                   say=lines.append, journal=journal)
+    return VisitPreview(result, journal, lines)
+
+
+def visit_angles(opts: SessionOptions, analysed: AnalysedVisit) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Every frame's time and raw angle per channel (NaN where unusable, before any neutral), as
+    the measurer of a recorded visit reads them (:func:`recording_measurers`)."""
+    video = analysed.video
+    config = ProtocolConfig(opts.joint, session_sides(opts.joint, opts.side), trials=opts.trials,
+                            target_reps=opts.target_reps, **set_config_for(opts.joint, opts.set_kind, opts.target_turns))
+    measurer = recording_measurers(config, video.landmarks, video.vertical)()
+    t = np.array([lm.t_s for lm in video.landmarks], dtype=float)
+    rows = [measurer.update(lm) for lm in video.landmarks]
+    return t, {c: np.array([r.get(c, math.nan) for r in rows], dtype=float) for c in measurer.channels}
 
 
 def _refuse_live_options(opts: SessionOptions) -> None:
