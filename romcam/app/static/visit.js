@@ -199,7 +199,7 @@ export function runVisit({ job }) {
         state.error = null; state.found = p; showError($("preview-error"), "");
         $("found").hidden = false;
         fill(document.querySelector("#outcomes tbody"), p.outcomes.map((o) => [o.side, deg(o.before_deg), deg(o.after_deg),
-          o.delta_deg === null ? "–" : `${o.delta_deg >= 0 ? "+" : ""}${o.delta_deg.toFixed(1)}°`, o.verdict, `${o.reps} reps`]));
+          o.delta_deg === null ? "–" : `${o.delta_deg >= 0 ? "+" : ""}${o.delta_deg.toFixed(1)}°`, o.verdict, `${o.reps} ${o.reps === 1 ? "rep" : "reps"}`]));
         fill(document.querySelector("#trials-found tbody"), p.trials.map((t) => [`${t.phase} ${t.trial_no}`, t.side, deg(t.peak_deg), clock(t.peak_s)]));
         fill(document.querySelector("#reps-found tbody"), p.reps.map((r) => [r.rep_no, r.side, deg(r.peak_deg), clock(r.peak_s)]));
         const warnings = $("warnings"); warnings.replaceChildren();
