@@ -33,6 +33,7 @@ import pytest
 
 from browser import AppProcess, chromium, video_to_y4m, write_y4m
 from conftest import media
+from history import record_history
 from romcam.app.sessions import LOST, STOPPED
 from romcam.storage.store import Store
 from videotools import build_real_side_bend_visit
@@ -215,7 +216,6 @@ def test_a_side_bend_session_through_the_browser_matches_romcam_session(bends, t
         home_rows = [r.text for r in driver.find_elements("css selector", "#subjects tbody tr")]
         navigate(driver, driver.find_element("link text", CODE))
         urls.append(driver.current_url)
-        shot(driver, "subject")
         subject_rows = [r.text for r in driver.find_elements("css selector", "#sessions tbody tr")]
     finally:
         driver.quit()
@@ -445,3 +445,28 @@ def test_the_camera_check_names_the_far_leg_on_a_side_view(tmp_path, model_dir):
     print(problems)
     assert away in problems and disabled == "true"
     assert not [p for p in problems if "--" in p]          # no command-line option in the app's words
+
+
+def test_the_subject_page_shows_the_history_chart_with_the_mdc_band(tmp_path):
+    """A subject with three stored sessions (SYNTHETIC numbers): home -> the subject's page, its
+    chart (one band per session and side) and its sessions table, in Chromium."""
+    db = tmp_path / "app.sqlite3"
+    with Store.open(db) as store:
+        ids = record_history(store)
+    app = AppProcess(db)
+    driver = chromium(width=1100, height=1150)
+    try:
+        driver.get(app.url)
+        navigate(driver, driver.find_element("link text", "P7"))
+        chart = _by(driver, "history").find_element("tag name", "img")
+        _until(driver, lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth",
+                                                  chart), 30, "the chart never loaded")
+        shot(driver, "subject")
+        size = chart.size
+        rows = [r.get_attribute("data-session-id") for r in driver.find_elements("css selector", "#sessions tbody tr")]
+        caption = driver.find_element("css selector", "#history figcaption").text
+    finally:
+        driver.quit()
+        app.stop()
+    assert rows == [str(i) for i in reversed(ids)]
+    assert size["width"] > 500 and size["height"] > 200 and "MDC95" in caption
