@@ -13,7 +13,6 @@ too far for the ear line to be read to a degree; shoulders tilted more than
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,9 +25,6 @@ from romcam.session.setup_check import setup_problems
 MIN_LIGHT = 45.0
 MIN_FACE_SHARE = 0.08
 MAX_SHOULDER_TILT_DEG = 8.0
-#: the command-line option a setup instruction ends with ("... measure the left (--side left)"),
-#: left out of the camera check's words (its users pick the side in a form)
-CLI_HINT = re.compile(r"\s*\(--[a-z-]+ [^)]*\)$")
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ def camera_check(joint: Joint, lm: FrameLandmarks, sides, image: np.ndarray) -> 
     problems = []
     if light < MIN_LIGHT:
         problems.append("It is too dark: turn on a light in front of you (not behind you)")
-    problems += [CLI_HINT.sub("", p) for p in setup_problems(joint, lm, sides)]
+    problems += setup_problems(joint, lm, sides)
     share = face_share(lm)
     if joint.needs_face and share is not None and share < MIN_FACE_SHARE:
         problems.append("Come closer: the camera should see your head and shoulders")
