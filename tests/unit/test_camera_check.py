@@ -97,3 +97,17 @@ def test_the_far_leg_is_said_in_plain_words_and_the_command_line_adds_its_option
     assert "--side" not in json.dumps(state)
     _, drawn = draw_overlay(_image(120, lm), lm, overlay_state(engine), mirror=False)
     assert words + " (--side left)" in [d.text for d in drawn]
+
+
+def test_the_camera_level_is_named_with_its_direction_beyond_the_limit():
+    from romcam.session.camera_check import MAX_CAMERA_ROLL_DEG, CameraLevel
+
+    lm = _lm()
+    assert CameraLevel().problem is None and CameraLevel(MAX_CAMERA_ROLL_DEG - 0.1, "scene").problem is None
+    # the picture turned counter-clockwise: the camera turned clockwise seen from behind, its top to the left seen from the front
+    assert CameraLevel(8.2, "scene").problem == "Level the camera: seen from the front, its top leans 8° to the left"
+    assert CameraLevel(-5.6, "scene").problem == "Level the camera: seen from the front, its top leans 6° to the right"
+    tilted = camera_check(NECK, lm, SIDES, _image(120, lm), CameraLevel(8.2, "scene"))
+    assert not tilted.ready and tilted.problems == (CameraLevel(8.2, "scene").problem,)
+    level = camera_check(NECK, lm, SIDES, _image(120, lm), CameraLevel(1.0, "camera profile"))
+    assert level.ready and level.level.roll_deg == 1.0
