@@ -36,7 +36,7 @@ from conftest import media
 from history import record_history
 from romcam.app.sessions import LOST, STOPPED
 from romcam.storage.store import Store
-from videotools import build_real_side_bend_visit
+from videotools import build_real_side_bend_visit, read_frames, roll_camera_filled
 
 FPS = 25.0
 
@@ -321,6 +321,39 @@ def test_the_camera_check_names_the_missing_face_on_squats_front(tmp_path, model
     print(problems)
     assert "Face the camera so that your face is visible" in problems
     assert disabled == "true"
+
+
+def test_the_camera_check_names_a_camera_that_is_not_level(tmp_path, model_dir):
+    """squats_front.mp4 turned by +8 deg (a camera rolled clockwise seen from behind it; the clip
+    as filmed reads -1 deg): the check names the camera's tilt and which way to level it."""
+    from selenium.webdriver.support.ui import Select
+
+    frames, fps = read_frames(media("squats_front.mp4"), scale=0.75)
+    clip = write_y4m([roll_camera_filled(f, 8.0) for f in frames], fps, tmp_path / "rolled.y4m")
+    app = AppProcess(tmp_path / "app.sqlite3")
+    driver = chromium(clip)
+    try:
+        driver.get(app.url)
+        navigate(driver, _by(driver, "new-session"))
+        _by(driver, "subject").send_keys(CODE)
+        Select(_by(driver, "joint")).select_by_value("shoulder_abduction")
+        Select(_by(driver, "side")).select_by_value("right")
+        navigate(driver, _by(driver, "to-check"))
+        listed = "return Array.from(document.querySelectorAll('#problems li')).map((e) => e.textContent)"
+        _until(driver, lambda d: any(p.startswith("Level the camera") for p in d.execute_script(listed) or []), 90,
+               "the camera check never named the camera's tilt")
+        problems = driver.execute_script(listed)
+        level = _by(driver, "level").text
+        shot(driver, "camera-check-level")
+        disabled = _by(driver, "start").get_attribute("aria-disabled")
+    finally:
+        driver.quit()
+        app.stop()
+    print(problems, level)
+    (named,) = [p for p in problems if p.startswith("Level the camera")]
+    assert named.startswith("Level the camera: seen from the front, its top leans ") and named.endswith("° to the left")
+    assert 5 <= int(named.split("leans ")[1].split("°")[0]) <= 9
+    assert level.startswith("Camera tilt: ") and "room's straight lines" in level and disabled == "true"
 
 
 def _ramp(n):

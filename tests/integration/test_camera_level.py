@@ -77,3 +77,31 @@ def test_a_plain_background_is_not_judged_and_not_a_problem(detector):
                        "neck_lateral_flexion", "left")
         print(f"rotated {roll:+.0f}: problems {check.problems}")
         assert check.level.roll_deg is None and not [p for p in check.problems if "Level the camera" in p]
+
+
+def test_romcam_session_says_the_camera_level_at_setup(tmp_path, model_dir):
+    """`romcam session` on 2.5 s of lunges_side.mp4, as filmed and rotated by -8 deg: its setup
+    says the level in a line, the rotated one as the instruction, kept in the session's warnings."""
+    import subprocess
+    import sys
+
+    from romcam.storage.store import Store
+    from videotools import write_video
+
+    frames, fps = read_frames(media("lunges_side.mp4"), stop=75)
+    said = {}
+    for roll in (0.0, -8.0):
+        clip = write_video(tmp_path / f"roll{roll:+.0f}.mp4", [roll_camera_filled(f, roll) for f in frames], fps)
+        db = tmp_path / f"roll{roll:+.0f}.sqlite3"
+        r = subprocess.run([sys.executable, "-m", "romcam", "session", "--joint", "knee_flexion", "--side", "right",
+                            "--subject", "P1", "--source", str(clip), "--no-window", "--db", str(db)],
+                           capture_output=True, text=True, timeout=600)
+        print(r.stdout)
+        said[roll] = [ln for ln in r.stdout.splitlines() if "camera" in ln.lower() and "level" in ln.lower()]
+        with Store.open(db, readonly=True) as store:
+            said[roll, "warnings"] = [w for w in store.session(1).stats.get("warnings", []) if "Level" in w]
+    assert len(said[0.0]) == 1 and said[0.0][0].startswith("camera level: roll +") and "(within 3 deg)" in said[0.0][0]
+    assert not said[0.0, "warnings"]
+    words = "Level the camera: seen from the front, its top leans 6° to the right"
+    assert said[-8.0] and said[-8.0][0].startswith(f"setup: {words} (roll -5.")
+    assert said[-8.0, "warnings"] == [words]
