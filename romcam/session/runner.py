@@ -210,8 +210,8 @@ class SessionLoop:
         level = CameraLevel.from_profile(self.profile)
         if level is None:
             self.setup_level = SetupVertical()
-        else:
-            self._say_level(level)
+        else:       # the profile's tilt warning is in the session's warnings already
+            self._say_level(level, keep=False)
 
     def _say_level(self, level: CameraLevel, quiet: bool = False, keep: bool = True) -> None:
         """Say the camera's level (``quiet``: only when it is not level); a camera not level is
