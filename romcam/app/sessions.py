@@ -20,7 +20,7 @@ from romcam.capture.sources import Frame, SourceInfo
 from romcam.errors import RomcamError
 from romcam.app.frames import Incoming
 from romcam.app.state import check_state, live_state
-from romcam.session.camera_check import camera_check
+from romcam.session.camera_check import CameraLevel, SceneLevel, camera_check
 from romcam.session.common import SessionOptions, session_sides
 from romcam.session.protocol import Phase
 from romcam.storage.store import Store
@@ -65,13 +65,20 @@ def browser_info(width: int, height: int) -> SourceInfo:
 
 
 class CheckHandler:
-    """The camera check: landmarks and :func:`camera_check` per frame; no session, nothing stored."""
+    """The camera check: landmarks and :func:`camera_check` per frame; no session, nothing stored.
+    The camera's level: the plan's camera profile's measured roll, else read from the scene
+    (:class:`SceneLevel`, every half second)."""
 
     def __init__(self, plan: Plan, models: ModelChoice):
         self.plan, self.models = plan, models
         self.detector = None
         self.ok_since: float | None = None
         self.finished = False
+        self.profile_level: CameraLevel | None = None
+        if plan.opts.camera_profile:
+            from romcam.calibration import load_profile
+            self.profile_level = CameraLevel.from_profile(load_profile(plan.opts.camera_profile))
+        self.scene = SceneLevel()
 
     def open(self):
         self.detector = self.models.detector(parallel=True, pose_behind=True).__enter__()
@@ -79,7 +86,9 @@ class CheckHandler:
 
     def frame(self, item: Incoming, image):
         lm = self.detector.detect(item.index, item.t_s, image)
-        check = camera_check(self.plan.opts.joint, lm, self.plan.sides, image)
+        if self.profile_level is None:
+            self.scene.add(item.t_s, image, lm.pose)
+        check = camera_check(self.plan.opts.joint, lm, self.plan.sides, image, self.profile_level or self.scene.level)
         self.ok_since = (self.ok_since if self.ok_since is not None else item.t_s) if check.ready else None
         return check_state(check, self.ok_since is not None and item.t_s - self.ok_since >= READY_HOLD_S,
                            lm, item.index)

@@ -76,6 +76,8 @@ def live_state(engine: SessionEngine, lm: FrameLandmarks | None = None, index: i
 
 
 def check_state(check: CameraCheck, ready: bool, lm: FrameLandmarks | None, index: int | None) -> dict:
-    """The camera check for the page: the instructions, and ``ready`` once the view held."""
+    """The camera check for the page: the instructions, and ``ready`` once the view held; the
+    camera's roll (None: not judged) and where it was read."""
     return {"kind": "check", "index": index, "problems": list(check.problems), "ready": ready,
-            "light": check.light, "points": points(lm)}
+            "light": check.light, "points": points(lm), "camera_roll": deg(check.level.roll_deg),
+            "level_source": check.level.source}

@@ -50,6 +50,7 @@ PHASE_STYLE = {
 }
 PHASE_EDGE = "#b4b4b4"
 HATCH_EDGE = "#8a8a8a"
+BAND_COLOR = "#eeeeee"          # the before +- MDC95 band
 SERIES_LINESTYLES = {"left": "-", "right": "--"}
 
 # Every figure is drawn at the width of the printed page's text column (A4 less 2 x 15 mm), so it is
@@ -125,7 +126,7 @@ class ProgressPoint:
     side: str
     before_deg: float | None
     after_deg: float | None
-    sem_deg: float | None
+    mdc95_deg: float | None        # the session's MDC95 (None: fewer than 2 trials)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def before_after_figure(levels: Sequence[SideLevels], title: str = "") -> Figure
         Line2D([], [], linestyle="none", **BEFORE_STYLE, label="before: median ± SEM"),
         Line2D([], [], linestyle="none", **AFTER_STYLE, label="after: median ± SEM"),
         Line2D([], [], linestyle="none", marker="x", color=INK, markersize=6, label="trial peaks"),
-        Patch(facecolor="#eeeeee", edgecolor=HATCH_EDGE, hatch="///",
+        Patch(facecolor=BAND_COLOR, edgecolor=HATCH_EDGE, hatch="///",
               label="before ± MDC95 (a smaller change is noise)"),
     ]
     ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
@@ -235,7 +236,7 @@ def _draw_side_levels(ax, i: int, lv: SideLevels) -> None:
     o, xb, xa = lv.outcome, i - 0.17, i + 0.17
     if o.before_deg is not None and o.mdc95_deg is not None:
         ax.fill_between([i - 0.38, i + 0.38], o.before_deg - o.mdc95_deg,
-                        o.before_deg + o.mdc95_deg, facecolor="#eeeeee",
+                        o.before_deg + o.mdc95_deg, facecolor=BAND_COLOR,
                         edgecolor=HATCH_EDGE, hatch="///", linewidth=0.6, zorder=0)
     for x, dx, trials, value, style in ((xb, -0.1, lv.before_trials, o.before_deg, BEFORE_STYLE),
                                         (xa, 0.1, lv.after_trials, o.after_deg, AFTER_STYLE)):
@@ -465,8 +466,10 @@ def _trace_legend(fig, ax, series, phases, marks) -> None:
 
 def progress_figure(points: Sequence[ProgressPoint], title: str = "") -> Figure:
     """Before and after per session over dates, one panel per side: before = open circles on a
-    dotted line, after = filled squares on a solid line, +-SEM error bars, an arrow from each
-    session's before to its after."""
+    dotted line, after = filled squares on a solid line, an arrow from each session's before to
+    its after, and behind them each session's band before +- MDC95 (hatched): an after outside its
+    band is a change beyond measurement noise, as the session's verdict says. The band of session
+    ``n`` on ``side`` has the gid ``mdc-band-s<n>-<side>`` (in the SVG too)."""
     sides = [s for s in ("left", "right") if any(p.side == s for p in points)]
     sides += sorted({p.side for p in points} - set(sides))
     n = max(len(sides), 1)
@@ -478,12 +481,19 @@ def progress_figure(points: Sequence[ProgressPoint], title: str = "") -> Figure:
     for ax, side in zip(axes, sides):
         _draw_progress_side(ax, [p for p in points if p.side == side], side)
     axes[0].set_ylabel("peak angle (deg)")
-    handles = [Line2D([], [], linestyle=":", **BEFORE_STYLE, label="before (median ± SEM)"),
-               Line2D([], [], linestyle="-", **AFTER_STYLE, label="after (median ± SEM)")]
-    fig.legend(handles=handles, loc="outside upper center", ncol=2, fontsize=8.5, frameon=False)
+    handles = [Line2D([], [], linestyle=":", **BEFORE_STYLE, label="before"),
+               Line2D([], [], linestyle="-", **AFTER_STYLE, label="after"),
+               Patch(facecolor=BAND_COLOR, edgecolor=HATCH_EDGE, hatch="///",
+                     label="the session's before ± MDC95 (an after inside it is noise)")]
+    fig.legend(handles=handles, loc="outside upper center", ncol=3, fontsize=8.5, frameon=False)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
+
+
+def mdc_band_gid(session_id: int, side: str) -> str:
+    """The gid of a session's before +- MDC95 band in :func:`progress_figure`."""
+    return f"mdc-band-s{session_id}-{side}"
 
 
 def _draw_progress_side(ax, points: Sequence[ProgressPoint], side: str) -> None:
@@ -494,24 +504,28 @@ def _draw_progress_side(ax, points: Sequence[ProgressPoint], side: str) -> None:
     span_days = (max(times) - min(times)).total_seconds() / 86400.0 if len(times) > 1 else 0.0
     offset_days = max(0.012 * span_days, 1.0 / 24.0)
     num = mdates.date2num(times)
+    for x, p in zip(num, points):
+        if p.before_deg is not None and p.mdc95_deg is not None:
+            ax.fill_between([x - 1.8 * offset_days, x + 1.8 * offset_days], p.before_deg - p.mdc95_deg,
+                            p.before_deg + p.mdc95_deg, facecolor=BAND_COLOR, edgecolor=HATCH_EDGE,
+                            hatch="///", linewidth=0.6, zorder=0, gid=mdc_band_gid(p.session_id, side))
     for attr, style, dx, line in (("before_deg", BEFORE_STYLE, -offset_days, ":"),
                                   ("after_deg", AFTER_STYLE, offset_days, "-")):
         xs = [x + dx for x, p in zip(num, points) if getattr(p, attr) is not None]
         ys = [getattr(p, attr) for p in points if getattr(p, attr) is not None]
-        errs = [p.sem_deg if p.sem_deg is not None else 0.0
-                for p in points if getattr(p, attr) is not None]
         if xs:
-            ax.errorbar(xs, ys, yerr=errs, capsize=4, linestyle=line, linewidth=1.2, **style)
+            ax.plot(xs, ys, linestyle=line, linewidth=1.2, zorder=3, **style)
     for x, p in zip(num, points):
         if p.before_deg is not None and p.after_deg is not None:
             ax.annotate("", xy=(x + 0.6 * offset_days, p.after_deg),
                         xytext=(x - 0.6 * offset_days, p.before_deg),
-                        arrowprops=dict(arrowstyle="->", color="#777777", lw=0.8))
+                        arrowprops=dict(arrowstyle="->", color="#777777", lw=0.8), zorder=2)
     ax.set_title(side, fontsize=10, loc="left")
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    lo, hi = min(num) - 3 * offset_days, max(num) + 3 * offset_days
+    margin = max(4 * offset_days, 0.06 * span_days)
+    lo, hi = min(num) - margin, max(num) + margin
     if hi - lo < 2.0:
         mid = (lo + hi) / 2
         lo, hi = mid - 1.0, mid + 1.0

@@ -42,7 +42,7 @@ def _subject_summary_section(rows: Sequence[SessionRow], joints: Sequence[str]) 
 
 
 def _progress_points(rows: Iterable[SessionRow]) -> list[plots.ProgressPoint]:
-    return [plots.ProgressPoint(wall_clock(r), r.id, o.side, o.before_deg, o.after_deg, o.sem_deg)
+    return [plots.ProgressPoint(wall_clock(r), r.id, o.side, o.before_deg, o.after_deg, o.mdc95_deg)
             for r in rows for o in r.outcomes
             if o.before_deg is not None or o.after_deg is not None]
 
@@ -56,7 +56,9 @@ def _joint_progress_section(store: Store, rows: Sequence[SessionRow], joint: str
         section.figures.append(FigureItem(
             f"progress_{joint}",
             f"{title}: before (open circles, dotted) and after (filled squares, solid) of each "
-            f"session with ±SEM error bars; arrows run from before to after.",
+            f"session, an arrow from before to after; the hatched band is that session's before "
+            f"± MDC95: an after outside it changed beyond measurement noise (the session's "
+            f"verdict), one inside it did not. No band: fewer than 2 trials, so no MDC.",
             lambda: plots.progress_figure(points)))
     else:
         section.paragraphs.append("No session of this joint has a before or after value yet.")

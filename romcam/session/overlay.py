@@ -18,6 +18,7 @@ import numpy as np
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.measure import angles, head
+from romcam.session.setup_check import with_option
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
@@ -155,7 +156,7 @@ def draw_panel(img: np.ndarray, state: OverlayState) -> list[DrawnText]:
         label = f"last peak {format_angle(state.last_peak_deg)} deg"
         (lw, _), _ = cv2.getTextSize(label, FONT, 0.8 * s, 2)
         _text(img, drawn, label, (w - lw - 25 * s, 125 * s), 0.8 * s, ACCENT, 2)
-    _text(img, drawn, state.prompt, (20 * s, h - 30 * s), 0.8 * s, WHITE, 2)
+    _text(img, drawn, with_option(state.prompt), (20 * s, h - 30 * s), 0.8 * s, WHITE, 2)   # the CLI's window
     for k, warning in enumerate(state.warnings[:3]):
         _text(img, drawn, warning, (20 * s, 205 * s + k * 35 * s), 0.7 * s, WARN, 2)
     if state.status:

@@ -12,6 +12,7 @@ from romcam.capture.landmarks import FrameLandmarks
 from romcam.session.common import SessionStats
 from romcam.session.display import deg_text as _deg
 from romcam.session.engine import SessionEngine
+from romcam.session.setup_check import with_option
 from romcam.session.protocol import (Finished, NeutralMeasured, Phase, PhaseStarted, RepDone, TrialDiscarded,
                                      TrialDone, TurnDone, TurnIgnored)
 from romcam.session.sound import Sounder
@@ -120,7 +121,8 @@ class SessionRecorder:
             self.event(e)
         prompt = self.engine.protocol.prompt
         if self.prompts and prompt != self.last_prompt and self.engine.protocol.phase is not Phase.DONE:
-            self.say(f"[{lm.t_s:6.1f} s] {self.engine.protocol.phase.value}: {prompt}")
+            # the command line's own printing: an instruction with its option ("(--side left)")
+            self.say(f"[{lm.t_s:6.1f} s] {self.engine.protocol.phase.value}: {with_option(prompt)}")
             self.last_prompt = prompt
         if save_frame:
             self.frame(lm.t_s)

@@ -29,6 +29,7 @@ from romcam.capture.landmarks import FrameLandmarks
 from romcam.errors import RomcamError
 from romcam.measure.ankle import is_shin_joint
 from romcam.measure.joints import Joint
+from romcam.session.camera_check import MAX_CAMERA_ROLL_DEG, CameraLevel
 from romcam.session.engine import SessionEngine
 from romcam.session.display import LiveDisplay, View, overlay_state
 from romcam.session.common import (INTERRUPTED_INT, INTERRUPTED_TERM, SessionOptions, SessionResult,
@@ -118,6 +119,8 @@ def start_session(store: Store, opts: SessionOptions, info: SourceInfo, detector
     loop.store, loop.journal = store, journal
     if is_shin_joint(opts.joint):
         loop.start_vertical(journal, say)
+    else:
+        loop.start_level(say)
     return loop
 
 
@@ -168,6 +171,8 @@ class SessionLoop:
         self.live = info.live
         self.setup_vertical = None        # the ankle without a profile roll: read during setup
         self.setup_scale = None           # the ankle: the scale target, read during setup
+        self.setup_level = None           # other joints without a profile roll: the camera level, read during setup
+        self._level_say: Callable[[str], None] = print
         self.display = LiveDisplay(self.latencies) if opts.window else None
         self.last_lm: FrameLandmarks | None = None    # the last frame's landmarks (the app draws them)
         self.store: Store | None = None
@@ -192,6 +197,44 @@ class SessionLoop:
         journal.write("vertical", source=vertical.source, camera_roll_deg=vertical.camera_roll_deg)
         self.warnings.extend(w for w in vertical.warnings() if w not in self.warnings)
         say(vertical.describe())
+        self._level_say = say
+        # said in the setup's words; its warning is the vertical's own (the roll is corrected)
+        self._say_level(CameraLevel(vertical.camera_roll_deg, vertical.source), quiet=True, keep=False)
+
+    def start_level(self, say) -> None:
+        """The camera level for a joint without the ankle's vertical: the profile's measured roll
+        now, or the scene's once read during setup (said, and kept as a warning when not level)."""
+        from romcam.session.vertical import SetupVertical
+
+        self._level_say = say
+        level = CameraLevel.from_profile(self.profile)
+        if level is None:
+            self.setup_level = SetupVertical()
+        else:       # the profile's tilt warning is in the session's warnings already
+            self._say_level(level, keep=False)
+
+    def _say_level(self, level: CameraLevel, quiet: bool = False, keep: bool = True) -> None:
+        """Say the camera's level (``quiet``: only when it is not level); a camera not level is
+        kept in the session's warnings and shown in the window (``keep``)."""
+        if level.roll_deg is None:
+            if not quiet:
+                self._level_say("camera level: not judged (no confident roll from the room's straight lines)")
+            return
+        problem = level.problem
+        if problem is None:
+            if not quiet:
+                self._level_say(f"camera level: roll {level.roll_deg:+.1f} deg from the {level.source} "
+                                f"(within {MAX_CAMERA_ROLL_DEG:g} deg)")
+            return
+        self._level_say(f"setup: {problem} (roll {level.roll_deg:+.1f} deg from the {level.source})")
+        if keep and problem not in self.warnings:
+            self.warnings.append(problem)
+
+    def _settle_level(self, now: bool) -> None:
+        if now and self.setup_level is not None:
+            vertical = self.setup_level.estimate()
+            self.setup_level = None
+            self._say_level(CameraLevel(vertical.camera_roll_deg, "scene"))
 
     def _settle_vertical(self, now: bool) -> None:
         """Estimate the scene's vertical as soon as its frames are read (or right after the frame
@@ -249,8 +292,12 @@ class SessionLoop:
             self._settle_vertical(self.setup_vertical.ready)     # this frame on, as analyze measures it
         if self.setup_scale is not None and self.engine.protocol.phase is Phase.SETUP:
             self.setup_scale.add(frame.t_s, frame.image)
+        if self.setup_level is not None and self.engine.protocol.phase is Phase.SETUP:
+            self.setup_level.add(frame.t_s, frame.image, lm.pose)
+            self._settle_level(self.setup_level.ready)
         self._count(lm, usable=self.recorder.step(lm, self.opts.save_frames))
         self._settle_vertical(self.engine.protocol.phase is not Phase.SETUP)   # a short setup
+        self._settle_level(self.engine.protocol.phase is not Phase.SETUP)
         if self.setup_scale is not None and self.engine.protocol.phase is not Phase.SETUP:
             self._vertical_out[1](self.setup_scale.give_to(self.engine.measurer, self.profile))
             self.setup_scale = None

@@ -11,6 +11,10 @@ turned less than 20 deg).
 
 The ankle in a side view also needs the named leg on the camera's side: a leg behind the other
 (:func:`romcam.measure.legs.away_from_camera`) is MediaPipe's guess and is seldom measurable.
+
+Every problem is plain words for the person (what the app shows). One that a command-line option
+also answers (the far leg: ``--side left``) is an :class:`Instruction`, which carries that option
+beside its words; the command line shows it where it prints them (:func:`with_option`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,25 @@ from romcam.measure.series import MIN_VISIBILITY
 
 FRONT_MIN_RATIO = 0.5
 FRONT_MAX_YAW_DEG = 20.0
+
+
+class Instruction(str):
+    """An instruction to the person in plain words (the string itself); ``option`` is the
+    command-line option that does what it says (e.g. ``--side left``), or None."""
+
+    option: str | None
+
+    def __new__(cls, words: str, option: str | None = None) -> Instruction:
+        self = super().__new__(cls, words)
+        self.option = option
+        return self
+
+
+def with_option(text: str) -> str:
+    """The command line's wording of an instruction: its words, then its option in brackets
+    when it has one ("... measure the left leg (--side left)"); plain text as it is."""
+    option = getattr(text, "option", None)
+    return f"{text} ({option})" if option else str(text)
 
 
 def shoulder_trunk_ratio(lm: FrameLandmarks, min_visibility: float = MIN_VISIBILITY) -> float | None:
@@ -44,6 +67,8 @@ def _readable(names: list[str]) -> str:
 
 
 def setup_problems(joint: Joint, lm: FrameLandmarks, sides, min_visibility: float = MIN_VISIBILITY) -> list[str]:
+    """What keeps this frame from being measured, as instructions in plain words, most basic
+    first (one with a command-line option is an :class:`Instruction`); empty when ready."""
     if lm.pose is None:
         return ["Step into the camera's view"]
     problems = []
@@ -52,8 +77,8 @@ def setup_problems(joint: Joint, lm: FrameLandmarks, sides, min_visibility: floa
             and legs.away_from_camera(lm.pose, s)]
     for side in away:
         other = "right" if side == "left" else "left"
-        problems.append(f"Your {side} leg is away from the camera: turn around, or measure the {other} leg "
-                        f"(--side {other})")
+        problems.append(Instruction(f"Your {side} leg is away from the camera: turn around, or measure the "
+                                    f"{other} leg", option=f"--side {other}"))
     sides = [s for s in sides if s not in away]
     needed = [n for side in sides for n in joint.needed_landmarks(side if joint.kind == "limb" else None)]
     hidden = [n for n in dict.fromkeys(needed) if lm.pose[POSE[n], 3] < min_visibility]

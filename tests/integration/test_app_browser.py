@@ -33,9 +33,10 @@ import pytest
 
 from browser import AppProcess, chromium, video_to_y4m, write_y4m
 from conftest import media
+from history import record_history
 from romcam.app.sessions import LOST, STOPPED
 from romcam.storage.store import Store
-from videotools import build_real_side_bend_visit
+from videotools import build_real_side_bend_visit, read_frames, roll_camera_filled
 
 FPS = 25.0
 
@@ -215,7 +216,6 @@ def test_a_side_bend_session_through_the_browser_matches_romcam_session(bends, t
         home_rows = [r.text for r in driver.find_elements("css selector", "#subjects tbody tr")]
         navigate(driver, driver.find_element("link text", CODE))
         urls.append(driver.current_url)
-        shot(driver, "subject")
         subject_rows = [r.text for r in driver.find_elements("css selector", "#sessions tbody tr")]
     finally:
         driver.quit()
@@ -321,6 +321,39 @@ def test_the_camera_check_names_the_missing_face_on_squats_front(tmp_path, model
     print(problems)
     assert "Face the camera so that your face is visible" in problems
     assert disabled == "true"
+
+
+def test_the_camera_check_names_a_camera_that_is_not_level(tmp_path, model_dir):
+    """squats_front.mp4 turned by +8 deg (a camera rolled clockwise seen from behind it; the clip
+    as filmed reads -1 deg): the check names the camera's tilt and which way to level it."""
+    from selenium.webdriver.support.ui import Select
+
+    frames, fps = read_frames(media("squats_front.mp4"), scale=0.75)
+    clip = write_y4m([roll_camera_filled(f, 8.0) for f in frames], fps, tmp_path / "rolled.y4m")
+    app = AppProcess(tmp_path / "app.sqlite3")
+    driver = chromium(clip)
+    try:
+        driver.get(app.url)
+        navigate(driver, _by(driver, "new-session"))
+        _by(driver, "subject").send_keys(CODE)
+        Select(_by(driver, "joint")).select_by_value("shoulder_abduction")
+        Select(_by(driver, "side")).select_by_value("right")
+        navigate(driver, _by(driver, "to-check"))
+        listed = "return Array.from(document.querySelectorAll('#problems li')).map((e) => e.textContent)"
+        _until(driver, lambda d: any(p.startswith("Level the camera") for p in d.execute_script(listed) or []), 90,
+               "the camera check never named the camera's tilt")
+        problems = driver.execute_script(listed)
+        level = _by(driver, "level").text
+        shot(driver, "camera-check-level")
+        disabled = _by(driver, "start").get_attribute("aria-disabled")
+    finally:
+        driver.quit()
+        app.stop()
+    print(problems, level)
+    (named,) = [p for p in problems if p.startswith("Level the camera")]
+    assert named.startswith("Level the camera: seen from the front, its top leans ") and named.endswith("° to the left")
+    assert 5 <= int(named.split("leans ")[1].split("°")[0]) <= 9
+    assert level.startswith("Camera tilt: ") and "room's straight lines" in level and disabled == "true"
 
 
 def _ramp(n):
@@ -445,3 +478,28 @@ def test_the_camera_check_names_the_far_leg_on_a_side_view(tmp_path, model_dir):
     print(problems)
     assert away in problems and disabled == "true"
     assert not [p for p in problems if "--" in p]          # no command-line option in the app's words
+
+
+def test_the_subject_page_shows_the_history_chart_with_the_mdc_band(tmp_path):
+    """A subject with three stored sessions (SYNTHETIC numbers): home -> the subject's page, its
+    chart (one band per session and side) and its sessions table, in Chromium."""
+    db = tmp_path / "app.sqlite3"
+    with Store.open(db) as store:
+        ids = record_history(store)
+    app = AppProcess(db)
+    driver = chromium(width=1100, height=1150)
+    try:
+        driver.get(app.url)
+        navigate(driver, driver.find_element("link text", "P7"))
+        chart = _by(driver, "history").find_element("tag name", "img")
+        _until(driver, lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth",
+                                                  chart), 30, "the chart never loaded")
+        shot(driver, "subject")
+        size = chart.size
+        rows = [r.get_attribute("data-session-id") for r in driver.find_elements("css selector", "#sessions tbody tr")]
+        caption = driver.find_element("css selector", "#history figcaption").text
+    finally:
+        driver.quit()
+        app.stop()
+    assert rows == [str(i) for i in reversed(ids)]
+    assert size["width"] > 500 and size["height"] > 200 and "MDC95" in caption

@@ -242,6 +242,17 @@ def roll_camera(frame: np.ndarray, roll_deg: float, pose=None):
     return out, mask, moved
 
 
+def roll_camera_filled(frame: np.ndarray, roll_deg: float) -> np.ndarray:
+    """The frame as a camera rolled by ``roll_deg`` with a slightly narrower view would show it:
+    turned counter-clockwise on screen by ``roll_deg`` about the centre (scene_level's sign) and
+    enlarged just enough that no corner is left black (no new edge of known slope in the picture)."""
+    h, w = frame.shape[:2]
+    a = np.radians(abs(roll_deg))
+    zoom = float(np.cos(a) + max(w / h, h / w) * np.sin(a))
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), roll_deg, zoom)
+    return cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def person_mask(frame: np.ndarray, model_path) -> np.ndarray:
     """MediaPipe's person segmentation of one BGR frame (float 0..1, frame size)."""
     import mediapipe as mp

@@ -4,6 +4,15 @@ import { FrameSender, openCamera, socketUrl, drawn } from "/static/camera.js";
 import { drawPose } from "/static/draw.js";
 import { say } from "/static/speech.js";
 
+// The camera's tilt as the check knows it (or why it is not judged).
+function levelText(m) {
+  if (m.camera_roll === null || m.camera_roll === undefined) {
+    return "Camera level: not judged (too few straight lines in the room to read it from).";
+  }
+  const where = m.level_source === "camera profile" ? "the camera profile" : "the room's straight lines";
+  return `Camera tilt: ${Math.abs(m.camera_roll).toFixed(1)}° (from ${where}).`;
+}
+
 export async function runCheck({ plan }) {
   const video = document.getElementById("video"), overlay = document.getElementById("overlay");
   const status = document.getElementById("status"), list = document.getElementById("problems");
@@ -31,6 +40,7 @@ export async function runCheck({ plan }) {
       start.classList.toggle("disabled", !m.ready);
       start.setAttribute("aria-disabled", m.ready ? "false" : "true");
       document.body.dataset.ready = m.ready ? "1" : "0";
+      document.getElementById("level").textContent = levelText(m);
       if (m.problems[0] && m.problems[0] !== lastSpoken) { say(m.problems[0]); lastSpoken = m.problems[0]; }
       drawn(sender, m.index);
     });
