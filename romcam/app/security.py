@@ -88,11 +88,13 @@ def read_token_file(path: str | Path) -> str:
 
 class Access:
     """The current access token (replaceable: :meth:`renew`), the tokens it replaced, whether the
-    app is served over TLS (the cookie is Secure then), the token file to keep it in, and the
-    app's link for other computers (``base_url``, set once the server listens)."""
+    app is served over TLS (the cookie is Secure then), the token file to keep it in, the limit on
+    wrong tokens, and the app's link for other computers (``base_url``, set once the server listens)."""
 
-    def __init__(self, token: str | None = None, secure: bool = False, token_file: str | Path | None = None):
+    def __init__(self, token: str | None = None, secure: bool = False, token_file: str | Path | None = None,
+                 limit: BadTokenLimit | None = None):
         self._token = token or new_token()
+        self.limit = limit if limit is not None else BadTokenLimit()
         self.secure = secure
         self.token_file = Path(token_file) if token_file is not None else None
         self.base_url: str | None = None
@@ -221,9 +223,8 @@ REPLACED = ("romcam app: this link was replaced by a new one. Scan the QR code o
 class AccessMiddleware:
     """The token check in front of the whole app (see the module docstring)."""
 
-    def __init__(self, app, access: Access, limit: BadTokenLimit | None = None):
-        self.app, self.access = app, access
-        self.limit = limit if limit is not None else BadTokenLimit()
+    def __init__(self, app, access: Access):
+        self.app, self.access, self.limit = app, access, access.limit
 
     def _refused(self, address: str, presented: list[str]) -> None:
         """A refused request counts against its address when it held a wrong token (a guess); an
