@@ -87,8 +87,10 @@ def app(ctx, db, port, host, tls_cert, tls_key, token_file, no_browser, model_di
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
 
+    base = {}
+
     def show_link(current: Access) -> None:
-        url = current.link()
+        url = f"{base['url']}/?token={current.token}"
         click.echo(f"romcam app: open {url}")
         if host not in LOCAL_HOSTS:
             click.echo(link_qr_text(url))
@@ -96,13 +98,15 @@ def app(ctx, db, port, host, tls_cert, tls_key, token_file, no_browser, model_di
     def ready(bound: int) -> None:
         scheme = "https" if tls_cert else "http"
         shown = "127.0.0.1" if host in LOCAL_HOSTS else reachable_address() if host in ANY_HOSTS else host
-        access.base_url = f"{scheme}://{shown}:{bound}"
+        base["url"] = f"{scheme}://{shown}:{bound}"
+        if host not in LOCAL_HOSTS:            # the home page shows the link's QR code for tablets
+            access.base_url = base["url"]
         show_link(access)
         click.echo("romcam app: (the link holds the access token; the home page's 'New link' button replaces it; "
                    "Ctrl-C stops the app)")
         access.on_renew.append(show_link)
         if not no_browser:
-            webbrowser.open(access.link())
+            webbrowser.open(f"{base['url']}/?token={access.token}")
 
     try:
         serve(AppConfig(db=db, settings=settings, access=access, model_dir=model_dir), host=host, port=port,
