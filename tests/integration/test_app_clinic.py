@@ -36,7 +36,7 @@ from browser import AppProcess, chromium, write_y4m
 from conftest import media
 from romcam.storage.store import Store
 from system import require_tool
-from test_app_browser import CODE, cli_session, compare_peaks, live_state, navigate, peaks, wait_result
+from test_app_browser import CODE, cli_session, shot, compare_peaks, live_state, navigate, peaks, wait_result
 from videotools import build_real_side_bend_visit, read_frames
 
 ANKLE_CODE = "RM2B"      # the second room's patient
@@ -302,6 +302,7 @@ def test_two_tablets_measure_at_once_over_tls_into_one_postgresql(side_bend_clip
         terminal_link = decode_qr(terminal_qr(app.lines))
         first.get(terminal_link)
         until(first, lambda d: d.find_elements("id", "access-qr"), 60, "no QR code on the home page")
+        shot(first, "home-qr")
         picture = cv2.imdecode(np.frombuffer(by_id(first, "access-qr").screenshot_as_png, np.uint8), cv2.IMREAD_GRAYSCALE)
         home_link = decode_qr(cv2.copyMakeBorder(picture, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255))
         threads = [threading.Thread(target=run_room, args=(first, terminal_link, CODE, "neck_lateral_flexion", "left",
