@@ -75,15 +75,19 @@ def read_token_file(path: str | Path) -> str:
     """The fixed token of ``--token-file``: made (mode 0600) when the file does not exist; refused
     in one line when other users may read or write it, or when it is short."""
     path = Path(path)
-    if not path.exists():
-        token = new_token()
-        write_token_file(path, token)
-        return token
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise RomcamError(f"--token-file {path} can be read or written by other users (mode {mode:04o}): "
-                          f"run chmod 600 {path}")
-    return check_token(path.read_text(encoding="utf-8").strip(), f"--token-file {path}")
+    try:
+        if not path.exists():
+            token = new_token()
+            write_token_file(path, token)
+            return token
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise RomcamError(f"--token-file {path} can be read or written by other users (mode {mode:04o}): "
+                              f"run chmod 600 {path}")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RomcamError(f"--token-file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    return check_token(text.strip(), f"--token-file {path}")
 
 
 class Access:

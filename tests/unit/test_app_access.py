@@ -128,6 +128,8 @@ def test_a_readable_or_short_token_file_is_refused(tmp_path):
     path.write_text("a" * 31 + "/\n")
     with pytest.raises(RomcamError, match="other than letters"):
         read_token_file(path)
+    with pytest.raises(RomcamError, match="No such file or directory"):      # its folder is missing
+        read_token_file(tmp_path / "missing" / "token")
 
 
 def test_the_command_refuses_a_world_readable_token_file_in_one_line(tmp_path):
