@@ -4,6 +4,8 @@ Pages: ``/`` home, ``/new`` the new-session form, ``/check/{plan}`` the camera c
 ``/live/{plan}`` the live session, ``/session/{id}`` the result (with the report and exports
 under it), ``/subject/{id}`` a subject's history. Sockets: ``/ws/check/{plan}`` and
 ``/ws/live/{plan}`` (binary frames in, JSON states out; ``{"cmd": "next"|"redo"|"quit"}`` in).
+``POST /access/renew`` replaces the access token (the home page's "new link" button); the home
+page shows the link as a QR code when the app listens for other computers.
 Everything sits behind :class:`romcam.app.security.AccessMiddleware`. No URL holds a subject's
 code, and the access log is off (uvicorn's would print the token of the first request); what the
 app logs names sessions by id.
@@ -30,7 +32,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from romcam.app.frames import FrameWorker, Incoming
 from romcam.app.pages import joint_title, result_lines, sparkline, subject_ids, subject_lines
-from romcam.app.security import Access, AccessMiddleware
+from romcam.app.security import Access, AccessMiddleware, qr_svg
 from romcam.app.sessions import LOST, STOPPED, CheckHandler, LiveHandler, Plan, Plans
 from romcam.app.visits import visits_router
 from romcam.config import DEFAULTS, Settings, limits
@@ -105,7 +107,22 @@ def create_app(config: AppConfig) -> FastAPI:
         if s is not None:
             with s:
                 lines = subject_lines(s)
-        return page(request, "home.j2", lines=lines, sparkline=sparkline)
+        response = page(request, "home.j2", lines=lines, sparkline=sparkline, **access_context())
+        response.headers["cache-control"] = "no-store"
+        return response
+
+    # --- the access link: its QR code on the home page, and a new link that revokes the old one ---
+    def access_context() -> dict:
+        link = config.access.link()
+        return {"access_link": link, "access_qr": qr_svg(link) if link else None}
+
+    @app.post("/access/renew")
+    def renew_access():
+        """A new access token: this browser gets its cookie; every other link and cookie is refused."""
+        config.access.renew()
+        log.info("a new access link was made: every earlier link and cookie is refused from now on")
+        return RedirectResponse("/", status_code=303, headers={"set-cookie": config.access.cookie_header().decode(),
+                                                               "cache-control": "no-store"})
 
     def form_defaults() -> dict:
         st = config.settings

@@ -55,8 +55,9 @@ def video_to_y4m(video: Path, path: Path, width: int | None = None, stop_s: floa
     return write_y4m([frames[0]] * int(round(lead_s * fps)) + frames, fps, path)
 
 
-def chromium(camera_file: Path | None = None, width: int = 1400, height: int = 1000):
-    """A headless Chromium with ``camera_file`` as its webcam (a Selenium driver; quit it)."""
+def chromium(camera_file: Path | None = None, width: int = 1400, height: int = 1000, extra_args: tuple[str, ...] = ()):
+    """A headless Chromium with ``camera_file`` as its webcam and ``extra_args`` (a Selenium driver;
+    quit it)."""
     binary = require_tool("chromium", package="chromium")
     driver_path = require_tool("chromedriver", package="chromium-driver")
     from selenium import webdriver
@@ -67,6 +68,8 @@ def chromium(camera_file: Path | None = None, width: int = 1400, height: int = 1
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 f"--window-size={width},{height}", "--autoplay-policy=no-user-gesture-required",
                 "--use-fake-ui-for-media-stream", "--mute-audio", "--no-first-run"):
+        options.add_argument(arg)
+    for arg in extra_args:
         options.add_argument(arg)
     if camera_file is not None:
         options.add_argument("--use-fake-device-for-media-stream")
