@@ -55,7 +55,7 @@ def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1.0
     step = width / (len(values) - 1)
-    return " ".join(f"{i * step:.1f},{height - 3 - (v - lo) / span * (height - 6):.1f}" for i, v in enumerate(values))
+    return " ".join(f"{i * step:z.1f},{height - 3 - (v - lo) / span * (height - 6):z.1f}" for i, v in enumerate(values))
 
 
 def joint_title(name: str) -> str:

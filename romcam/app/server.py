@@ -53,6 +53,16 @@ class AppConfig:
     model_dir: str | None = None
 
 
+
+def deg_text(value: float | None) -> str:
+    """An angle as the pages show it: one decimal and a degree sign ("–" when there is none)."""
+    return "–" if value is None else f"{value:z.1f}°"
+
+
+def delta_text(value: float | None) -> str:
+    """A change as the pages show it, signed ("+0.0°" for one that rounds to zero, never "-0.0°")."""
+    return "–" if value is None else f"{value:+z.1f}°"
+
 def create_app(config: AppConfig) -> FastAPI:
     """The app for one start: its token, its database, its plans and running sockets."""
     plans = Plans()
@@ -80,8 +90,8 @@ def create_app(config: AppConfig) -> FastAPI:
     app.state.plans = plans
     app.state.ended = []      # per ended socket: its frame counts and the browser's latencies (romcam bench)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.filters["deg"] = lambda v: "–" if v is None else f"{v:.1f}°"
-    templates.env.filters["sdeg"] = lambda v: "–" if v is None else f"{v:+.1f}°"
+    templates.env.filters["deg"] = deg_text
+    templates.env.filters["sdeg"] = delta_text
     templates.env.globals["joint_title"] = joint_title
     app.add_middleware(AccessMiddleware, access=config.access)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

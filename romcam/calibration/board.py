@@ -252,7 +252,7 @@ def detect_board(image: np.ndarray, spec: BoardSpec, name: str = "image",
     elif board.checkCharucoCornersCollinear(ids.reshape(-1, 1)):
         view.problem = "board corners all on one line (only a strip of the board is visible)"
     elif blur is not None and blur > blur_limit_px:
-        view.problem = (f"blurred: edges smeared over {blur:.1f} px (limit {blur_limit_px:.1f}); "
+        view.problem = (f"blurred: edges smeared over {blur:z.1f} px (limit {blur_limit_px:z.1f}); "
                         "hold the board still, focus, or add light")
     return view
 

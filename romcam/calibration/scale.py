@@ -107,8 +107,8 @@ def _points(image: np.ndarray, target: ScaleTarget):
                             "the camera closer")
     blur = edge_blur_px(to_gray(image), corners)
     if blur is not None and blur > BLUR_LIMIT_PX:
-        return None, None, (f"marker {target.marker_id} is blurred (edges smeared over {blur:.1f} px, "
-                            f"limit {BLUR_LIMIT_PX:.1f}): focus, add light, hold it still")
+        return None, None, (f"marker {target.marker_id} is blurred (edges smeared over {blur:z.1f} px, "
+                            f"limit {BLUR_LIMIT_PX:z.1f}): focus, add light, hold it still")
     s = target.size_mm
     return np.array([[0.0, 0.0], [s, 0.0], [s, s], [0.0, s]]), corners, None
 

@@ -148,4 +148,4 @@ def tilt_warning(profile_or_roll_deg: CameraProfile | float | None, limit_deg: f
     lean = "counter-clockwise" if roll > 0 else "clockwise"
     consequence = ("corrected with the roll measured for this profile, as long as the camera has not moved"
                    if from_profile else "angles against the vertical are off by that much unless corrected")
-    return f"camera tilted {abs(roll):.1f} deg (verticals lean {lean}; limit {limit_deg:g}): level it; {consequence}"
+    return f"camera tilted {abs(roll):z.1f} deg (verticals lean {lean}; limit {limit_deg:g}): level it; {consequence}"

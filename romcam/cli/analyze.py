@@ -85,10 +85,10 @@ def describe(source_name: str, title: str, summary: dict,
     n = s["frames"]
     side_note = s["side_note"]
     lines = [f"{Path(source_name).name}: {title}" + (f" ({side_note})" if side_note else ""),
-             f"{n} frames at {s['fps']:.1f} fps, {s['valid_frames']} usable ({s['valid_frames'] / max(n, 1):.0%})"]
+             f"{n} frames at {s['fps']:z.1f} fps, {s['valid_frames']} usable ({s['valid_frames'] / max(n, 1):.0%})"]
     for side, (rep_peaks, max_deg) in sides.items():
-        peaks = ", ".join(f"{p:.1f}" for p in rep_peaks)
-        top = "n/a" if max_deg is None else f"{max_deg:.1f} deg"
+        peaks = ", ".join(f"{p:z.1f}" for p in rep_peaks)
+        top = "n/a" if max_deg is None else f"{max_deg:z.1f} deg"
         lines.append(f"  {side:>5}: {len(rep_peaks)} reps" + (f" (peaks {peaks} deg)" if peaks else "")
                      + f", largest angle {top}")
         quality = s.get("set_quality", {}).get(side)
@@ -104,14 +104,14 @@ def describe(source_name: str, title: str, summary: dict,
         cms = [r.get("knee_over_toe_cm") for r in s["reps"]]
         if any(c is not None for c in cms):
             lines.append("  knee over toe at the peaks: " + ", ".join(
-                "n/a" if c is None else f"{c:+.1f}" for c in cms) + " cm")
+                "n/a" if c is None else f"{c:+z.1f}" for c in cms) + " cm")
         lines.append(f"  {s['knee_over_toe']['note']}")
     if "neutral_given" in s:
         g = s["neutral_given"]
-        measured = ", ".join(f"{v:.1f}" for v in g["measured_deg"].values())
-        lines.append(f"  neutral over {g['start_s']:.1f}-{g['end_s']:.1f} s (--neutral): {measured} deg as measured"
+        measured = ", ".join(f"{v:z.1f}" for v in g["measured_deg"].values())
+        lines.append(f"  neutral over {g['start_s']:z.1f}-{g['end_s']:z.1f} s (--neutral): {measured} deg as measured"
                      + ("; angles are relative to it" if g["angles_relative_to_it"] else "")
-                     + f" (spread {g['spread_deg']:.1f} deg)")
+                     + f" (spread {g['spread_deg']:z.1f} deg)")
     lines += [f"  note: {w}" for w in s["warnings"]]
     return "\n".join(lines)
 

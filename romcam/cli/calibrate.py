@@ -107,7 +107,7 @@ def _one_source(source: str | None, image: Path | None) -> None:
 
 
 def _signed(value: float) -> str:
-    return f"{value:+.1f}"
+    return f"{value:+z.1f}"
 
 
 # ------------------------------------------------------------------------------- the group
@@ -264,10 +264,10 @@ def _print_calibration(result) -> None:
     w, h = result.image_size
     click.echo(f"views used: {len(result.views)} at {w}x{h}"
                + "".join(f"; dropped {n} (error {e:.2f} px)" for n, e in result.dropped))
-    click.echo(f"focal length: fx {k[0, 0]:.1f} ± {s['fx']:.1f} px, fy {k[1, 1]:.1f} ± {s['fy']:.1f} px "
-               f"(horizontal field of view {result.hfov_deg:.1f} deg)")
-    click.echo(f"principal point: ({k[0, 2]:.1f} ± {s['cx']:.1f}, {k[1, 2]:.1f} ± {s['cy']:.1f}) px; "
-               f"image centre ({(w - 1) / 2:.1f}, {(h - 1) / 2:.1f})")
+    click.echo(f"focal length: fx {k[0, 0]:z.1f} ± {s['fx']:z.1f} px, fy {k[1, 1]:z.1f} ± {s['fy']:z.1f} px "
+               f"(horizontal field of view {result.hfov_deg:z.1f} deg)")
+    click.echo(f"principal point: ({k[0, 2]:z.1f} ± {s['cx']:z.1f}, {k[1, 2]:z.1f} ± {s['cy']:z.1f}) px; "
+               f"image centre ({(w - 1) / 2:z.1f}, {(h - 1) / 2:z.1f})")
     click.echo(f"distortion: k1 {d[0]:+.4f} k2 {d[1]:+.4f} p1 {d[2]:+.5f} p2 {d[3]:+.5f} k3 {d[4]:+.4f}")
     worst = max(result.per_view_rms_px, key=result.per_view_rms_px.get)
     click.echo(f"RMS reprojection error: {result.rms_px:.3f} px (worst view {worst}: "
@@ -312,7 +312,7 @@ def level(image, source, profile_name, board_path, vertical, save, frames, limit
         click.echo(f"camera roll: {_signed(roll)} deg{spread}; "
                    f"{'undistorted with ' + repr(profile.name) if profile else 'no camera profile (not undistorted)'}")
     click.echo("meaning: verticals lean " + ("counter-clockwise" if roll > 0 else "clockwise")
-               + f" in the image by {abs(roll):.1f} deg (+ = counter-clockwise as seen)")
+               + f" in the image by {abs(roll):z.1f} deg (+ = counter-clockwise as seen)")
     warning = tilt_warning(roll, limit)
     if warning:
         click.echo(f"warning: {warning}")
@@ -381,12 +381,12 @@ def verify(image, source, sheet_path, profile_name, tolerance, frames):
         in_image = float(np.median([r.markers[i].image_deg for r in results]))
         error = measured - first.printed_deg
         worst = max(worst, abs(error))
-        click.echo(f"  marker {first.id}: printed {first.printed_deg:.1f} deg, measured {measured:.2f} deg "
-                   f"(error {error:+.2f}); as the image shows it, before perspective correction: {in_image:.1f} deg")
+        click.echo(f"  marker {first.id}: printed {first.printed_deg:z.1f} deg, measured {measured:.2f} deg "
+                   f"(error {error:+.2f}); as the image shows it, before perspective correction: {in_image:z.1f} deg")
     pair = results[0].pair()
     if pair is not None:
         measured = float(np.median([r.pair()[1] for r in results]))
-        click.echo(f"  angle between the two markers: printed {pair[0]:.1f} deg, measured {measured:.2f} deg "
+        click.echo(f"  angle between the two markers: printed {pair[0]:z.1f} deg, measured {measured:.2f} deg "
                    f"(error {measured - pair[0]:+.2f})")
         worst = max(worst, abs(measured - pair[0]))
     if worst > tolerance:

@@ -301,10 +301,10 @@ def _warnings(a: Analysis) -> list[str]:
         out.append(f"only {share:.0%} of frames were usable{why}")
     for s in a.sides.values():
         for rep, turn in s.turn_reps:
-            out.append(f"{s.side}: the excursion at {rep.peak_s:.1f} s ({rep.peak_deg:.1f} deg) came with "
+            out.append(f"{s.side}: the excursion at {rep.peak_s:z.1f} s ({rep.peak_deg:z.1f} deg) came with "
                        f"{turn:.0f} deg of head turn, so it was a head turn, not counted")
         if s.incomplete is not None:
-            out.append(f"{s.side}: an excursion (peak {s.incomplete.peak_deg:.1f} deg) had not returned "
+            out.append(f"{s.side}: an excursion (peak {s.incomplete.peak_deg:z.1f} deg) had not returned "
                        "when the video ended; not counted")
     return out
 

@@ -66,7 +66,7 @@ class Vertical:
         if self.source == "assumed level":
             return "true vertical: assumed a level camera (a tilted camera adds its tilt to the angle)"
         conf = f", confidence {self.confidence:.2f}" if self.confidence is not None else ""
-        return f"true vertical: camera roll {self.camera_roll_deg:+.1f} deg from the {self.source}{conf}"
+        return f"true vertical: camera roll {self.camera_roll_deg:+z.1f} deg from the {self.source}{conf}"
 
     def warnings(self) -> list[str]:
         out = []
@@ -75,7 +75,7 @@ class Vertical:
             out.append(f"the ankle angle assumed a level camera ({why}); a camera profile with a measured "
                        "roll (romcam calibrate level) removes this doubt")
         if self.camera_roll_deg is not None and abs(self.camera_roll_deg) > TILT_WARN_DEG:
-            out.append(f"the camera is tilted {abs(self.camera_roll_deg):.1f} deg (limit {TILT_WARN_DEG:g}); "
+            out.append(f"the camera is tilted {abs(self.camera_roll_deg):z.1f} deg (limit {TILT_WARN_DEG:g}); "
                        f"corrected from the {self.source}, but level the camera if you can")
         return out
 

@@ -160,7 +160,7 @@ def circle_series(landmarks: list[FrameLandmarks], neutral: Neutral | None = Non
         w = slice(window.start, window.stop)
         neutral = Neutral(float(np.nanmedian(lateral[w])), float(np.nanmedian(forward[w])),
                           float(np.nanmedian(raw[w])), float(np.nanmedian(nod[w])),
-                          f"still hold at {t[w.start]:.1f}-{t[w.stop - 1]:.1f} s")
+                          f"still hold at {t[w.start]:z.1f}-{t[w.stop - 1]:z.1f} s")
     if neutral is None:
         med = [float(np.nanmedian(x)) if np.isfinite(x).any() else 0.0 for x in (lateral, forward, raw, nod)]
         neutral = Neutral(*med, "centre of the movement")
@@ -214,10 +214,10 @@ class TurnSideResult:
         if self.level_deg is None:
             return ""
         if self.first_turn_at_level is None:
-            return (f"{self.side} {what} did not reach the after-level ({self.level_deg:.1f} deg) "
+            return (f"{self.side} {what} did not reach the after-level ({self.level_deg:z.1f} deg) "
                     f"in any turn")
-        return (f"{self.side} {what} reached {self.reached_deg:.1f} deg at turn {self.first_turn_at_level} "
-                f"(after-level {self.level_deg:.1f} deg)")
+        return (f"{self.side} {what} reached {self.reached_deg:z.1f} deg at turn {self.first_turn_at_level} "
+                f"(after-level {self.level_deg:z.1f} deg)")
 
 
 def side_result(turns, side: str, level_deg: float | None = None) -> TurnSideResult:
@@ -295,7 +295,7 @@ def describe(source_name: str, a: CircleAnalysis) -> str:
     s, counts = a.series, {d: sum(t.direction == d for t in a.turns) for d in ("cw", "ccw")}
     n = len(s.t)
     lines = [f"{Path(source_name).name}: {TITLE}",
-             f"{n} frames at {a.fps:.1f} fps, {int(s.valid.sum())} usable ({s.valid.sum() / max(n, 1):.0%})",
+             f"{n} frames at {a.fps:z.1f} fps, {int(s.valid.sum())} usable ({s.valid.sum() / max(n, 1):.0%})",
              f"  {len(a.turns)} turns (clockwise {counts['cw']}, counter-clockwise {counts['ccw']}); "
              f"neutral: {s.neutral.source}"]
     for side in ("right", "left"):
@@ -303,8 +303,8 @@ def describe(source_name: str, a: CircleAnalysis) -> str:
         if res.max_deg is None:
             continue
         trend = "" if res.trend_deg_per_turn is None else f", trend {res.trend_deg_per_turn:+.2f} deg/turn"
-        lines.append(f"  {side:>5} side-bend per turn: first {res.first_deg:.1f}, last {res.last_deg:.1f}, "
-                     f"largest {res.max_deg:.1f} deg{trend}")
+        lines.append(f"  {side:>5} side-bend per turn: first {res.first_deg:z.1f}, last {res.last_deg:z.1f}, "
+                     f"largest {res.max_deg:z.1f} deg{trend}")
     lines += [f"  note: {w}" for w in a.warnings]
     return "\n".join(lines)
 

@@ -64,10 +64,10 @@ class RepEdge:
         """'edge reached (20.1 deg)', 'short of the edge (18.0 of 20.1 deg)' or '6.2 deg past your
         edge: worth a look'."""
         if self.beyond:
-            return f"{self.peak_deg - self.edge_deg:.1f} deg past your edge: worth a look"
+            return f"{self.peak_deg - self.edge_deg:z.1f} deg past your edge: worth a look"
         if self.reached:
-            return f"edge reached ({self.edge_deg:.1f} deg)"
-        return f"short of the edge ({self.peak_deg:.1f} of {self.edge_deg:.1f} deg)"
+            return f"edge reached ({self.edge_deg:z.1f} deg)"
+        return f"short of the edge ({self.peak_deg:z.1f} of {self.edge_deg:z.1f} deg)"
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,11 @@ def summary_text(reached: int, judged: int, kind: str, start_deg: float | None, 
     if not judged or start_deg is None or end_deg is None:
         return f"no {kind} judged against the edge"
     unit = kind if judged != 1 else kind.rstrip("s")
-    text = f"{reached} of {judged} {unit} reached the edge of your range ({start_deg:.1f} deg); set grade {grade}"
+    text = f"{reached} of {judged} {unit} reached the edge of your range ({start_deg:z.1f} deg); set grade {grade}"
     if end_deg > start_deg + 0.05:
-        text += f"; your edge grew {start_deg:.1f} -> {end_deg:.1f} deg"
+        text += f"; your edge grew {start_deg:z.1f} -> {end_deg:z.1f} deg"
     else:
-        text += f"; your edge held at {start_deg:.1f} deg"
+        text += f"; your edge held at {start_deg:z.1f} deg"
     if flagged:
         text += f"; {flagged} far beyond the edge (worth a look)"
     return text

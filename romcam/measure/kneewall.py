@@ -60,7 +60,7 @@ class Scale:
     def describe(self) -> str:
         if not self.known:
             return f"knee over toe: no cm ({self.reason})"
-        spread = f", spread {self.spread_pct:.1f} %" if self.spread_pct is not None else ""
+        spread = f", spread {self.spread_pct:z.1f} %" if self.spread_pct is not None else ""
         return (f"knee over toe: scale {self.mm_per_px:.3f} mm/px from the {self.source} "
                 f"({self.frames} frame(s){spread})")
 

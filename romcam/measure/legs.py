@@ -537,7 +537,7 @@ def movement_check(lm, t, side: str, forward, *, roll_deg: float = 0.0, max_trav
         backward = bool(lo < -10.0 and -lo > hi)
     reasons = []
     if travel > max_travel_legs:
-        reasons.append(f"the hips travel {travel:.1f} leg lengths across the frame (walking?)")
+        reasons.append(f"the hips travel {travel:z.1f} leg lengths across the frame (walking?)")
     if moving_fraction > max_moving:
         reasons.append(f"the hips move faster than {speed:g} leg lengths/s on {moving_fraction:.0%} of frames")
     if planted < min_planted:

@@ -51,7 +51,7 @@ def neutral_over(t, channels: dict[str, np.ndarray], start_s: float, end_s: floa
         v = np.asarray(series, dtype=float)[inside]
         v = v[np.isfinite(v)]
         if v.size < MIN_SAMPLES:
-            raise RomcamError(f"{what}: only {v.size} usable frames between {start_s:.1f} and {end_s:.1f} s "
+            raise RomcamError(f"{what}: only {v.size} usable frames between {start_s:z.1f} and {end_s:z.1f} s "
                               f"(give a longer stretch where the person is in view and looks ahead)")
         values[name] = float(np.median(v))
         spread = max(spread, float(np.std(v)))

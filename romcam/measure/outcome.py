@@ -82,11 +82,11 @@ def verdict(delta: float | None, mdc: float | None) -> str:
     if delta is None:
         return "incomplete: no before/after pair"
     if mdc is None:
-        return f"changed by {delta:+.1f} deg (uncertainty unknown: fewer than 2 trials)"
+        return f"changed by {delta:+z.1f} deg (uncertainty unknown: fewer than 2 trials)"
     if abs(delta) <= mdc:
-        return f"within measurement noise ({delta:+.1f} deg, MDC {mdc:.1f} deg)"
+        return f"within measurement noise ({delta:+z.1f} deg, MDC {mdc:z.1f} deg)"
     word = "improved" if delta > 0 else "decreased"
-    return f"{word} by {abs(delta):.1f} deg (MDC {mdc:.1f} deg)"
+    return f"{word} by {abs(delta):z.1f} deg (MDC {mdc:z.1f} deg)"
 
 
 def first_rep_reaching(rep_peaks: Sequence[float], level: float | None) -> int | None:

@@ -100,13 +100,13 @@ def _draw_side(ax, turns, r: TurnSideResult, before_deg) -> None:
                 linestyle=(0, (6, 2)), label=f"trend {trend.slope:+.2f} deg/turn")
     if before_deg is not None:
         ax.axhline(before_deg, color=plots.BEFORE_COLOR, linestyle=":", linewidth=1.6,
-                   label=f"before level {before_deg:.1f} deg")
+                   label=f"before level {before_deg:z.1f} deg")
     if r.level_deg is not None:
         ax.axhline(r.level_deg, color=plots.AFTER_COLOR, linestyle="-.", linewidth=1.6,
-                   label=f"after level {r.level_deg:.1f} deg")
+                   label=f"after level {r.level_deg:z.1f} deg")
     if r.first_turn_at_level is not None:
         ax.axvline(r.first_turn_at_level, color="#555555", linestyle="-", linewidth=1.2,
-                   label=f"reached {r.reached_deg:.1f} deg at turn {r.first_turn_at_level}")
+                   label=f"reached {r.reached_deg:z.1f} deg at turn {r.first_turn_at_level}")
     ax.set_ylabel("extreme (deg)")
     ax.grid(**plots.GRID)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))

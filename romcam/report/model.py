@@ -36,13 +36,13 @@ class Cell:
     def deg(cls, key: str, value: float | None, signed: bool = False) -> Cell:
         if value is None or not math.isfinite(float(value)):
             return cls(key, None, "-")
-        return cls(key, float(value), f"{value:+.1f}" if signed else f"{value:.1f}")
+        return cls(key, float(value), f"{value:+z.1f}" if signed else f"{value:z.1f}")
 
     @classmethod
     def share(cls, key: str, value: float | None, suffix: str = "") -> Cell:
         if value is None:
             return cls(key, None, "-")
-        return cls(key, float(value), f"{100.0 * float(value):.1f} %{suffix}")
+        return cls(key, float(value), f"{100.0 * float(value):z.1f} %{suffix}")
 
     @classmethod
     def number(cls, key: str, value: float | int | None, fmt: str = "{}", unit: str = "") -> Cell:

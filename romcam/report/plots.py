@@ -183,7 +183,7 @@ def trend_line(x: Sequence[float], y: Sequence[float]) -> Trend | None:
 def _fmt(value: float | None, signed: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"{value:+.1f}" if signed else f"{value:.1f}"
+    return f"{value:+z.1f}" if signed else f"{value:z.1f}"
 
 
 def empty_note(ax, text: str) -> None:
@@ -247,7 +247,7 @@ def _draw_side_levels(ax, i: int, lv: SideLevels) -> None:
             sem = o.sem_deg or 0.0
             ax.errorbar([x], [value], yerr=None if o.sem_deg is None else [o.sem_deg],
                         capsize=5, elinewidth=1.4, linestyle="none", zorder=4, **style)
-            ax.annotate(f"{value:.1f}", (x, value + sem), xytext=(0, 5),
+            ax.annotate(f"{value:z.1f}", (x, value + sem), xytext=(0, 5),
                         textcoords="offset points", ha="center", va="bottom", fontsize=9,
                         bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.8))
     if o.before_deg is not None and o.after_deg is not None:
@@ -311,10 +311,10 @@ def _draw_rep_series(ax, s: RepSeries) -> None:
                 linestyle=(0, (6, 2)), label=f"trend {trend.slope:+.2f} deg/rep")
     if s.before_deg is not None:
         ax.axhline(s.before_deg, color=BEFORE_COLOR, linestyle=":", linewidth=1.6,
-                   label=f"before level {s.before_deg:.1f} deg")
+                   label=f"before level {s.before_deg:z.1f} deg")
     if s.after_deg is not None:
         ax.axhline(s.after_deg, color=AFTER_COLOR, linestyle="-.", linewidth=1.6,
-                   label=f"after level {s.after_deg:.1f} deg")
+                   label=f"after level {s.after_deg:z.1f} deg")
     first = s.first_rep_no
     if first is not None:
         ax.axvline(first, color="#555555", linestyle="-", linewidth=1.2,

@@ -213,10 +213,10 @@ def _ankle_rows(detail: SessionDetail) -> list[tuple[str, Cell]]:
     lifted_trials = [f"{t.phase} {t.trial_no} ({t.side})" for t in detail.trials if t.heel_lifted and not t.discarded]
     lifted_reps = [f"rep {r.rep_no} ({r.side})" for r in detail.reps if r.heel_lifted]
     roll = detail.camera_roll_deg
-    vertical = detail.vertical_source + ("" if roll is None else f", camera roll {roll:+.1f} deg")
+    vertical = detail.vertical_source + ("" if roll is None else f", camera roll {roll:+z.1f} deg")
     kept = [t for t in detail.trials if not t.discarded]
     rep_knees = _rep_knees(detail)
-    knee = "; ".join(f"{phase} " + ", ".join(f"{t.knee_over_toe_cm:+.1f}" for t in kept if t.phase == phase
+    knee = "; ".join(f"{phase} " + ", ".join(f"{t.knee_over_toe_cm:+z.1f}" for t in kept if t.phase == phase
                                              and t.knee_over_toe_cm is not None) + " cm"
                      for phase in ("before", "after")
                      if any(t.phase == phase and t.knee_over_toe_cm is not None for t in kept))
@@ -239,7 +239,7 @@ def _rep_knees(detail: SessionDetail) -> str:
         reps = [r for r in detail.reps if r.side == side and r.knee_over_toe_cm is not None]
         if reps:
             span = f"rep {reps[0].rep_no}" if len(reps) == 1 else f"reps {reps[0].rep_no}-{reps[-1].rep_no}"
-            parts.append(f"{side} {span}: " + ", ".join(f"{r.knee_over_toe_cm:+.1f}" for r in reps) + " cm")
+            parts.append(f"{side} {span}: " + ", ".join(f"{r.knee_over_toe_cm:+z.1f}" for r in reps) + " cm")
     return "; ".join(parts)
 
 
@@ -259,14 +259,14 @@ def _facts_rows(detail: SessionDetail, frames, title: str) -> list[tuple[str, Ce
         ("Trials stored", Cell.number("trials_stored", len(detail.trials) - discarded)),
         ("Trials discarded", Cell.number("trials_discarded", discarded)),
         *_set_rows(detail),
-        ("Neutral angle", Cell.number("neutral_deg", detail.neutral_deg, "{:.1f}", "deg")),
+        ("Neutral angle", Cell.number("neutral_deg", detail.neutral_deg, "{:z.1f}", "deg")),
         ("Source", Cell.words("source", detail.source)),
         ("Camera", Cell.words("camera", detail.camera)),
         ("Pose model", Cell.words("pose_model", detail.pose_model)),
         ("Frame size", Cell.words("resolution", detail.resolution)),
         ("Camera profile", Cell.words("camera_profile", detail.camera_profile)),
         *_recorded_rows(detail),
-        ("Frame rate", Cell.number("fps", stat_value(stats, "fps"), "{:.1f}", "frames/s")),
+        ("Frame rate", Cell.number("fps", stat_value(stats, "fps"), "{:z.1f}", "frames/s")),
         ("Frames captured", Cell.number("frames_captured", stat_value(stats, "frames_captured"))),
         ("Frames processed", Cell.number("frames_processed", stat_value(stats, "frames_processed"))),
         ("Frames dropped", Cell.number("frames_dropped", stat_value(stats, "frames_dropped"))),

@@ -79,7 +79,7 @@ def _draw(ax, s: EdgeSeries) -> None:
     steps = np.append(x - 0.5, x[-1] + 0.5)
     ax.stairs(edge, steps, color=EDGE_COLOR, linewidth=1.8, baseline=None, label="edge")
     ax.stairs(edge, steps, baseline=edge - s.tolerance_deg, fill=True, color=EDGE_COLOR, alpha=0.18,
-              label=f"reached: within {s.tolerance_deg:.1f} deg")
+              label=f"reached: within {s.tolerance_deg:z.1f} deg")
     ok, short = reached & ~beyond, ~reached
     ax.plot(x[ok], peak[ok], linestyle="none", marker="o", markersize=5, color=EDGE_COLOR,
             label="peak, reached the edge")

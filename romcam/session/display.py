@@ -41,7 +41,7 @@ T = TypeVar("T")
 
 
 def deg_text(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    return "-" if value is None else f"{value:z.1f}"
 
 
 def overlay_state(engine: SessionEngine, status: str = "", warnings=()) -> OverlayState:
@@ -71,7 +71,7 @@ def overlay_state(engine: SessionEngine, status: str = "", warnings=()) -> Overl
         state.edge_text, state.edge_reached = judged.describe(), judged.reached
     return state
 
-    return f"short of the edge ({judged.peak_deg:.1f} of {judged.edge_deg:.1f} deg)"
+    return f"short of the edge ({judged.peak_deg:z.1f} of {judged.edge_deg:z.1f} deg)"
 
 
 

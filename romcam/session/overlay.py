@@ -134,7 +134,7 @@ def _text(img, drawn: list[DrawnText], text: str, org, scale: float, color=WHITE
 
 
 def format_angle(value: float | None) -> str:
-    return "--" if value is None or not np.isfinite(value) else f"{value:.1f}"
+    return "--" if value is None or not np.isfinite(value) else f"{value:z.1f}"
 
 
 def draw_panel(img: np.ndarray, state: OverlayState) -> list[DrawnText]:

@@ -344,7 +344,7 @@ class Protocol:
         unit = "turns" if self.circles else "reps"
         where = f" to the {side}" if self.joint.kind == "signed" or len(self.sides) > 1 else ""
         return (f"SET: the last {streaks[side]} {unit} stopped short of your edge "
-                f"({self.sides[side].edge.edge_deg:.1f} deg): reach a little further{where}")
+                f"({self.sides[side].edge.edge_deg:z.1f} deg): reach a little further{where}")
 
     def last_edge(self) -> RepEdge | None:
         """The latest set rep's (or turn's) judgement against the edge, of any side."""

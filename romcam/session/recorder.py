@@ -62,7 +62,7 @@ class SessionRecorder:
         elif isinstance(e, NeutralMeasured):
             values = list(e.neutral_deg.values())
             self.journal.write("neutral", neutral_deg=values[0] if len(values) == 1 else None)
-            self.say(f"[{e.t:6.1f} s] neutral: {', '.join(f'{v:.1f}' for v in values)} deg")
+            self.say(f"[{e.t:6.1f} s] neutral: {', '.join(f'{v:z.1f}' for v in values)} deg")
         elif isinstance(e, TrialDone):
             heel, cm = self.heel(e.side, e.rep.peak_s), self.knee_cm(e.side, e.rep)
             self.journal.write("trial", phase=e.phase.value, side=e.side, trial_no=e.trial_no,
@@ -70,7 +70,7 @@ class SessionRecorder:
                                end_s=e.rep.end_s, heel_lifted=heel, knee_over_toe_cm=cm, **self.stamp(e.rep.end_s))
             self.trial_keys[(e.phase, e.side, e.trial_no)] = self.journal.ops[-1]["created_at"]
             self.say(f"[{e.rep.end_s:6.1f} s] {e.phase.value} trial {e.trial_no}/{p.cfg.trials} {e.side}: "
-                     f"{e.rep.peak_deg:.1f} deg" + (f", knee over toe {cm:+.1f} cm" if cm is not None else "")
+                     f"{e.rep.peak_deg:z.1f} deg" + (f", knee over toe {cm:+z.1f} cm" if cm is not None else "")
                      + (" (HEEL LIFTED: redo it with the heel down, key r)" if heel else ""))
         elif isinstance(e, TrialDiscarded):
             self.journal.write("discard", phase=e.phase.value, side=e.side, trial_no=e.trial_no,
@@ -78,7 +78,7 @@ class SessionRecorder:
             self.say(f"{e.phase.value} trial {e.trial_no} {e.side} discarded: do it again")
         elif isinstance(e, TurnIgnored):
             self.say(f"[{e.rep.end_s or e.rep.peak_s:6.1f} s] {e.phase.value}: an excursion of "
-                     f"{e.rep.peak_deg:.1f} deg to the {e.side} came with {e.turn_deg:.0f} deg of head turn; "
+                     f"{e.rep.peak_deg:z.1f} deg to the {e.side} came with {e.turn_deg:.0f} deg of head turn; "
                      f"a head turn, not counted")
         elif isinstance(e, RepDone):
             heel, cm = self.heel(e.side, e.rep.peak_s), self.knee_cm(e.side, e.rep)
@@ -86,7 +86,7 @@ class SessionRecorder:
                                peak_s=e.rep.peak_s, end_s=e.rep.end_s, heel_lifted=heel, knee_over_toe_cm=cm,
                                edge=e.edge.as_dict() if e.edge is not None else None, **self.stamp(e.rep.end_s))
             self.say(f"[{e.rep.end_s:6.1f} s] set rep {self.of(e.rep_no, p.cfg.target_reps)} {e.side}: "
-                     f"peak {e.rep.peak_deg:.1f} deg" + (f", knee over toe {cm:+.1f} cm" if cm is not None else "")
+                     f"peak {e.rep.peak_deg:z.1f} deg" + (f", knee over toe {cm:+z.1f} cm" if cm is not None else "")
                      + (" (heel lifted)" if heel else "")
                      + (f"; {e.edge.describe()}, grade {e.edge.grade}" if e.edge is not None else ""))
             if e.edge is not None and e.edge.reached:

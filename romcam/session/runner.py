@@ -223,10 +223,10 @@ class SessionLoop:
         problem = level.problem
         if problem is None:
             if not quiet:
-                self._level_say(f"camera level: roll {level.roll_deg:+.1f} deg from the {level.source} "
+                self._level_say(f"camera level: roll {level.roll_deg:+z.1f} deg from the {level.source} "
                                 f"(within {MAX_CAMERA_ROLL_DEG:g} deg)")
             return
-        self._level_say(f"setup: {problem} (roll {level.roll_deg:+.1f} deg from the {level.source})")
+        self._level_say(f"setup: {problem} (roll {level.roll_deg:+z.1f} deg from the {level.source})")
         if keep and problem not in self.warnings:
             self.warnings.append(problem)
 
@@ -376,7 +376,7 @@ def describe_result(result: SessionResult) -> str:
                                                  f"everything recorded so far is {saved}")]
     for o in f.outcomes:
         def fmt(v):
-            return "-" if v is None else f"{v:.1f}"
+            return "-" if v is None else f"{v:z.1f}"
         lines.append(f"  {o.side:>5}: before {fmt(o.before_deg)} deg, after {fmt(o.after_deg)} deg, "
                      f"SEM {fmt(o.sem_deg)}, MDC95 {fmt(o.mdc95_deg)}: {o.verdict}")
         if o.reps_done:
@@ -417,7 +417,7 @@ def _turn_line(turns, side: str, level: float | None) -> str:
     if r.max_deg is None:
         return f"no turn reached the {side}"
     trend = "" if r.trend_deg_per_turn is None else f" ({r.trend_deg_per_turn:+.2f} deg/turn)"
-    text = f"{side} side-bend per turn {r.first_deg:.1f} -> {r.last_deg:.1f} deg{trend}"
+    text = f"{side} side-bend per turn {r.first_deg:z.1f} -> {r.last_deg:z.1f} deg{trend}"
     return text + (f"; {r.sentence()}" if level is not None else "")
 
 

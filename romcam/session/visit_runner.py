@@ -148,12 +148,12 @@ def record_analysed_visit(opts: SessionOptions, analysed: AnalysedVisit, phases_
     engine, stretch = recorded_engine(config, landmarks, spans, marks.neutral_range, vertical)
     source_text = describe_neutral(stretch, neutral_text, looking=opts.joint.needs_face)
     if not stretch.still:
-        warnings.append(f"the neutral stretch was not still (spread {stretch.spread_deg:.1f} deg, over the "
-                        f"live hold's {MAX_SD_DEG:.1f}): check it, or give --neutral")
+        warnings.append(f"the neutral stretch was not still (spread {stretch.spread_deg:z.1f} deg, over the "
+                        f"live hold's {MAX_SD_DEG:z.1f}): check it, or give --neutral")
     say(f"recorded visit {Path(info.name).name}: {ph.describe(spans)}")
     say(f"filmed {dated.start:%Y-%m-%d %H:%M} (from {dated.source}"
         f"{'' if dated.source == '--recorded-at' else '; give --recorded-at if that is wrong'})")
-    say(f"neutral: {source_text}: {', '.join(f'{v:.1f}' for v in stretch.values.values())} deg")
+    say(f"neutral: {source_text}: {', '.join(f'{v:z.1f}' for v in stretch.values.values())} deg")
     if vertical is not None:
         engine.measurer.scale = video.scale
         warnings += [w for w in vertical.warnings() if w not in warnings]
@@ -349,6 +349,6 @@ def describe_neutral(stretch: NeutralStretch, given: str | None, looking: bool =
     """Where the neutral came from, in words (printed, and stored as the session's neutral_source)."""
     span = f"{ph.format_time(stretch.start_s)}-{ph.format_time(stretch.end_s)}"
     if stretch.source == "given":
-        return f"over {span} (--neutral {given}; spread {stretch.spread_deg:.1f} deg)"
+        return f"over {span} (--neutral {given}; spread {stretch.spread_deg:z.1f} deg)"
     what = "looking ahead" if looking else "standing"
-    return f"the stillest {HOLD_S:g} s of {what}, {span} (spread {stretch.spread_deg:.1f} deg)"
+    return f"the stillest {HOLD_S:g} s of {what}, {span} (spread {stretch.spread_deg:z.1f} deg)"

@@ -150,10 +150,10 @@ _INT_COLUMNS = ("session_id", "trials_before", "trials_after", "reps_done", "tar
 
 
 def _round(value: float | None, decimals: int) -> float | None:
-    """Python's correctly rounded round() (matches the verdicts' f"{x:.1f}"); None stays None."""
+    """Python's correctly rounded round() (matches the verdicts' f"{x:z.1f}"); None stays None."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return round(float(value), decimals)
+    return round(float(value), decimals) + 0.0    # never -0.0
 
 
 def _session_record(row: SessionRow, o: SideOutcome) -> dict:
@@ -371,13 +371,13 @@ def _edge_cell(o: SideOutcome) -> str:
     at the start and end of the set ('-' when the set was not judged)."""
     if not o.set_judged or o.edge_start_deg is None or o.edge_end_deg is None:
         return "-"
-    return f"{o.set_reached}/{o.set_judged} {o.edge_start_deg:.1f}->{o.edge_end_deg:.1f}"
+    return f"{o.set_reached}/{o.set_judged} {o.edge_start_deg:z.1f}->{o.edge_end_deg:z.1f}"
 
 
 def _deg(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "-"
-    return f"{value:+.1f}" if signed else f"{value:.1f}"
+    return f"{value:+z.1f}" if signed else f"{value:z.1f}"
 
 
 def _history_lines(row: SessionRow) -> list[tuple[str, ...]]:

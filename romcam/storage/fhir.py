@@ -122,11 +122,11 @@ def _romcam_code(code: str, display: str) -> dict:
 
 
 def _deg(value: float) -> dict:
-    return {"value": round(float(value), DEG_DECIMALS), "unit": "deg", "system": UCUM, "code": "deg"}
+    return {"value": round(float(value), DEG_DECIMALS) + 0.0, "unit": "deg", "system": UCUM, "code": "deg"}
 
 
 def _cm(value: float) -> dict:
-    return {"value": round(float(value), CM_DECIMALS), "unit": "cm", "system": UCUM, "code": "cm"}
+    return {"value": round(float(value), CM_DECIMALS) + 0.0, "unit": "cm", "system": UCUM, "code": "cm"}
 
 
 def _absent(reason: str) -> dict:

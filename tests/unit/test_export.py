@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 import sqlite3
@@ -18,7 +19,7 @@ import pytest
 from romcam.cli import main
 from romcam.errors import RomcamError
 from romcam.storage.export import (FRAME_COLUMNS, SESSION_COLUMNS, export_csv, frames_path,
-                                   history_table, neutralise_cell)
+                                   history_table, neutralise_cell, sessions_table, write_csv)
 from romcam.measure.outcome import side_outcome
 from romcam.storage.migrate import latest_version
 from romcam.storage.meta import SessionMeta
@@ -382,3 +383,26 @@ def test_installed_command_reports_a_bad_file_in_one_line(tmp_path):
                           "--csv", str(tmp_path / "x.csv")], capture_output=True, text=True,
                          env=env, timeout=60)
     assert run.returncode == 2 and "no session database" in run.stderr
+
+
+def test_a_change_that_rounds_to_zero_is_never_written_minus_zero(tmp_path):
+    """A delta of -0.04 deg reads 0.0 (or +0.0) in the verdict, the CSV, the FHIR quantity and the
+    app's result page, never "-0.0"."""
+    from romcam.storage.fhir import build_bundle, db_key
+
+    outcome = side_outcome("right", [25.04], [25.0], [])
+    assert "-0.0" not in outcome.verdict and "+0.0 deg" in outcome.verdict
+    db = tmp_path / "z.sqlite3"
+    with Store.open(db) as store:
+        sid = store.start_session(SessionMeta("P1", "neck_lateral_flexion", "right"))
+        store.add_trial(sid, "before", "right", 1, 25.04)
+        store.add_trial(sid, "after", "right", 1, 25.0)
+        store.finish_session(sid, "complete", results=[outcome])
+        rows = store.sessions()
+        bundle = build_bundle([store.session(sid)], db_key(db))
+    csv_path = tmp_path / "z.csv"
+    write_csv(sessions_table(rows), csv_path)
+    assert "-0.0" not in csv_path.read_text(encoding="utf-8-sig")
+    assert "-0.0" not in json.dumps(bundle)
+    from romcam.app.server import delta_text
+    assert delta_text(-0.04) == "+0.0°"

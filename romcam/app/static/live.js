@@ -57,7 +57,7 @@ export async function runLive({ plan }) {
     for (const el of $("phases").children) el.classList.toggle("now", el.dataset.phase === m.phase);
     $("prompt").textContent = m.prompt;
     $("trial").textContent = m.trial ? `trial ${m.trial.n} of ${m.trial.of}` : (m.phase === "set" ? "set" : "");
-    $("angle").textContent = m.angle === null ? "–" : `${m.angle.toFixed(1)}°`;
+    $("angle").textContent = m.angle === null ? "–" : `${(Math.round(m.angle * 10) / 10 + 0).toFixed(1)}°`;  // never "-0.0"
     $("reason").textContent = m.angle === null ? (m.reason || "") : "";
     $("count").textContent = m.count; $("target").textContent = m.target;
     $("edge").textContent = m.edge_text || "";

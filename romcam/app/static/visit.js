@@ -118,7 +118,7 @@ function drawTimeline(canvas, data, marks, found) {
     const v = valueAt(data, channel(tr.side), tr.peak_s); if (v === null) continue;
     const x = g.x(tr.peak_s), y = g.y(v);
     ctx.fillStyle = COLORS[tr.phase]; ctx.beginPath(); ctx.arc(x, y, 6, 0, 2 * Math.PI); ctx.fill();
-    ctx.font = "bold 12px sans-serif"; ctx.fillText(`${tr.peak_deg.toFixed(1)}°`, x - 14, y - 10);
+    ctx.font = "bold 12px sans-serif"; ctx.fillText(`${oneDecimal(tr.peak_deg).toFixed(1)}°`, x - 14, y - 10);
   }
   for (const rep of found.reps) {
     const v = valueAt(data, channel(rep.side), rep.peak_s); if (v === null) continue;
@@ -133,7 +133,8 @@ function fill(tbody, rows) {
   tbody.replaceChildren();
   for (const values of rows) { const tr = document.createElement("tr"); values.forEach((v) => cell(tr, v)); tbody.appendChild(tr); }
 }
-const deg = (v) => (v === null || v === undefined ? "–" : `${v.toFixed(1)}°`);
+const oneDecimal = (v) => Math.round(v * 10) / 10 + 0;   // to 0.1, never "-0.0"
+const deg = (v) => (v === null || v === undefined ? "–" : `${oneDecimal(v).toFixed(1)}°`);
 const clock = (t) => `${Math.floor(t / 60)}:${(t % 60).toFixed(1).padStart(4, "0")}`;
 
 export function runVisit({ job }) {
@@ -199,7 +200,7 @@ export function runVisit({ job }) {
         state.error = null; state.found = p; showError($("preview-error"), "");
         $("found").hidden = false;
         fill(document.querySelector("#outcomes tbody"), p.outcomes.map((o) => [o.side, deg(o.before_deg), deg(o.after_deg),
-          o.delta_deg === null ? "–" : `${o.delta_deg >= 0 ? "+" : ""}${o.delta_deg.toFixed(1)}°`, o.verdict, `${o.reps} ${o.reps === 1 ? "rep" : "reps"}`]));
+          o.delta_deg === null ? "–" : `${oneDecimal(o.delta_deg) >= 0 ? "+" : ""}${oneDecimal(o.delta_deg).toFixed(1)}°`, o.verdict, `${o.reps} ${o.reps === 1 ? "rep" : "reps"}`]));
         fill(document.querySelector("#trials-found tbody"), p.trials.map((t) => [`${t.phase} ${t.trial_no}`, t.side, deg(t.peak_deg), clock(t.peak_s)]));
         fill(document.querySelector("#reps-found tbody"), p.reps.map((r) => [r.rep_no, r.side, deg(r.peak_deg), clock(r.peak_s)]));
         const warnings = $("warnings"); warnings.replaceChildren();
