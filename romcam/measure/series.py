@@ -16,18 +16,69 @@ MIN_VISIBILITY = 0.5
 REFERENCE_QUANTILE = 0.25  # the reference is read when the segment is nearest to it
 
 
+UPRIGHT_DEG = 10.0         # a window whose at-rest quarter has the head this near the shoulder line
+HOLD_AFTER_S = 6.0         # a head tilted this long has the reference read upright held under it
+
+
+def _at_rest(segment: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """(reference read at rest, the largest |segment - reference| among the samples it was read
+    at); (NaN, NaN) without finite pairs."""
+    ok = np.isfinite(segment) & np.isfinite(reference)
+    if not ok.any():
+        return float("nan"), float("nan")
+    r = reference[ok]
+    gap = np.abs(angles.wrap_deg(segment[ok] - r))
+    limit = float(np.quantile(gap, REFERENCE_QUANTILE))
+    return float(np.median(r[gap <= limit])), limit
+
+
 def reference_at_rest(segment, reference) -> float:
     """The reference angle (e.g. the shoulder line) read at the moments the moving segment (the
     head) was nearest to it: the median of the reference over the quarter of the samples with
     the smallest |segment - reference|. NaN when there are no finite pairs."""
-    segment = np.asarray(segment, dtype=float)
-    reference = np.asarray(reference, dtype=float)
-    ok = np.isfinite(segment) & np.isfinite(reference)
+    return _at_rest(np.asarray(segment, dtype=float), np.asarray(reference, dtype=float))[0]
+
+
+def reference_read_upright(segment, reference) -> tuple[float, bool]:
+    """:func:`reference_at_rest`, and whether the head was upright where it was read: the quarter
+    of the samples it was read at lie within ``UPRIGHT_DEG`` of the reference. Where the head
+    stays tilted (rocks at the end of a side-bend) the pose model's shoulders follow it, so a
+    value read then is not the trunk's."""
+    value, limit = _at_rest(np.asarray(segment, dtype=float), np.asarray(reference, dtype=float))
+    return value, bool(limit <= UPRIGHT_DEG)
+
+
+def _tilted_runs(t: np.ndarray, value: np.ndarray, upright: np.ndarray) -> list[np.ndarray]:
+    """Indices of each stretch of finite values read with the head tilted, between two read upright
+    (frames without a value do not end a stretch)."""
+    runs, current = [], []
+    for k in range(len(t)):
+        if not np.isfinite(value[k]):
+            continue
+        if upright[k]:
+            if current:
+                runs.append(np.array(current))
+            current = []
+        else:
+            current.append(k)
+    if current:
+        runs.append(np.array(current))
+    return runs
+
+
+def held_over_tilted(t: np.ndarray, value: np.ndarray, upright: np.ndarray,
+                     min_tilted_s: float = 0.0) -> np.ndarray:
+    """``value``, except over each stretch read with the head tilted that lasts ``min_tilted_s``
+    or more: there the values read upright before and after it, interpolated in time (held from the
+    nearer one at the ends). Unchanged where no value was read upright."""
+    ok = upright & np.isfinite(value)
     if not ok.any():
-        return float("nan")
-    r = reference[ok]
-    gap = np.abs(angles.wrap_deg(segment[ok] - r))
-    return float(np.median(r[gap <= np.quantile(gap, REFERENCE_QUANTILE)]))
+        return value
+    out = value.copy()
+    for run in _tilted_runs(t, value, upright):
+        if t[run[-1]] - t[run[0]] >= min_tilted_s:
+            out[run] = np.interp(t[run], t[ok], value[ok])
+    return out
 
 
 def _windows(t: np.ndarray, window_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -59,12 +110,20 @@ def reference_series(t, segment, reference, window_s: float, average_s: float = 
     steps of ~1 deg that the pose model's noise can shift by a frame or two; averaging the steps
     over 6 s makes the reference (and the neck angle) repeat within a few tenths of a degree
     whether the pose model ran on every frame or every 3rd, whatever the chunk split
-    (docs/design.md, "The trunk reference"). A trunk lean that lasts is still followed, over a few seconds."""
+    (docs/design.md, "The trunk reference"). A trunk lean that lasts is still followed, over a few seconds.
+
+    Where the windows' at-rest quarter has the head tilted (more than ``UPRIGHT_DEG`` from the
+    shoulder line) for ``HOLD_AFTER_S`` or more (rocks at the end of a side-bend, a long hold),
+    their values are replaced by the values read upright before and after, interpolated
+    (:func:`held_over_tilted`): a trunk that moves while the head stays tilted is not followed
+    there. A single bend and back (a trial) is tilted for less and keeps the at-rest values."""
     t = np.asarray(t, dtype=float)
     segment = np.asarray(segment, dtype=float)
     reference = np.asarray(reference, dtype=float)
     lo, hi = _windows(t, window_s)
-    at_rest = np.array([reference_at_rest(segment[a:b], reference[a:b]) for a, b in zip(lo, hi)])
+    reads = [reference_read_upright(segment[a:b], reference[a:b]) for a, b in zip(lo, hi)]
+    at_rest = held_over_tilted(t, np.array([v for v, _ in reads], dtype=float),
+                               np.array([u for _, u in reads], dtype=bool), HOLD_AFTER_S)
     if average_s <= 0:
         return at_rest
     return _window_mean(at_rest, *_windows(t, average_s))
@@ -230,6 +289,8 @@ class StreamingMeasurer:
         self.min_visibility = min_visibility
         self._ref: deque[tuple[float, float, float]] = deque()   # (t, segment, reference)
         self._at_rest: deque[tuple[float, float]] = deque()      # (t, reference read at rest)
+        self._upright: float | None = None         # the last reference read with the head upright
+        self._tilted_since: float | None = None    # when the head last stopped being upright
         self.problems: dict[str, str | None] = {}
         self.turn_deg = self.flexion_deg = float("nan")
         self.tilt_deg = (float("nan"), float("nan"))
@@ -238,14 +299,23 @@ class StreamingMeasurer:
 
     def _reference(self, t: float, segment: float, reference: float) -> float:
         """The reference read at rest over the past window, averaged over the past
-        ``reference_average_s`` (:func:`reference_series`, with the past only)."""
+        ``reference_average_s`` (:func:`reference_series`, with the past only); once the head
+        has stayed tilted for ``HOLD_AFTER_S``, the last value read with it upright is held."""
         if np.isfinite(segment) and np.isfinite(reference):
             self._ref.append((t, segment, reference))
         while self._ref and self._ref[0][0] < t - self.joint.reference_window_s:
             self._ref.popleft()
         if self._ref:
             _, seg, ref = zip(*self._ref)
-            self._at_rest.append((t, reference_at_rest(seg, ref)))
+            value, upright = reference_read_upright(seg, ref)
+            if upright and np.isfinite(value):
+                self._upright, self._tilted_since = value, None
+            elif np.isfinite(value):
+                if self._tilted_since is None:
+                    self._tilted_since = t
+                if self._upright is not None and t - self._tilted_since >= HOLD_AFTER_S:
+                    value = self._upright
+            self._at_rest.append((t, value))
         while self._at_rest and self._at_rest[0][0] < t - self.joint.reference_average_s:
             self._at_rest.popleft()
         if not self._at_rest:
