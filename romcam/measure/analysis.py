@@ -13,7 +13,7 @@ import pandas as pd
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.errors import RomcamError
-from romcam.measure import ankle, edge
+from romcam.measure import ankle, edge, legs
 from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.measure.joints import SIDES, Joint
 from romcam.measure.kneewall import Scale
@@ -117,6 +117,9 @@ def measure_landmarks(joint: Joint, landmarks: list[FrameLandmarks], sides, *,
     frame = np.array([lm.index for lm in landmarks], dtype=int)
     channels: dict[str, Channel] = {}
     reference = None
+    legs_unclear = np.zeros(len(landmarks), dtype=bool)
+    if legs_seen is None and joint.kind == "limb" and legs.uses_legs(joint.landmarks):
+        landmarks, legs_unclear = legs.with_legs_repaired(landmarks)
     for name in channel_names(joint, sides):
         if legs_seen is not None:
             raw, valid = legs_seen.shin[name].copy(), legs_seen.valid[name].copy()
@@ -125,6 +128,10 @@ def measure_landmarks(joint: Joint, landmarks: list[FrameLandmarks], sides, *,
             series = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
             raw, valid, problems = series.angle, series.valid, series.problems
             reference = series.reference
+            if legs_unclear.any():
+                problems = [LEG_UNSEEN if unclear and ok else p for p, ok, unclear in zip(problems, valid, legs_unclear)]
+                valid = valid & ~legs_unclear
+                raw = np.where(valid, raw, np.nan)
         raw = reject_glitches(t, raw, **ankle.glitch_options(joint))
         valid = valid & np.isfinite(raw)
         channels[name] = Channel(name, raw, zero_phase(t, raw, cutoff_hz), valid, problems)

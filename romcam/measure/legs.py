@@ -28,7 +28,7 @@ its depth order only breaking ties.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -274,6 +274,24 @@ def repair_leg_swaps(lm, **tracker_options) -> SwapRepair:
             swapped[segment == s] ^= True
     runs = int(np.sum(np.diff(np.concatenate(([0], swapped.astype(int), [0]))) == 1))
     return SwapRepair(swap_legs(lm, swapped), swapped, ambiguous, runs)
+
+
+def uses_legs(joint_landmarks) -> bool:
+    """Whether a joint drawn on these landmark names (``"{side}_knee"``...) bends at a knee, so that
+    MediaPipe's leg swaps change its angle: knee and hip flexion, the shin."""
+    return any(name.endswith("_knee") for name in joint_landmarks)
+
+
+def with_legs_repaired(landmarks: list[FrameLandmarks]) -> tuple[list[FrameLandmarks], np.ndarray]:
+    """Offline: the landmarks with MediaPipe's leg swaps undone (:func:`repair_leg_swaps`, whole
+    pose rows exchanged) and the (T,) mask of frames whose legs were too close to call. In a
+    lunge MediaPipe labels the rear leg as the front one while it passes and steps back; the
+    front knee's flexion then jumps to the rear knee's (seen on lunges_side.mp4: 113, 107, 103 deg
+    for a front knee at 88-92 deg)."""
+    repair = repair_leg_swaps(pose_array(landmarks))
+    out = [replace(lm, pose=swap_legs(lm.pose[None])[0]) if swapped and lm.pose is not None else lm
+           for lm, swapped in zip(landmarks, repair.swapped)]
+    return out, repair.ambiguous
 
 
 # ----------------------------------------------------------------------------- direction
