@@ -111,15 +111,15 @@ def measure_landmarks(joint: Joint, landmarks: list[FrameLandmarks], sides, *,
                       cutoff_hz: float = DEFAULT_CUTOFF_HZ, min_visibility: float = MIN_VISIBILITY,
                       legs_seen: ankle.LegSeries | None = None) -> Measured:
     """Every frame's angle per channel of ``sides`` (one per limb, or the single signed angle),
-    measured over the whole series: the trunk reference read at rest around each frame, glitches
-    rejected, zero-phase filtered. ``legs_seen``: the ankle's shin series, when measured."""
+    measured over the whole series: the trunk reference read at rest around each frame, a leg's
+    knee on the same leg throughout (MediaPipe's swaps repaired), glitches rejected, zero-phase
+    filtered. ``legs_seen``: the ankle's shin series, when measured."""
     t = np.array([lm.t_s for lm in landmarks], dtype=float)
     frame = np.array([lm.index for lm in landmarks], dtype=int)
     channels: dict[str, Channel] = {}
     reference = None
-    legs_unclear = np.zeros(len(landmarks), dtype=bool)
     if legs_seen is None and joint.kind == "limb" and legs.uses_legs(joint.landmarks):
-        landmarks, legs_unclear = legs.with_legs_repaired(landmarks)
+        landmarks = legs.with_legs_repaired(landmarks)      # knee and hip: the same leg throughout
     for name in channel_names(joint, sides):
         if legs_seen is not None:
             raw, valid = legs_seen.shin[name].copy(), legs_seen.valid[name].copy()
@@ -128,10 +128,6 @@ def measure_landmarks(joint: Joint, landmarks: list[FrameLandmarks], sides, *,
             series = measure_channel(joint, landmarks, name if joint.kind == "limb" else None, min_visibility)
             raw, valid, problems = series.angle, series.valid, series.problems
             reference = series.reference
-            if legs_unclear.any():
-                problems = [LEG_UNSEEN if unclear and ok else p for p, ok, unclear in zip(problems, valid, legs_unclear)]
-                valid = valid & ~legs_unclear
-                raw = np.where(valid, raw, np.nan)
         raw = reject_glitches(t, raw, **ankle.glitch_options(joint))
         valid = valid & np.isfinite(raw)
         channels[name] = Channel(name, raw, zero_phase(t, raw, cutoff_hz), valid, problems)

@@ -282,16 +282,14 @@ def uses_legs(joint_landmarks) -> bool:
     return any(name.endswith("_knee") for name in joint_landmarks)
 
 
-def with_legs_repaired(landmarks: list[FrameLandmarks]) -> tuple[list[FrameLandmarks], np.ndarray]:
-    """Offline: the landmarks with MediaPipe's leg swaps undone (:func:`repair_leg_swaps`, whole
-    pose rows exchanged) and the (T,) mask of frames whose legs were too close to call. In a
-    lunge MediaPipe labels the rear leg as the front one while it passes and steps back; the
-    front knee's flexion then jumps to the rear knee's (seen on lunges_side.mp4: 113, 107, 103 deg
-    for a front knee at 88-92 deg)."""
+def with_legs_repaired(landmarks: list[FrameLandmarks]) -> list[FrameLandmarks]:
+    """Offline: the landmarks with MediaPipe's leg swaps undone (:func:`repair_leg_swaps`, the legs'
+    pose rows exchanged where the track says so; a frame too close to call keeps the track's
+    labelling). In a lunge MediaPipe labels the rear leg as the front one while it passes and
+    steps back, and the front knee's flexion jumps to the rear knee's."""
     repair = repair_leg_swaps(pose_array(landmarks))
-    out = [replace(lm, pose=swap_legs(lm.pose[None])[0]) if swapped and lm.pose is not None else lm
-           for lm, swapped in zip(landmarks, repair.swapped)]
-    return out, repair.ambiguous
+    return [replace(lm, pose=swap_legs(lm.pose[None])[0]) if swapped and lm.pose is not None else lm
+            for lm, swapped in zip(landmarks, repair.swapped)]
 
 
 # ----------------------------------------------------------------------------- direction
