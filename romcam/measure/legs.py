@@ -292,6 +292,23 @@ def with_legs_repaired(landmarks: list[FrameLandmarks]) -> list[FrameLandmarks]:
             for lm, swapped in zip(landmarks, repair.swapped)]
 
 
+class LiveLegRepair:
+    """Live counterpart of :func:`with_legs_repaired`: each frame's landmarks with the legs' labels
+    kept on the same physical legs by the causal :class:`LegSwapTracker` (no offline majority
+    step), as the ankle's live measurer keeps them."""
+
+    def __init__(self):
+        self.tracker = LegSwapTracker()
+        self._i = 0
+
+    def __call__(self, lm: FrameLandmarks) -> FrameLandmarks:
+        self._i += 1
+        if lm.pose is None:
+            return lm
+        step = self.tracker.update(self._i, lm.pose[:33, :2])
+        return replace(lm, pose=swap_legs(lm.pose[None])[0]) if step is not None and step.swapped else lm
+
+
 # ----------------------------------------------------------------------------- direction
 
 def toe_x_component(lm, roll_deg: float = 0.0) -> np.ndarray:

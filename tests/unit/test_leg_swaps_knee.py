@@ -8,6 +8,7 @@ import numpy as np
 from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.measure.analysis import analyze_landmarks
 from romcam.measure.joints import get_joint
+from romcam.session.engine import StreamingLegMeasurer
 
 FPS = 30.0
 HIP = np.array([600.0, 300.0])
@@ -55,3 +56,11 @@ def test_knee_is_the_same_leg_when_mediapipe_exchanges_the_labels():
     assert len(clean.reps) == 1 and abs(clean.reps[0].peak_deg - 90.0) <= 1.0
     assert len(swapped.reps) == 1 and abs(swapped.reps[0].peak_deg - 90.0) <= 1.5
     assert swapped.max_deg <= 91.0
+
+
+def test_live_knee_is_the_same_leg_when_mediapipe_exchanges_the_labels():
+    """The live measurer (causal swap tracker) on the same frames: the front knee on every frame,
+    never the rear knee's 100-110 deg (without the tracker: 110.0)."""
+    measurer = StreamingLegMeasurer(get_joint("knee_flexion"), ["right"])
+    live = [measurer.update(lm)["right"] for lm in _lunge(swapped=list(range(14, 22)) + list(range(68, 76)))]
+    assert max(live) <= 90.5
