@@ -209,8 +209,7 @@ def test_session_side_refused_for_the_ankle(side, fragment, tmp_path):
 def test_ankle_recorded_visit_with_phases(lunge_session_clip, lunge_session, tmp_path):
     """The same clip as a recorded visit (issue #13): phases cut in the seams between the replays,
     the neutral named over the still stand (--neutral), the scene's vertical read as `analyze` reads it. The counts
-    are the clip's (each replay's third lunge runs into the seam: two complete lunges in 'before'),
-    not a promise of the ankle's accuracy (see the xfail above)."""
+    are the clip's, not a promise of the ankle's accuracy (see the xfails above)."""
     fps = 30.128
     still, clip, seam = STILL / fps, CLIP / fps, SEAM / fps
     cuts = [0.0, still + clip, still + 2 * clip + seam, still + 3 * clip + 2 * seam + 1.0]
