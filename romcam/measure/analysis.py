@@ -13,7 +13,7 @@ import pandas as pd
 
 from romcam.capture.landmarks import POSE, FrameLandmarks
 from romcam.errors import RomcamError
-from romcam.measure import ankle, edge
+from romcam.measure import ankle, edge, legs
 from romcam.measure.filters import DEFAULT_CUTOFF_HZ, reject_glitches, zero_phase
 from romcam.measure.joints import SIDES, Joint
 from romcam.measure.kneewall import Scale
@@ -111,12 +111,15 @@ def measure_landmarks(joint: Joint, landmarks: list[FrameLandmarks], sides, *,
                       cutoff_hz: float = DEFAULT_CUTOFF_HZ, min_visibility: float = MIN_VISIBILITY,
                       legs_seen: ankle.LegSeries | None = None) -> Measured:
     """Every frame's angle per channel of ``sides`` (one per limb, or the single signed angle),
-    measured over the whole series: the trunk reference read at rest around each frame, glitches
-    rejected, zero-phase filtered. ``legs_seen``: the ankle's shin series, when measured."""
+    measured over the whole series: the trunk reference read at rest around each frame, a leg's
+    knee on the same leg throughout (MediaPipe's swaps repaired), glitches rejected, zero-phase
+    filtered. ``legs_seen``: the ankle's shin series, when measured."""
     t = np.array([lm.t_s for lm in landmarks], dtype=float)
     frame = np.array([lm.index for lm in landmarks], dtype=int)
     channels: dict[str, Channel] = {}
     reference = None
+    if legs_seen is None and joint.kind == "limb" and legs.uses_legs(joint.landmarks):
+        landmarks = legs.with_legs_repaired(landmarks)      # knee and hip: the same leg throughout
     for name in channel_names(joint, sides):
         if legs_seen is not None:
             raw, valid = legs_seen.shin[name].copy(), legs_seen.valid[name].copy()

@@ -28,7 +28,7 @@ its depth order only breaking ties.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -274,6 +274,39 @@ def repair_leg_swaps(lm, **tracker_options) -> SwapRepair:
             swapped[segment == s] ^= True
     runs = int(np.sum(np.diff(np.concatenate(([0], swapped.astype(int), [0]))) == 1))
     return SwapRepair(swap_legs(lm, swapped), swapped, ambiguous, runs)
+
+
+def uses_legs(joint_landmarks) -> bool:
+    """Whether a joint drawn on these landmark names (``"{side}_knee"``...) bends at a knee, so that
+    MediaPipe's leg swaps change its angle: knee and hip flexion, the shin."""
+    return any(name.endswith("_knee") for name in joint_landmarks)
+
+
+def with_legs_repaired(landmarks: list[FrameLandmarks]) -> list[FrameLandmarks]:
+    """Offline: the landmarks with MediaPipe's leg swaps undone (:func:`repair_leg_swaps`, the legs'
+    pose rows exchanged where the track says so; a frame too close to call keeps the track's
+    labelling). In a lunge MediaPipe labels the rear leg as the front one while it passes and
+    steps back, and the front knee's flexion jumps to the rear knee's."""
+    repair = repair_leg_swaps(pose_array(landmarks))
+    return [replace(lm, pose=swap_legs(lm.pose[None])[0]) if swapped and lm.pose is not None else lm
+            for lm, swapped in zip(landmarks, repair.swapped)]
+
+
+class LiveLegRepair:
+    """Live counterpart of :func:`with_legs_repaired`: each frame's landmarks with the legs' labels
+    kept on the same physical legs by the causal :class:`LegSwapTracker` (no offline majority
+    step), as the ankle's live measurer keeps them."""
+
+    def __init__(self):
+        self.tracker = LegSwapTracker()
+        self._i = 0
+
+    def __call__(self, lm: FrameLandmarks) -> FrameLandmarks:
+        self._i += 1
+        if lm.pose is None:
+            return lm
+        step = self.tracker.update(self._i, lm.pose[:33, :2])
+        return replace(lm, pose=swap_legs(lm.pose[None])[0]) if step is not None and step.swapped else lm
 
 
 # ----------------------------------------------------------------------------- direction

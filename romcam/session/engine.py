@@ -6,17 +6,35 @@ from __future__ import annotations
 import math
 
 from romcam.capture.landmarks import FrameLandmarks
+from romcam.measure import legs
 from romcam.measure.ankle import StreamingShinMeasurer, is_shin_joint
+from romcam.measure.joints import Joint
 from romcam.measure.series import StreamingMeasurer
 from romcam.session.protocol import NeutralMeasured, Phase, Protocol, ProtocolConfig, Sample
 from romcam.session.setup_check import setup_problems
 
 
+class StreamingLegMeasurer(StreamingMeasurer):
+    """:class:`StreamingMeasurer` for a joint that bends at a knee (knee, hip): each frame's legs
+    kept on the same physical legs first (:class:`romcam.measure.legs.LiveLegRepair`), as
+    ``analyze`` repairs them over the whole video."""
+
+    def __init__(self, joint: Joint, sides):
+        super().__init__(joint, sides)
+        self._legs = legs.LiveLegRepair()
+
+    def update(self, lm: FrameLandmarks) -> dict[str, float]:
+        return super().update(self._legs(lm))
+
+
 def streaming_measurer(config: ProtocolConfig):
     """The joint's live measurer; the ankle: the shin from the true vertical, on the same
-    physical leg (causal swap tracker)."""
-    return StreamingShinMeasurer(config.sides) if is_shin_joint(config.joint) \
-        else StreamingMeasurer(config.joint, config.sides)
+    physical leg (causal swap tracker); the knee and hip: on the same physical leg."""
+    if is_shin_joint(config.joint):
+        return StreamingShinMeasurer(config.sides)
+    if config.joint.kind == "limb" and legs.uses_legs(config.joint.landmarks):
+        return StreamingLegMeasurer(config.joint, config.sides)
+    return StreamingMeasurer(config.joint, config.sides)
 
 
 class SessionEngine:

@@ -25,8 +25,8 @@ ANKLE = get_joint("ankle")
 def _trial_peaks(a, side):
     """The peaks of the excursions from rest and back (the lunges), as a session's before/after
     trials count them (romcam.measure.reps.count_reps): set reps are oscillations since issue 22,
-    and each lunge's bob at the bottom (6-10 deg) is one whose count varies with a few tenths of a
-    degree of the signal; the trial peaks are what these tests compare."""
+    and on the lunges they also count the knee MediaPipe draws inside the thigh on a few frames of
+    a descent (docs/concepts/set-quality.md, Limits); the trial peaks are what these tests compare."""
     r = a.sides[side]
     reps, _ = count_reps(a.t, a.channels[r.channel].filtered, side, r.thresholds, r.neutral_deg, r.sign)
     return np.array([x.peak_deg for x in reps])
@@ -57,7 +57,7 @@ def _shin_at_peaks(peak_times, landmarks, side, vertical):
 def test_real_clip_reps_on_the_standing_leg(clip, side, count, low, high, landmarks_of):
     """The excursions from rest and back (trials) and their peaks against an independent reading;
     the set's oscillations (issue 22) include them and more: the landing bounces of the last two
-    squat jumps (24 and 15 deg), and each lunge's bob at the bottom."""
+    squat jumps (24 and 15 deg), and on the lunges a misdrawn knee (see _trial_peaks)."""
     landmarks = landmarks_of(media(clip))
     vertical = _scene(media(clip), landmarks)
     a = analyze_landmarks(ANKLE, landmarks, "auto", vertical=vertical)

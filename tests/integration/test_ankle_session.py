@@ -17,28 +17,39 @@ from romcam.capture.pipeline import ModelChoice, extract_landmarks
 from romcam.measure.analysis import analyze_landmarks
 from romcam.measure.ankle import Vertical, measure_legs
 from romcam.measure.joints import get_joint
+from romcam.measure.reps import count_reps
 from romcam.storage.store import Store
 from videotools import read_frames, write_video
 
-STILL, CLIP, SEAM = 105, 191, 30     # frames of the still stand, of lunges_side.mp4, of a seam (below)
+STILL, CLIP, SEAM = 105, 191, 30     # frames of the first still stand, of lunges_side.mp4, of a seam (below)
 
 
-SET_REPS_NOT_LUNGES = ("NOT MET since issue 22: the set counts oscillations, and on this replayed clip its 3 reps are not "
-                       "the lunges of replay 2: rep 1 (26.7 deg, closed at 11.6 s) is the end of replay 1, where "
-                       "MediaPipe draws the standing ankle at the rear foot (27-30 deg) and the seam holds that "
-                       "frame 0.5 s before cutting back to the still stand; rep 2 (23.2 deg, heel lifted) is the "
-                       "first lunge's bob at the bottom. The trials are unchanged (see the tests above)")
+SET_REPS_NOT_LUNGES = ("NOT MET: the set's 3 reps are lunge 1 of replay 2 (22.4 deg, 1.29 s into the clip) and lunge 2 "
+                       "counted twice (19.5 deg at 3.05 s, 25.4 at 3.58 s): in its descent MediaPipe draws the front "
+                       "knee back inside the thigh on a few frames, the shin reads 9-12 deg where it is near 20, and "
+                       "the rise back to the bottom counts as an oscillation of its own (the same misdraw as in "
+                       "analyze, tests/integration/test_real_clips.py ANKLE_LUNGES). So the set ends in replay 2's "
+                       "second lunge and the after trials are replay 2's third lunge and replay 3's first two. "
+                       "Every rep and trial has the heel down")
 
 
 @pytest.fixture(scope="module")
 def lunge_session_clip(tmp_path_factory):
+    """A still stand (the clip's first frame with camera noise), then the clip three times, each
+    followed by 1 s of the same still stand. The clip ends mid-step (the rear leg swinging past the
+    standing one); the stand after it is the person back on both feet. A frozen copy of that
+    last frame would be a person stopped mid-stride with the legs crossed, which MediaPipe reads
+    as the standing ankle at the rear foot (27-30 deg) for as long as it is held."""
     frames, fps = read_frames(media("lunges_side.mp4"))
     rng = np.random.default_rng(7)
     base = frames[0].astype(np.int16)
-    still = [np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8) for _ in range(int(3.5 * fps))]
-    seam = [frames[-1]] * int(fps / 2) + [frames[0]] * int(fps / 2)
+
+    def stand(n):
+        return [np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8) for _ in range(n)]
+
+    still, seam = stand(STILL), stand(SEAM)
     return write_video(tmp_path_factory.mktemp("ankle_session") / "lunges_session.mp4",
-                       still + frames + seam + frames + seam + frames + [frames[-1]] * int(fps), fps)
+                       still + frames + seam + frames + seam + frames + stand(int(fps)), fps)
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +83,12 @@ def test_ankle_session_vertical_prompts_heel_flags(lunge_session):
     assert all(t.heel_lifted is False for t in detail.trials)      # the standing heel stays down
 
 
-@pytest.mark.xfail(strict=True, reason="NOT MET, and out of reach of a correct reading of this clip: its three "
-                   "lunges differ (analyze reads them 23.7, 25.9, 27.3 deg; at each bottom the knee sits further "
-                   "ahead of the ankle), and read exactly alike in every replay, six trials of them have SD 1.62. "
-                   "Measured 23.4, 24.8, 26.3 (before) and 22.8, 26.0, 26.8 (after), SD 1.63. The session reads what "
-                   "analyze reads on the same frames (test_session_and_analysis_agree_on_the_same_frames); each lunge "
-                   "repeats across the replays within SD 0.93 deg (test_ankle_session_same_lunge_repeats). The 24.7 "
-                   "once read at the first lunge's peak came from frames whose ankle MediaPipe drew behind the heel")
 def test_ankle_session_trial_spread(lunge_session):
+    """Six trials, two readings of each of the clip's three lunges (which differ: analyze reads them
+    23.7, 25.9, 27.3 deg). Measured: 23.4, 24.8, 26.3 (before: lunges 1-3 of replay 1) and 26.9,
+    24.0, 24.6 (after: lunge 3 of replay 2, lunges 1-2 of replay 3; see SET_REPS_NOT_LUNGES), SD 1.33.
+    Until the seams were a still stand it was 22.8, 26.0, 26.8 after, SD 1.63: the seam held the
+    clip's last frame (the legs crossed mid-step), read 27-30 deg, and the set took it for a rep."""
     _, detail = lunge_session
     peaks = [t.peak_deg for t in detail.trials if not t.discarded]
     assert len(peaks) == 6 and np.std(peaks, ddof=1) <= 1.5
@@ -90,9 +99,11 @@ def test_session_and_analysis_agree_on_the_same_frames(lunge_session_clip, lunge
     """The live path (causal swap tracker, the toes' direction from the past second, the scene's
     vertical read during setup, each peak re-read from its trial's own window) against analyze's,
     on the very same landmarks: one sequential pass of the pose model over the clip, as the session
-    ran it. Measured: the same shin angle on all 711 frames after setup (largest difference 0.0
+    ran it. Measured: the same shin angle on all 644 frames after setup (603 measured by both; largest difference 0.0
     deg; the frame that ended setup read 2.2 deg off while the scene's roll was applied only after
-    it), and all 6 trial peaks equal to analyze's reps (largest difference 0.00 deg); the set's reps: SET_REPS_NOT_LUNGES."""
+    it), and all 6 trial peaks equal to the excursions from rest and back that analyze's filtered angle
+    gives (romcam.measure.reps.count_reps, as a session counts its trials; largest difference 0.00
+    deg). analyze's set reps are oscillations, which also count the misdrawn knee (SET_REPS_NOT_LUNGES)."""
     _, detail = lunge_session
     models = ModelChoice.resolve("full", False, model_dir)
     landmarks, _ = extract_landmarks(lunge_session_clip, models, workers=1, progress=False)
@@ -108,7 +119,8 @@ def test_session_and_analysis_agree_on_the_same_frames(lunge_session_clip, lunge
     both = np.isfinite(live) & np.isfinite(offline)
     worst = float(np.max(np.abs(live - offline)[both]))
     a = analyze_landmarks(get_joint("ankle"), landmarks, "right", vertical=vertical)
-    reps = a.sides["right"].reps
+    r = a.sides["right"]
+    reps, _ = count_reps(a.t, a.channels[r.channel].filtered, "right", r.thresholds, r.neutral_deg, r.sign)
     session = sorted([x for x in detail.trials if not x.discarded], key=lambda x: x.peak_s)
     nearest = [min(reps, key=lambda r: abs(r.peak_s - x.peak_s)) for x in session]
     peak_diff = [abs(r.peak_deg - x.peak_deg) for r, x in zip(nearest, session)]
@@ -123,9 +135,15 @@ def test_session_and_analysis_agree_on_the_same_frames(lunge_session_clip, lunge
 
 @pytest.mark.xfail(strict=True, reason=SET_REPS_NOT_LUNGES)
 def test_ankle_session_set_reps_are_the_lunges_with_the_heel_down(lunge_session):
+    """The set's reps are replay 2's three lunges: each peaks where a before trial (the same lunge in
+    replay 1) peaks in the clip, within 0.5 s, heel down."""
     _, detail = lunge_session
+    fps = 30.128
+    before = sorted(x.peak_s - STILL / fps for x in detail.trials if x.phase == "before" and not x.discarded)
+    in_clip = sorted(x.peak_s - (STILL + CLIP + SEAM) / fps for x in detail.reps)
+    print(f"set reps at {np.round(in_clip, 2)} s in the clip, before trials at {np.round(before, 2)} s")
     assert all(x.heel_lifted is False for x in detail.reps)
-    assert max(x.peak_deg for x in detail.reps) <= 26.3     # replay 2's lunges: 23.4-26.3 deg as trials
+    assert len(in_clip) == len(before) == 3 and all(abs(a - b) <= 0.5 for a, b in zip(in_clip, before))
 
 
 @pytest.mark.xfail(strict=True, reason=SET_REPS_NOT_LUNGES)
@@ -133,10 +151,10 @@ def test_ankle_session_same_lunge_repeats(lunge_session, lunge_session_db, outpu
     """What replaying the same lunges shows about the instrument: each of the clip's three lunges
     read once per replay (before trial k, set rep k, after trial k), told apart by where their peak
     falls in its replay. Measured: SD 0.93, 0.63 and 0.29 deg per lunge (23.4/24.6/22.8,
-    24.8/25.8/26.0, 26.3/26.7/26.8). The outliers are MediaPipe's: where the rear leg lifts and
-    passes, it draws the standing foot half-way to the rear one on a few frames, on other frames
-    in each replay (leg points up to 240 px apart between replays, 2 px median elsewhere); the set's
-    24.6 and the last trial's 26.8 (0.6 s before that lunge's bottom) are such frames."""
+    24.8/25.8/26.0, 26.3/26.7/26.8; measured before set reps were oscillations, with seams that held
+    the clip's last frame). MediaPipe draws the standing foot half-way to the rear one on a
+    few frames where the rear leg lifts and passes, on other frames in each replay (leg points up to
+    240 px apart between replays, 2 px median elsewhere)."""
     _, detail = lunge_session
     fps = 30.128
     readings = [[x for x in detail.trials if x.phase == phase and not x.discarded] for phase in ("before", "after")]
@@ -191,8 +209,7 @@ def test_session_side_refused_for_the_ankle(side, fragment, tmp_path):
 def test_ankle_recorded_visit_with_phases(lunge_session_clip, lunge_session, tmp_path):
     """The same clip as a recorded visit (issue #13): phases cut in the seams between the replays,
     the neutral named over the still stand (--neutral), the scene's vertical read as `analyze` reads it. The counts
-    are the clip's (each replay's third lunge runs into the seam: two complete lunges in 'before'),
-    not a promise of the ankle's accuracy (see the xfail above)."""
+    are the clip's, not a promise of the ankle's accuracy (see the xfails above)."""
     fps = 30.128
     still, clip, seam = STILL / fps, CLIP / fps, SEAM / fps
     cuts = [0.0, still + clip, still + 2 * clip + seam, still + 3 * clip + 2 * seam + 1.0]
