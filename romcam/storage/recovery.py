@@ -111,11 +111,9 @@ class Start(_Record):
     session_id: Annotated[int, Field(ge=1)] | None = None
 
 
-class Trial(_Record):
-    op: Literal["trial"]
-    phase: TrialPhase
+class _Peak(_Record):
+    """What a trial and a set rep both hold: the side, the peak and its times, the ankle's readings."""
     side: Side
-    trial_no: Number
     peak_deg: Angle
     start_s: Time | None = None
     peak_s: Time | None = None
@@ -125,6 +123,12 @@ class Trial(_Record):
     created_at: Stamp
 
     _stamp = field_validator("created_at")(_timestamp)
+
+
+class Trial(_Peak):
+    op: Literal["trial"]
+    phase: TrialPhase
+    trial_no: Number
 
 
 class Discard(_Record):
@@ -150,20 +154,10 @@ class Edge(_Record):
     grade: Literal[GRADES]
 
 
-class Rep(_Record):
+class Rep(_Peak):
     op: Literal["rep"]
-    side: Side
     rep_no: Number
-    peak_deg: Angle
-    start_s: Time | None = None
-    peak_s: Time | None = None
-    end_s: Time | None = None
-    heel_lifted: bool | None = None
-    knee_over_toe_cm: Angle | None = None
     edge: Edge | None = None
-    created_at: Stamp
-
-    _stamp = field_validator("created_at")(_timestamp)
 
 
 class Turn(_Record):
