@@ -263,14 +263,18 @@ def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
             raise RomcamError(f"{what} must be from {low} to {high}")
         return n
 
+    def marked_options(job: VisitJob, body: dict, **extra) -> SessionOptions:
+        """The session options of a preview or a store: the job's, with the page's trials and set kind."""
+        return options(job, trials=number(body.get("trials", config.settings.trials), "trials", 1, 10),
+                       set_kind=body.get("set_kind") or "reps", **extra)
+
     @router.post("/visit/{job_id}/preview")
     async def preview(request: Request, job_id: str):
         job = job_or_404(job_id)
         try:
             body, texts = await marks_of(request)
             analysed = ready(job)
-            opts = options(job, trials=number(body.get("trials", config.settings.trials), "trials", 1, 10),
-                           set_kind=body.get("set_kind") or "reps")
+            opts = marked_options(job, body)
             found = await run_in_threadpool(preview_analysed_visit, opts, analysed, texts.phases, texts.neutral)
         except RomcamError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
@@ -284,9 +288,7 @@ def visits_router(config, max_upload_mb: float = MAX_UPLOAD_MB) -> APIRouter:
             body, texts = await marks_of(request)
             analysed = ready(job)
             subject = clean_subject_code(str(body.get("subject") or ""))
-            opts = options(job, subject=subject, trials=number(body.get("trials", config.settings.trials), "trials",
-                                                               1, 10),
-                           set_kind=body.get("set_kind") or "reps", new_subject=bool(body.get("new_subject")))
+            opts = marked_options(job, body, subject=subject, new_subject=bool(body.get("new_subject")))
             result = await run_in_threadpool(record_analysed_visit, opts, analysed, texts.phases, texts.neutral,
                                              recorded_at=body.get("recorded_at") or None, say=lambda line: None)
         except RomcamError as exc:
