@@ -37,6 +37,17 @@ def media(name: str) -> Path:
     return path
 
 
+@pytest.fixture
+def cli_env(monkeypatch, tmp_path):
+    """The CLI run in-process: its stderr kept where pytest captures it (ROMCAM_VERBOSE), its cache,
+    data and configuration folders in tmp_path, no ROMCAM_DB from the caller's environment."""
+    monkeypatch.setenv("ROMCAM_VERBOSE", "1")
+    monkeypatch.setenv("ROMCAM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ROMCAM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ROMCAM_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("ROMCAM_DB", raising=False)
+
+
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
     for name in ("pose_landmarker_full.task", "pose_landmarker_lite.task", "face_landmarker.task"):

@@ -290,14 +290,6 @@ def test_history_table_shows_each_session_and_side(db):
 # --------------------------------------------------------------------------- the command line
 
 
-@pytest.fixture
-def cli_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("ROMCAM_VERBOSE", "1")      # keep stderr where pytest captures it
-    monkeypatch.setenv("ROMCAM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("ROMCAM_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("ROMCAM_DB", raising=False)
-
-
 def _one_error_line(capsys) -> str:
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("romcam: error: ") and "Traceback" not in err

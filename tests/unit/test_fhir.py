@@ -67,14 +67,6 @@ def db(tmp_path):
     return path
 
 
-@pytest.fixture
-def cli_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("ROMCAM_VERBOSE", "1")
-    monkeypatch.setenv("ROMCAM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("ROMCAM_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("ROMCAM_DB", raising=False)
-
-
 def _codes_outside_their_value_sets(model: FHIRAbstractModel, where: str = "") -> list[str]:
     """Every coded element whose value is not in the codes fhir.resources lists for it (its
     models accept any code string there; the lists are the library's, not this test's)."""

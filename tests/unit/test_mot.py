@@ -105,15 +105,6 @@ def db(tmp_path):
     return path, ids
 
 
-@pytest.fixture
-def cli_env(monkeypatch, tmp_path):
-    """The CLI in-process with its stderr in Python's (ROMCAM_VERBOSE) and its folders in tmp_path."""
-    monkeypatch.setenv("ROMCAM_VERBOSE", "1")
-    monkeypatch.setenv("ROMCAM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("ROMCAM_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("ROMCAM_DB", raising=False)
-
-
 def _cli(argv, capsys):
     code = main(argv)
     out = capsys.readouterr()

@@ -22,15 +22,6 @@ HOSTILE = "P1\x1b[2J\x1b]0;owned\x07\r\nfake line\u202eevil\x9b31m"
 
 
 @pytest.fixture
-def cli_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("ROMCAM_VERBOSE", "1")
-    monkeypatch.setenv("ROMCAM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("ROMCAM_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ROMCAM_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.delenv("ROMCAM_DB", raising=False)
-
-
-@pytest.fixture
 def hostile_db(tmp_path):
     """Two sessions whose subject, joint and end reason were edited by hand into terminal escapes,
     line breaks and a bidirectional override."""
