@@ -299,19 +299,37 @@ def test_the_app_stopped_mid_session_keeps_it_incomplete(bends, tmp_path):
     assert len([t for t in detail.trials if t.phase == "before"]) == 1
 
 
+PROBLEMS = "return Array.from(document.querySelectorAll('#problems li')).map((e) => e.textContent)"
+
+
+def open_camera_check(driver, app, *, joint: str | None = None, side: str | None = None) -> None:
+    """Home -> new session (subject CODE, ``joint`` and ``side`` when given) -> the camera check."""
+    from selenium.webdriver.support.ui import Select
+
+    driver.get(app.url)
+    navigate(driver, _by(driver, "new-session"))
+    _by(driver, "subject").send_keys(CODE)
+    if joint:
+        Select(_by(driver, "joint")).select_by_value(joint)
+    if side:
+        Select(_by(driver, "side")).select_by_value(side)
+    navigate(driver, _by(driver, "to-check"))
+
+
+def check_problems(driver) -> list[str]:
+    """The problems the camera check lists now (an empty list while there are none)."""
+    return driver.execute_script(PROBLEMS) or []
+
+
 def test_the_camera_check_names_the_missing_face_on_squats_front(tmp_path, model_dir):
     clip = video_to_y4m(media("squats_front.mp4"), tmp_path / "squats.y4m", width=360)
     app = AppProcess(tmp_path / "app.sqlite3")
     driver = chromium(clip)
     try:
-        driver.get(app.url)
-        navigate(driver, _by(driver, "new-session"))
-        _by(driver, "subject").send_keys(CODE)
-        navigate(driver, _by(driver, "to-check"))
-        listed = "return Array.from(document.querySelectorAll('#problems li')).map((e) => e.textContent)"
-        _until(driver, lambda d: d.execute_script(listed), 90, "the camera check named no problem")
+        open_camera_check(driver, app)
+        _until(driver, check_problems, 90, "the camera check named no problem")
         time.sleep(1.0)
-        problems = driver.execute_script(listed)
+        problems = check_problems(driver)
         shot(driver, "camera-check")
         start = _by(driver, "start")
         disabled = start.get_attribute("aria-disabled")
@@ -326,23 +344,15 @@ def test_the_camera_check_names_the_missing_face_on_squats_front(tmp_path, model
 def test_the_camera_check_names_a_camera_that_is_not_level(tmp_path, model_dir):
     """squats_front.mp4 turned by +8 deg (a camera rolled clockwise seen from behind it; the clip
     as filmed reads -1 deg): the check names the camera's tilt and which way to level it."""
-    from selenium.webdriver.support.ui import Select
-
     frames, fps = read_frames(media("squats_front.mp4"), scale=0.75)
     clip = write_y4m([roll_camera_filled(f, 8.0) for f in frames], fps, tmp_path / "rolled.y4m")
     app = AppProcess(tmp_path / "app.sqlite3")
     driver = chromium(clip)
     try:
-        driver.get(app.url)
-        navigate(driver, _by(driver, "new-session"))
-        _by(driver, "subject").send_keys(CODE)
-        Select(_by(driver, "joint")).select_by_value("shoulder_abduction")
-        Select(_by(driver, "side")).select_by_value("right")
-        navigate(driver, _by(driver, "to-check"))
-        listed = "return Array.from(document.querySelectorAll('#problems li')).map((e) => e.textContent)"
-        _until(driver, lambda d: any(p.startswith("Level the camera") for p in d.execute_script(listed) or []), 90,
+        open_camera_check(driver, app, joint="shoulder_abduction", side="right")
+        _until(driver, lambda d: any(p.startswith("Level the camera") for p in check_problems(d)), 90,
                "the camera check never named the camera's tilt")
-        problems = driver.execute_script(listed)
+        problems = check_problems(driver)
         level = _by(driver, "level").text
         shot(driver, "camera-check-level")
         disabled = _by(driver, "start").get_attribute("aria-disabled")
@@ -453,23 +463,14 @@ def test_the_camera_check_names_the_far_leg_on_a_side_view(tmp_path, model_dir):
     """The ankle, right leg named, on the first seconds of squat_jumps_side.mp4 (both feet down, the
     left leg nearer the camera): the check says the right leg is away from the camera, in the app's
     words, and the session cannot start."""
-    from selenium.webdriver.support.ui import Select
-
     clip = video_to_y4m(media("squat_jumps_side.mp4"), tmp_path / "side.y4m", width=360, stop_s=4.0)
     app = AppProcess(tmp_path / "app.sqlite3")
     driver = chromium(clip)
     try:
-        driver.get(app.url)
-        navigate(driver, _by(driver, "new-session"))
-        _by(driver, "subject").send_keys(CODE)
-        Select(_by(driver, "joint")).select_by_value("ankle_dorsiflexion")
-        Select(_by(driver, "side")).select_by_value("right")
-        navigate(driver, _by(driver, "to-check"))
-        listed = "return Array.from(document.querySelectorAll('#problems li')).map((e) => e.textContent)"
+        open_camera_check(driver, app, joint="ankle_dorsiflexion", side="right")
         away = "Your right leg is away from the camera: turn around, or measure the left leg"
-        _until(driver, lambda d: away in (d.execute_script(listed) or []), 90,
-               "the camera check never named the far leg")
-        problems = driver.execute_script(listed)
+        _until(driver, lambda d: away in check_problems(d), 90, "the camera check never named the far leg")
+        problems = check_problems(driver)
         shot(driver, "camera-check-far-leg")
         disabled = _by(driver, "start").get_attribute("aria-disabled")
     finally:
