@@ -118,7 +118,7 @@ def measure_landmarks(joint: Joint, landmarks: list[FrameLandmarks], sides, *,
     frame = np.array([lm.index for lm in landmarks], dtype=int)
     channels: dict[str, Channel] = {}
     reference = None
-    if legs_seen is None and joint.kind == "limb" and legs.uses_legs(joint.landmarks):
+    if legs_seen is None and legs.uses_legs(joint):
         landmarks = legs.with_legs_repaired(landmarks)      # knee and hip: the same leg throughout
     for name in channel_names(joint, sides):
         if legs_seen is not None:

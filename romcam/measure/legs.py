@@ -276,10 +276,10 @@ def repair_leg_swaps(lm, **tracker_options) -> SwapRepair:
     return SwapRepair(swap_legs(lm, swapped), swapped, ambiguous, runs)
 
 
-def uses_legs(joint_landmarks) -> bool:
-    """Whether a joint drawn on these landmark names (``"{side}_knee"``...) bends at a knee, so that
-    MediaPipe's leg swaps change its angle: knee and hip flexion, the shin."""
-    return any(name.endswith("_knee") for name in joint_landmarks)
+def uses_legs(joint) -> bool:
+    """Whether ``joint`` is a limb drawn through a knee (its landmark names ``"{side}_knee"``...), so
+    that MediaPipe's leg swaps change its angle: knee and hip flexion, the shin."""
+    return joint.kind == "limb" and any(name.endswith("_knee") for name in joint.landmarks)
 
 
 def with_legs_repaired(landmarks: list[FrameLandmarks]) -> list[FrameLandmarks]:

@@ -32,7 +32,7 @@ def streaming_measurer(config: ProtocolConfig):
     physical leg (causal swap tracker); the knee and hip: on the same physical leg."""
     if is_shin_joint(config.joint):
         return StreamingShinMeasurer(config.sides)
-    if config.joint.kind == "limb" and legs.uses_legs(config.joint.landmarks):
+    if legs.uses_legs(config.joint):
         return StreamingLegMeasurer(config.joint, config.sides)
     return StreamingMeasurer(config.joint, config.sides)
 
