@@ -48,11 +48,11 @@ def reference_read_upright(segment, reference) -> tuple[float, bool]:
     return value, bool(limit <= UPRIGHT_DEG)
 
 
-def _tilted_runs(t: np.ndarray, value: np.ndarray, upright: np.ndarray) -> list[np.ndarray]:
+def _tilted_runs(value: np.ndarray, upright: np.ndarray) -> list[np.ndarray]:
     """Indices of each stretch of finite values read with the head tilted, between two read upright
     (frames without a value do not end a stretch)."""
     runs, current = [], []
-    for k in range(len(t)):
+    for k in range(len(value)):
         if not np.isfinite(value[k]):
             continue
         if upright[k]:
@@ -75,7 +75,7 @@ def held_over_tilted(t: np.ndarray, value: np.ndarray, upright: np.ndarray,
     if not ok.any():
         return value
     out = value.copy()
-    for run in _tilted_runs(t, value, upright):
+    for run in _tilted_runs(value, upright):
         if t[run[-1]] - t[run[0]] >= min_tilted_s:
             out[run] = np.interp(t[run], t[ok], value[ok])
     return out
