@@ -24,7 +24,8 @@ from romcam.errors import RomcamError
 POSE = {
     "nose": 0, "left_eye": 2, "right_eye": 5, "left_ear": 7, "right_ear": 8,
     "left_shoulder": 11, "right_shoulder": 12, "left_elbow": 13, "right_elbow": 14,
-    "left_wrist": 15, "right_wrist": 16, "left_hip": 23, "right_hip": 24,
+    "left_wrist": 15, "right_wrist": 16, "left_pinky": 17, "right_pinky": 18, "left_index": 19,
+    "right_index": 20, "left_thumb": 21, "right_thumb": 22, "left_hip": 23, "right_hip": 24,
     "left_knee": 25, "right_knee": 26, "left_ankle": 27, "right_ankle": 28,
     "left_heel": 29, "right_heel": 30, "left_foot_index": 31, "right_foot_index": 32,
 }
@@ -51,15 +52,24 @@ class FrameLandmarks:
     # False where the pose model skipped this frame and the last pose stands in (head joints run
     # it on every few frames only; see romcam.capture.pipeline)
     pose_fresh: bool = True
+    # the face mesh's bounding box (x0, y0, x1, y1 px), kept when the mesh itself is let go
+    face_box: tuple[float, float, float, float] | None = None
 
     def without_mesh(self) -> FrameLandmarks:
         """The same record without the 478-point face mesh (11 KB a frame): what a whole recording
-        keeps. Everything measured later needs only the pose, the face matrix and ``face_outside``."""
+        keeps. Everything measured later needs only the pose, the face matrix, ``face_outside``
+        and ``face_box``."""
         if self.face is None:
             return self
         outside = self.face_outside if self.face_outside is not None else outside_share(self.face, self.width,
                                                                                           self.height)
-        return dataclasses.replace(self, face=None, face_outside=outside)
+        return dataclasses.replace(self, face=None, face_outside=outside, face_box=self.face_bounds())
+
+    def face_bounds(self) -> tuple[float, float, float, float] | None:
+        """The face mesh's bounding box (x0, y0, x1, y1 px), None without a face."""
+        if self.face_box is not None:
+            return self.face_box
+        return bounding_box(self.face) if self.face is not None else None
 
     def point(self, name: str) -> np.ndarray:
         """(x_px, y_px) of a named pose landmark."""
@@ -79,6 +89,13 @@ def _pose_array(landmarks, width: int, height: int) -> np.ndarray:
 
 def _face_array(landmarks, width: int, height: int) -> np.ndarray:
     return np.array([(lm.x * width, lm.y * height, lm.z * width) for lm in landmarks], dtype=np.float64)
+
+
+def bounding_box(points: np.ndarray) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) of the points (x_px, y_px, ...)."""
+    x0, y0 = points[:, :2].min(axis=0)
+    x1, y1 = points[:, :2].max(axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
 
 
 def outside_share(points: np.ndarray, width: int, height: int) -> float:
@@ -230,7 +247,8 @@ class LandmarkDetector:
                 elsewhere = True
         if face is not None:
             outside = outside_share(face, width, height)
-        return FrameLandmarks(index, t_s, width, height, pose, face, matrix, elsewhere, outside, run_pose)
+        return FrameLandmarks(index, t_s, width, height, pose, face, matrix, elsewhere, outside, run_pose,
+                              face_box=bounding_box(face) if face is not None else None)
 
     def close(self) -> None:
         if self._behind is not None:

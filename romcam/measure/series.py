@@ -142,7 +142,16 @@ FACE_ELSEWHERE = "face not on the measured person"
 FACE_CUT = "face partly out of view"
 TURNED = "face turned away from the camera past the face-mesh limit"
 LEG_UNSEEN = "leg not measurable (hidden, merged with the other leg, or a spike)"
+HAND_AT_FACE = "a hand at the face"
 MAX_FACE_OUTSIDE = 0.10   # share of face-mesh points outside the frame above which it is cut off
+# A hand point of the pose (wrist, pinky, index, thumb) this many face widths or less from the
+# face's box: the hand covers or is about to cover the face, where MediaPipe's face matrix takes
+# the hand for part of the face (off by up to 3.2 deg on the rendered head). On the rendered head
+# 0.75 already holds every hand; the real neck clips' hand points stay 2.4 face widths or more
+# away (docs/concepts/set-quality.md).
+HAND_MARGIN_FACE_WIDTHS = 1.0
+HAND_POINTS = tuple(POSE[f"{side}_{part}"] for side in ("left", "right")
+                    for part in ("wrist", "pinky", "index", "thumb"))
 
 # What the person filming can do about each reason (shown when it costs many frames).
 ADVICE = {
@@ -154,6 +163,8 @@ ADVICE = {
     FACE_CUT: "keep the whole head in the frame",
     TURNED: "keep the face towards the camera; frames turned further are not measured",
     LEG_UNSEEN: "film from the side with the tested leg nearer the camera and both feet in view",
+    HAND_AT_FACE: "keep your hands away from the face while the neck is measured; the face model "
+                  "takes a hand over the face for part of it",
 }
 
 
@@ -186,7 +197,23 @@ def frame_problem(joint: Joint, lm: FrameLandmarks, side: str | None,
     if joint.max_face_turn_deg is not None and \
             float(head.face_obliqueness_deg(lm.face_matrix)) > joint.max_face_turn_deg:
         return TURNED
+    if joint.needs_face and hand_at_face(lm):
+        return HAND_AT_FACE
     return None
+
+
+def hand_at_face(lm: FrameLandmarks, margin: float = HAND_MARGIN_FACE_WIDTHS) -> bool:
+    """Is a hand point of the pose (any visibility: a hand over the face is often drawn with a
+    low one) within ``margin`` face widths of the face's box? False without a face box."""
+    box = lm.face_bounds()
+    if box is None or lm.pose is None:
+        return False
+    x0, y0, x1, y1 = box
+    width = max(x1 - x0, 1.0)
+    hands = lm.pose[list(HAND_POINTS), :2]
+    dx = np.maximum(np.maximum(x0 - hands[:, 0], hands[:, 0] - x1), 0.0)
+    dy = np.maximum(np.maximum(y0 - hands[:, 1], hands[:, 1] - y1), 0.0)
+    return bool(np.any(np.hypot(dx, dy) <= margin * width))
 
 
 def frame_validity(joint: Joint, lm: FrameLandmarks, side: str | None,
