@@ -27,7 +27,7 @@ from conftest import media
 from romcam.storage.store import Store
 from videotools import build_real_side_bend_visit
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]   # one browser test at a time (--dist loadgroup)
 
 CODE = "QV3Z"                       # a subject code that must show in no URL and no log line
 MARKS = {"before": (0.0, 10.6), "set": (10.6, 17.9), "after": (17.9, 23.1), "neutral": (0.5, 2.5)}
