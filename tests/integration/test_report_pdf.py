@@ -232,12 +232,16 @@ def look_at_pages(pdf_path: Path, stem: str, folder: Path) -> list[Path]:
     from matplotlib.image import imread
 
     exe = require_tool("pdftoppm", package="poppler-utils")
-    for old in folder.glob(f"pdf-{stem}-*.png"):
+
+    def pages() -> list[Path]:         # this stem's pages only: "subject" must not take "subject-long"'s
+        return sorted(p for p in folder.glob(f"pdf-{stem}-*.png") if re.fullmatch(rf"pdf-{re.escape(stem)}-\d+\.png", p.name))
+
+    for old in pages():
         old.unlink()
     r = subprocess.run([exe, "-r", "60", "-png", str(pdf_path), str(folder / f"pdf-{stem}")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    pngs = sorted(folder.glob(f"pdf-{stem}-*.png"))
+    pngs = pages()
     assert len(pngs) == pdf_pages(pdf_path)
     for png in pngs:
         pixels = imread(png)[..., :3].mean(axis=2)
