@@ -52,7 +52,8 @@ class FrameLandmarks:
     # False where the pose model skipped this frame and the last pose stands in (head joints run
     # it on every few frames only; see romcam.capture.pipeline)
     pose_fresh: bool = True
-    # the face mesh's bounding box (x0, y0, x1, y1 px), kept when the mesh itself is let go
+    # the face mesh's bounding box (x0, y0, x1, y1 px), set when the mesh itself is let go
+    # (``without_mesh``; read it with ``face_bounds``)
     face_box: tuple[float, float, float, float] | None = None
 
     def without_mesh(self) -> FrameLandmarks:
@@ -247,8 +248,7 @@ class LandmarkDetector:
                 elsewhere = True
         if face is not None:
             outside = outside_share(face, width, height)
-        return FrameLandmarks(index, t_s, width, height, pose, face, matrix, elsewhere, outside, run_pose,
-                              face_box=bounding_box(face) if face is not None else None)
+        return FrameLandmarks(index, t_s, width, height, pose, face, matrix, elsewhere, outside, run_pose)
 
     def close(self) -> None:
         if self._behind is not None:

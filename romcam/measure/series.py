@@ -150,8 +150,7 @@ MAX_FACE_OUTSIDE = 0.10   # share of face-mesh points outside the frame above wh
 # 0.75 already holds every hand; the real neck clips' hand points stay 2.4 face widths or more
 # away (docs/concepts/set-quality.md).
 HAND_MARGIN_FACE_WIDTHS = 1.0
-HAND_POINTS = tuple(POSE[f"{side}_{part}"] for side in ("left", "right")
-                    for part in ("wrist", "pinky", "index", "thumb"))
+HAND_POINTS = [POSE[f"{side}_{part}"] for side in ("left", "right") for part in ("wrist", "pinky", "index", "thumb")]
 
 # What the person filming can do about each reason (shown when it costs many frames).
 ADVICE = {
@@ -210,7 +209,7 @@ def hand_at_face(lm: FrameLandmarks, margin: float = HAND_MARGIN_FACE_WIDTHS) ->
         return False
     x0, y0, x1, y1 = box
     width = max(x1 - x0, 1.0)
-    hands = lm.pose[list(HAND_POINTS), :2]
+    hands = lm.pose[HAND_POINTS, :2]
     dx = np.maximum(np.maximum(x0 - hands[:, 0], hands[:, 0] - x1), 0.0)
     dy = np.maximum(np.maximum(y0 - hands[:, 1], hands[:, 1] - y1), 0.0)
     return bool(np.any(np.hypot(dx, dy) <= margin * width))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import cv2
 import numpy as np
@@ -13,19 +12,12 @@ from romcam.measure.analysis import analyze_landmarks
 from romcam.measure.filters import one_euro_series
 from romcam.measure.joints import get_joint
 from romcam.capture.pipeline import ModelChoice
-from videotools import read_frames, write_video
-
-
-def _expected_pose_jpg() -> np.ndarray:
-    text = media("pose.expected_landmarks.pbtxt").read_text()
-    xs = [float(v) for v in re.findall(r"\bx:\s*([-\d.e]+)", text)]
-    ys = [float(v) for v in re.findall(r"\by:\s*([-\d.e]+)", text)]
-    return np.column_stack([xs, ys])
+from videotools import expected_pose, read_frames, write_video
 
 
 @pytest.mark.parametrize("model", ["full", "lite"])
 def test_pose_jpg_within_mediapipe_margin(model, model_dir):
-    expected = _expected_pose_jpg()
+    expected = expected_pose(media("pose.expected_landmarks.pbtxt"))
     assert expected.shape == (33, 2)
     image = cv2.imread(str(media("pose.jpg")))
     h, w = image.shape[:2]

@@ -5,7 +5,6 @@ own: the pose model sees the arm and where its hand is."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -13,15 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-SHOULDER, ELBOW, WRIST = 12, 14, 16      # the right arm in PoseLandmarker order
-
-
-def expected_pose_px(pbtxt: Path, width: int, height: int) -> np.ndarray:
-    """(33, 2) pixel positions from MediaPipe's expected-landmarks text file."""
-    text = pbtxt.read_text()
-    xs = [float(v) for v in re.findall(r"\bx:\s*([-0-9.e]+)", text)]
-    ys = [float(v) for v in re.findall(r"\by:\s*([-0-9.e]+)", text)]
-    return np.column_stack([np.array(xs) * width, np.array(ys) * height])
+from romcam.capture.landmarks import POSE
+from videotools import expected_pose
 
 
 @dataclass(frozen=True)
@@ -44,8 +36,8 @@ def arm_cutout(media_dir: Path) -> ArmCutout:
     if image is None:
         raise FileNotFoundError(media_dir / "pose.jpg")
     h, w = image.shape[:2]
-    pts = expected_pose_px(media_dir / "pose.expected_landmarks.pbtxt", w, h)
-    s, e, wr = pts[SHOULDER], pts[ELBOW], pts[WRIST]
+    pts = expected_pose(media_dir / "pose.expected_landmarks.pbtxt") * (w, h)
+    s, e, wr = (pts[POSE[f"right_{name}"]] for name in ("shoulder", "elbow", "wrist"))
     near = np.zeros((h, w), np.uint8)
     thick = int(round(0.35 * np.linalg.norm(e - s)))
     cv2.polylines(near, [np.round([s, e, wr]).astype(np.int32)], False, 255, thickness=thick)
@@ -55,7 +47,7 @@ def arm_cutout(media_dir: Path) -> ArmCutout:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
     mask = np.where(labels == 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA]), 255, 0).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    return ArmCutout(image, mask, s, e, wr, float(np.linalg.norm(pts[11] - pts[12])))
+    return ArmCutout(image, mask, s, e, wr, float(np.linalg.norm(pts[POSE["left_shoulder"]] - pts[POSE["right_shoulder"]])))
 
 
 def similarity(p0, p1, q0, q1) -> np.ndarray:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+
+def expected_pose(pbtxt: Path) -> np.ndarray:
+    """(33, 2) normalised (x, y) of MediaPipe's expected-landmarks text file (pose.jpg's)."""
+    text = Path(pbtxt).read_text()
+    xs = [float(v) for v in re.findall(r"\bx:\s*([-\d.e]+)", text)]
+    ys = [float(v) for v in re.findall(r"\by:\s*([-\d.e]+)", text)]
+    return np.column_stack([xs, ys])
 
 
 def read_frames(path, start: int = 0, stop: int | None = None, step: int = 1, scale: float = 1.0):
