@@ -162,9 +162,9 @@ def largest_gap(frame_times, t0: float | None, t1: float | None) -> float:
     return float(np.diff(t).max()) if t.size > 1 else float("inf")
 
 
-def compare_peaks(pairs, frame_times, what: str, slowdown: float = 1.0, tol: float = PEAK_TOL) -> None:
+def compare_peaks(pairs, frame_times, what: str, slowdown: float = 1.0) -> None:
     """``pairs``: (label, app value, CLI value, window start, window end). Each one the app saw
-    without a gap is within ``tol``; at least half are compared. ``slowdown``: how many times
+    without a gap is within PEAK_TOL; at least half are compared. ``slowdown``: how many times
     slower than filmed the camera plays the clip (the gap limit is in the filmed movement's time:
     at half speed the head moves half as far in the same gap)."""
     compared = 0
@@ -176,7 +176,7 @@ def compare_peaks(pairs, frame_times, what: str, slowdown: float = 1.0, tol: flo
             continue
         compared += 1
         print(f"{what} {label}: app {mine:.2f}, romcam session {ref:.2f}, difference {abs(mine - ref):.2f} deg")
-        assert abs(mine - ref) <= tol, f"{what} {label}"
+        assert abs(mine - ref) <= PEAK_TOL, f"{what} {label}"
     assert compared >= len(pairs) / 2, f"{what}: only {compared} of {len(pairs)} peaks seen without dropped frames"
 
 
